@@ -1,0 +1,30 @@
+// `npm run build`: each controller and the CLI bundled into one JavaScript file for the image.
+// The .ts sources also run as they are on Node 24; the bundles only save start-up time and size.
+import { globSync } from "node:fs";
+import { basename } from "node:path";
+import { build } from "esbuild";
+
+const entries: Record<string, string> = { "cli/kafka-backup": "engine/cli/main.ts" };
+for (const file of globSync("controllers/*.ts")) entries[`controllers/${basename(file, ".ts")}`] = file;
+
+const result = await build({
+  entryPoints: entries,
+  outdir: "dist",
+  bundle: true,
+  platform: "node",
+  target: "node24",
+  format: "esm",
+  sourcemap: "linked",
+  minify: false,
+  legalComments: "external",
+  metafile: true,
+  logLevel: "warning",
+  // Some dependencies are CommonJS and call require(); give the ESM bundle one.
+  banner: {
+    js: "import { createRequire as __kboCreateRequire } from 'node:module'; const require = __kboCreateRequire(import.meta.url);",
+  },
+});
+
+for (const [file, output] of Object.entries(result.metafile.outputs)) {
+  if (file.endsWith(".js")) console.log(`${file}  ${(output.bytes / 1024 / 1024).toFixed(1)} MiB`);
+}

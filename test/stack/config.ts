@@ -1,0 +1,40 @@
+// Where the stack keeps things and which versions it runs. One place for both, so a version bump
+// is a one-line change and the cache folder never mixes builds of two versions.
+import { homedir } from "node:os";
+import { dirname, join, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+
+export const versions = {
+  // Kafka 4.1 is the current 4.x line we test against; 3.9.x (the last with ZooKeeper, still the
+  // most deployed) runs with `--kafka-version 3.9.1`.
+  kafka: "4.1.2",
+  kubernetes: "v1.34.4",
+  etcd: "v3.6.16",
+  // MinIO publishes no semver tags to the Go module proxy; this is its last source release there.
+  minio: "v0.0.0-20260212201848-7aac2a2c5b7c",
+  fakeGcs: "v1.56.1",
+} as const;
+
+export const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), "..", "..");
+
+export interface StackConfig {
+  cacheDir: string;
+  stateDir: string;
+  kafkaVersion: string;
+  kafkaBrokers: number;
+}
+
+export function stackConfig(overrides: Partial<StackConfig> = {}): StackConfig {
+  const cacheDir =
+    process.env.KBO_CACHE_DIR ?? join(process.env.XDG_CACHE_HOME ?? join(homedir(), ".cache"), "kafka-backup-operator");
+  return {
+    cacheDir,
+    stateDir: process.env.KBO_STACK_DIR ?? join(repoRoot, ".stack"),
+    kafkaVersion: process.env.KBO_KAFKA_VERSION ?? versions.kafka,
+    kafkaBrokers: 1,
+    ...overrides,
+  };
+}
+
+export const envFile = (config: StackConfig) => join(config.stateDir, "env");
+export const runDirs = (config: StackConfig) => ({ pids: join(config.stateDir, "pids"), logs: join(config.stateDir, "logs") });
