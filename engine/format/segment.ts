@@ -1,0 +1,271 @@
+// Our segment format, version 1 (specified in docs/format.md). One segment is one object: a fixed
+// 72-byte header, the (compressed, optionally encrypted) record block, and an 8-byte footer.
+import { createCipheriv, createDecipheriv, createHash, randomBytes } from "node:crypto";
+import { crc32 } from "node:zlib";
+import { ByteReader, ByteWriter, FormatError, safeNumber } from "./bytes.ts";
+import { type Codec, checkLevel, codecFromId, codecIds, compress, decompress } from "./codec.ts";
+import type { BackupRecord, RecordHeader } from "./record.ts";
+
+export const SEGMENT_MAGIC = Buffer.from("KBOS");
+export const SEGMENT_FOOTER_MAGIC = Buffer.from("KBOE");
+export const SEGMENT_VERSION = 1;
+export const HEADER_BYTES = 72;
+export const FOOTER_BYTES = 8;
+const FLAG_ENCRYPTED = 0x01;
+const ATTR_LOG_APPEND_TIME = 0x01;
+const NONCE_BYTES = 12;
+const TAG_BYTES = 16;
+
+export interface SegmentInfo {
+  partition: number;
+  recordCount: number;
+  firstOffset: number;
+  /** Offset of the last record in the segment (inclusive). */
+  lastOffset: number;
+  minTimestamp: number;
+  maxTimestamp: number;
+  codec: Codec;
+  encrypted: boolean;
+  /** Length of the record block before compression. */
+  recordBlockBytes: number;
+  /** Length of the whole object. */
+  storedBytes: number;
+}
+
+export class EncryptionError extends Error {
+  readonly reason: "EncryptionKeyMissing" | "EncryptionKeyMismatch";
+  override name = "EncryptionError";
+  constructor(reason: "EncryptionKeyMissing" | "EncryptionKeyMismatch", message: string) {
+    super(message);
+    this.reason = reason;
+  }
+}
+
+/** First 8 bytes of SHA-256 of the key: tells a wrong key from a corrupt object, reveals nothing. */
+export function keyFingerprint(key: Buffer): Buffer {
+  return createHash("sha256").update(key).digest().subarray(0, 8);
+}
+
+function checkKey(key: Buffer): void {
+  if (key.length !== 32) throw new RangeError(`an AES-256-GCM key is 32 bytes, got ${key.length}`);
+}
+
+export interface EncodeOptions {
+  partition: number;
+  codec: Codec;
+  level?: number;
+  encryptionKey?: Buffer;
+}
+
+export interface EncodedSegment {
+  bytes: Buffer;
+  info: SegmentInfo;
+  /** SHA-256 of the whole object, hex: what the manifest records and validation checks. */
+  sha256: string;
+}
+
+export function encodeRecordBlock(records: readonly BackupRecord[], firstOffset: number, minTimestamp: number): Buffer {
+  const w = new ByteWriter(1024 * 1024);
+  for (const r of records) {
+    w.u8(r.timestampType === "LogAppendTime" ? ATTR_LOG_APPEND_TIME : 0);
+    w.uvarint(r.offset - firstOffset);
+    w.uvarint(r.timestamp - minTimestamp);
+    w.nullableBytes(r.key);
+    w.nullableBytes(r.value);
+    w.uvarint(r.headers.length);
+    for (const h of r.headers) {
+      const key = Buffer.from(h.key, "utf8");
+      w.uvarint(key.length);
+      w.bytes(key);
+      w.nullableBytes(h.value);
+    }
+  }
+  return Buffer.from(w.view());
+}
+
+export async function encodeSegment(records: readonly BackupRecord[], opts: EncodeOptions): Promise<EncodedSegment> {
+  const first = records[0];
+  const last = records.at(-1);
+  if (!first || !last) throw new RangeError("a segment holds at least one record");
+  const level = opts.level ?? 3;
+  checkLevel(opts.codec, level);
+  let minTimestamp = first.timestamp;
+  let maxTimestamp = first.timestamp;
+  let previous = first.offset - 1;
+  for (const r of records) {
+    if (r.offset <= previous) throw new RangeError(`offsets must ascend: ${r.offset} after ${previous}`);
+    previous = r.offset;
+    if (r.timestamp < minTimestamp) minTimestamp = r.timestamp;
+    if (r.timestamp > maxTimestamp) maxTimestamp = r.timestamp;
+  }
+  const block = encodeRecordBlock(records, first.offset, minTimestamp);
+  let payload = await compress(opts.codec, block, level);
+
+  const header = Buffer.alloc(HEADER_BYTES);
+  SEGMENT_MAGIC.copy(header, 0);
+  header.writeUInt8(SEGMENT_VERSION, 4);
+  header.writeUInt8(codecIds[opts.codec], 5);
+  header.writeUInt8(opts.encryptionKey ? FLAG_ENCRYPTED : 0, 6);
+  header.writeInt32BE(opts.partition, 8);
+  header.writeUInt32BE(records.length, 12);
+  header.writeBigInt64BE(BigInt(first.offset), 16);
+  header.writeBigInt64BE(BigInt(last.offset), 24);
+  header.writeBigInt64BE(BigInt(minTimestamp), 32);
+  header.writeBigInt64BE(BigInt(maxTimestamp), 40);
+  header.writeBigUInt64BE(BigInt(block.length), 48);
+  if (opts.encryptionKey) {
+    checkKey(opts.encryptionKey);
+    keyFingerprint(opts.encryptionKey).copy(header, 64);
+    payload = encrypt(opts.encryptionKey, payload, header, NONCE_BYTES + TAG_BYTES + payload.length);
+  }
+  header.writeBigUInt64BE(BigInt(payload.length), 56);
+
+  const footer = Buffer.alloc(FOOTER_BYTES);
+  footer.writeUInt32BE(crc32(payload, crc32(header)), 0);
+  SEGMENT_FOOTER_MAGIC.copy(footer, 4);
+  const bytes = Buffer.concat([header, payload, footer]);
+  return {
+    bytes,
+    sha256: createHash("sha256").update(bytes).digest("hex"),
+    info: {
+      partition: opts.partition,
+      recordCount: records.length,
+      firstOffset: first.offset,
+      lastOffset: last.offset,
+      minTimestamp,
+      maxTimestamp,
+      codec: opts.codec,
+      encrypted: Boolean(opts.encryptionKey),
+      recordBlockBytes: block.length,
+      storedBytes: bytes.length,
+    },
+  };
+}
+
+/** The payload length is part of the header, and the header is the AAD, so it is fixed first. */
+function encrypt(key: Buffer, plaintext: Buffer, header: Buffer, payloadLength: number): Buffer {
+  header.writeBigUInt64BE(BigInt(payloadLength), 56);
+  const nonce = randomBytes(NONCE_BYTES);
+  const cipher = createCipheriv("aes-256-gcm", key, nonce);
+  cipher.setAAD(header);
+  const body = Buffer.concat([cipher.update(plaintext), cipher.final()]);
+  return Buffer.concat([nonce, body, cipher.getAuthTag()]);
+}
+
+/** Reads and checks the header and footer (magic, version, lengths, CRC) without decoding records. */
+export function readSegmentInfo(bytes: Buffer, name = "segment"): SegmentInfo & { fingerprint: Buffer } {
+  if (bytes.length < HEADER_BYTES + FOOTER_BYTES)
+    throw new FormatError(`${name}: ${bytes.length} bytes is too short for a segment`);
+  if (!bytes.subarray(0, 4).equals(SEGMENT_MAGIC)) throw new FormatError(`${name}: not a segment of ours (bad magic)`);
+  const version = bytes.readUInt8(4);
+  if (version !== SEGMENT_VERSION) throw new FormatError(`${name}: segment format version ${version} is not supported`);
+  const payloadLength = safeNumber(bytes.readBigUInt64BE(56), name);
+  if (HEADER_BYTES + payloadLength + FOOTER_BYTES !== bytes.length) {
+    throw new FormatError(`${name}: length ${bytes.length} does not match its header (payload ${payloadLength})`);
+  }
+  const footer = bytes.subarray(bytes.length - FOOTER_BYTES);
+  if (!footer.subarray(4).equals(SEGMENT_FOOTER_MAGIC)) throw new FormatError(`${name}: bad footer magic (truncated object?)`);
+  const stored = footer.readUInt32BE(0);
+  const actual = crc32(bytes.subarray(0, bytes.length - FOOTER_BYTES));
+  if (stored !== actual)
+    throw new FormatError(`${name}: CRC mismatch (stored ${stored.toString(16)}, computed ${actual.toString(16)})`);
+  let codec: Codec;
+  try {
+    codec = codecFromId(bytes.readUInt8(5));
+  } catch (err) {
+    throw new FormatError(`${name}: ${(err as Error).message}`);
+  }
+  return {
+    partition: bytes.readInt32BE(8),
+    recordCount: bytes.readUInt32BE(12),
+    firstOffset: safeNumber(bytes.readBigInt64BE(16), name),
+    lastOffset: safeNumber(bytes.readBigInt64BE(24), name),
+    minTimestamp: safeNumber(bytes.readBigInt64BE(32), name),
+    maxTimestamp: safeNumber(bytes.readBigInt64BE(40), name),
+    recordBlockBytes: safeNumber(bytes.readBigUInt64BE(48), name),
+    codec,
+    encrypted: (bytes.readUInt8(6) & FLAG_ENCRYPTED) !== 0,
+    storedBytes: bytes.length,
+    fingerprint: Buffer.from(bytes.subarray(64, 72)),
+  };
+}
+
+export async function decodeSegment(
+  bytes: Buffer,
+  opts: { encryptionKey?: Buffer; name?: string } = {},
+): Promise<{ info: SegmentInfo; records: BackupRecord[] }> {
+  const name = opts.name ?? "segment";
+  const { fingerprint, ...info } = readSegmentInfo(bytes, name);
+  let payload = bytes.subarray(HEADER_BYTES, bytes.length - FOOTER_BYTES);
+  if (info.encrypted) {
+    if (!opts.encryptionKey) {
+      throw new EncryptionError("EncryptionKeyMissing", `${name} is encrypted and no encryption key was given`);
+    }
+    checkKey(opts.encryptionKey);
+    if (!keyFingerprint(opts.encryptionKey).equals(fingerprint)) {
+      throw new EncryptionError(
+        "EncryptionKeyMismatch",
+        `${name} was encrypted with another key (key fingerprint ${fingerprint.toString("hex")}, given ${keyFingerprint(opts.encryptionKey).toString("hex")})`,
+      );
+    }
+    payload = decrypt(opts.encryptionKey, payload, bytes.subarray(0, HEADER_BYTES), name);
+  }
+  let block: Buffer;
+  try {
+    block = await decompress(info.codec, payload);
+  } catch (err) {
+    throw new FormatError(`${name}: ${info.codec} payload does not decompress: ${(err as Error).message}`);
+  }
+  if (block.length !== info.recordBlockBytes) {
+    throw new FormatError(`${name}: record block is ${block.length} bytes, header says ${info.recordBlockBytes}`);
+  }
+  return { info, records: decodeRecordBlock(block, info, name) };
+}
+
+function decrypt(key: Buffer, payload: Buffer, header: Buffer, name: string): Buffer {
+  if (payload.length < NONCE_BYTES + TAG_BYTES) throw new FormatError(`${name}: encrypted payload too short`);
+  const decipher = createDecipheriv("aes-256-gcm", key, payload.subarray(0, NONCE_BYTES));
+  decipher.setAAD(header);
+  decipher.setAuthTag(payload.subarray(payload.length - TAG_BYTES));
+  try {
+    return Buffer.concat([decipher.update(payload.subarray(NONCE_BYTES, payload.length - TAG_BYTES)), decipher.final()]);
+  } catch {
+    throw new FormatError(`${name}: encrypted payload fails authentication (tampered or corrupt)`);
+  }
+}
+
+export function decodeRecordBlock(block: Buffer, info: SegmentInfo, name = "segment"): BackupRecord[] {
+  const r = new ByteReader(block, name);
+  const records: BackupRecord[] = [];
+  let previous = info.firstOffset - 1;
+  for (let i = 0; i < info.recordCount; i++) {
+    const attributes = r.u8();
+    const offset = info.firstOffset + r.uvarint();
+    const timestamp = info.minTimestamp + r.uvarint();
+    if (offset <= previous || offset > info.lastOffset)
+      throw new FormatError(`${name}: record ${i} has offset ${offset} out of order or range`);
+    if (timestamp > info.maxTimestamp)
+      throw new FormatError(`${name}: record ${i} has timestamp ${timestamp} above the segment maximum`);
+    previous = offset;
+    const key = r.nullableBytes();
+    const value = r.nullableBytes();
+    const headerCount = r.uvarint();
+    const headers: RecordHeader[] = [];
+    for (let h = 0; h < headerCount; h++) {
+      const headerKey = r.bytes(r.uvarint()).toString("utf8");
+      headers.push({ key: headerKey, value: r.nullableBytes() });
+    }
+    records.push({
+      offset,
+      timestamp,
+      timestampType: attributes & ATTR_LOG_APPEND_TIME ? "LogAppendTime" : "CreateTime",
+      key,
+      value,
+      headers,
+    });
+  }
+  if (previous !== info.lastOffset)
+    throw new FormatError(`${name}: last record has offset ${previous}, header says ${info.lastOffset}`);
+  if (r.remaining !== 0) throw new FormatError(`${name}: ${r.remaining} bytes after the last record`);
+  return records;
+}
