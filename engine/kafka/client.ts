@@ -1,0 +1,268 @@
+// The Kafka client the operations use: kafkajs for admin and producing, plus a fetch path that
+// keeps record batches raw (see record-batch.ts). The rest of the engine imports this module,
+// never kafkajs.
+import { type Admin, Kafka, type Kafka as KafkaJs, type LogEntry, logLevel } from "kafkajs";
+import Cluster from "kafkajs/src/cluster/index.js";
+import socketFactory from "kafkajs/src/network/socketFactory.js";
+import fetchRequest from "kafkajs/src/protocol/requests/fetch/v11/request.js";
+import { type Logger, silentLogger } from "../log.ts";
+import { registerKafkaCodecs } from "./codecs.ts";
+import { type KafkaClusterConfig, kafkajsOptions } from "./config.ts";
+import { type AbortedTransaction, committedRecords, decodeRecordSet, type PartitionData } from "./record-batch.ts";
+
+export type { Admin };
+
+/** Kafka error codes the fetch path acts on. */
+export const ErrorCode = {
+  NONE: 0,
+  OFFSET_OUT_OF_RANGE: 1,
+  UNKNOWN_TOPIC_OR_PARTITION: 3,
+  LEADER_NOT_AVAILABLE: 5,
+  NOT_LEADER_OR_FOLLOWER: 6,
+  REQUEST_TIMED_OUT: 7,
+  REPLICA_NOT_AVAILABLE: 9,
+  NETWORK_EXCEPTION: 13,
+  KAFKA_STORAGE_ERROR: 56,
+  FENCED_LEADER_EPOCH: 74,
+  UNKNOWN_LEADER_EPOCH: 75,
+  OFFSET_NOT_AVAILABLE: 78,
+} as const;
+
+/** Errors after which a fresh leader lookup and a retry are the cure. */
+export const retriableFetchErrors: ReadonlySet<number> = new Set([
+  ErrorCode.UNKNOWN_TOPIC_OR_PARTITION,
+  ErrorCode.LEADER_NOT_AVAILABLE,
+  ErrorCode.NOT_LEADER_OR_FOLLOWER,
+  ErrorCode.REQUEST_TIMED_OUT,
+  ErrorCode.REPLICA_NOT_AVAILABLE,
+  ErrorCode.NETWORK_EXCEPTION,
+  ErrorCode.KAFKA_STORAGE_ERROR,
+  ErrorCode.FENCED_LEADER_EPOCH,
+  ErrorCode.UNKNOWN_LEADER_EPOCH,
+  ErrorCode.OFFSET_NOT_AVAILABLE,
+]);
+
+export interface FetchPartition {
+  topic: string;
+  partition: number;
+  fetchOffset: number;
+  maxBytes: number;
+}
+
+export interface FetchedPartition extends PartitionData {
+  topic: string;
+  partition: number;
+  errorCode: number;
+  highWatermark: number;
+  lastStableOffset: number;
+  logStartOffset: number;
+  /** Bytes of record batches received (compressed, as on the wire). */
+  wireBytes: number;
+}
+
+interface RawPartition {
+  topic: string;
+  partition: number;
+  errorCode: number;
+  highWatermark: number;
+  lastStableOffset: number;
+  logStartOffset: number;
+  aborted: AbortedTransaction[];
+  recordSet: Buffer;
+}
+
+const kafkajsLevels: Record<number, "error" | "warn" | "info" | "debug"> = {
+  [logLevel.ERROR]: "error",
+  [logLevel.WARN]: "warn",
+  [logLevel.INFO]: "info",
+  [logLevel.DEBUG]: "debug",
+};
+
+export class KafkaClient {
+  readonly kafka: KafkaJs;
+  private readonly cluster: Cluster;
+  private adminClient: Admin | undefined;
+  private readonly log: Logger;
+  private readonly config: KafkaClusterConfig;
+
+  constructor(config: KafkaClusterConfig, log: Logger = silentLogger) {
+    registerKafkaCodecs();
+    this.config = config;
+    this.log = log.child({ component: "kafka" });
+    const options = kafkajsOptions(config);
+    this.kafka = new Kafka({
+      ...options,
+      logLevel: logLevel.WARN,
+      // kafkajs logs the broker's messages at ERROR while it is still retrying; our own code
+      // decides what is an error, so its lines go out one level lower.
+      logCreator: () => (entry: LogEntry) => {
+        const level = kafkajsLevels[entry.level] ?? "info";
+        const { message, ...rest } = entry.log;
+        this.log[level === "error" ? "warn" : level]({ ...rest, kafkajs: entry.namespace }, message);
+      },
+      retry: { retries: 8, initialRetryTime: 300, maxRetryTime: 10_000 },
+    });
+    this.cluster = new Cluster({
+      logger: this.kafka.logger(),
+      socketFactory: socketFactory(),
+      offsets: new Map(),
+      brokers: options.brokers,
+      ssl: options.ssl,
+      sasl: options.sasl,
+      clientId: options.clientId,
+      connectionTimeout: options.connectionTimeout,
+      authenticationTimeout: options.authenticationTimeout,
+      requestTimeout: options.requestTimeout,
+      enforceRequestTimeout: true,
+      retry: { retries: 8, initialRetryTime: 300, maxRetryTime: 10_000 },
+      metadataMaxAge: 300_000,
+      allowAutoTopicCreation: false,
+      maxInFlightRequests: null,
+    });
+  }
+
+  get bootstrapServers(): string[] {
+    return this.config.bootstrapServers;
+  }
+
+  async admin(): Promise<Admin> {
+    if (!this.adminClient) {
+      const admin = this.kafka.admin();
+      await admin.connect();
+      this.adminClient = admin;
+    }
+    return this.adminClient;
+  }
+
+  /** Leader node of each partition, from fresh metadata for these topics. */
+  async leaders(topics: string[]): Promise<Map<string, Map<number, number>>> {
+    if (!this.cluster.isConnected()) await this.cluster.connect();
+    await this.cluster.addMultipleTargetTopics(topics);
+    await this.cluster.refreshMetadata();
+    const result = new Map<string, Map<number, number>>();
+    for (const topic of topics) {
+      const byPartition = new Map<number, number>();
+      for (const p of this.cluster.findTopicPartitionMetadata(topic)) byPartition.set(p.partitionId, p.leader);
+      result.set(topic, byPartition);
+    }
+    return result;
+  }
+
+  /**
+   * One Fetch request to one broker. Partition-level errors come back in `errorCode` for the
+   * caller to act on (refresh leaders, record a gap); connection errors throw.
+   */
+  async fetch(
+    nodeId: number,
+    partitions: FetchPartition[],
+    opts: { readCommitted: boolean; maxWaitMs: number; maxBytes: number },
+  ): Promise<FetchedPartition[]> {
+    const broker = await this.cluster.findBroker({ nodeId });
+    const byTopic = new Map<string, FetchPartition[]>();
+    for (const p of partitions) byTopic.set(p.topic, [...(byTopic.get(p.topic) ?? []), p]);
+    const request = fetchRequest({
+      replicaId: -1,
+      isolationLevel: opts.readCommitted ? 1 : 0,
+      maxWaitTime: opts.maxWaitMs,
+      minBytes: 1,
+      maxBytes: opts.maxBytes,
+      topics: [...byTopic].map(([topic, ps]) => ({
+        topic,
+        partitions: ps.map((p) => ({ partition: p.partition, fetchOffset: String(p.fetchOffset), maxBytes: p.maxBytes })),
+      })),
+    });
+    const raw = await broker.connectionPool.send<RawPartition[]>({
+      request,
+      response: { decode: async (data: Buffer) => decodeFetchResponse(data), parse: async (data) => data },
+      requestTimeout: opts.maxWaitMs + 30_000,
+    });
+    const wanted = new Map(partitions.map((p) => [`${p.topic}/${p.partition}`, p.fetchOffset]));
+    const out: FetchedPartition[] = [];
+    for (const r of raw) {
+      const fetchOffset = wanted.get(`${r.topic}/${r.partition}`) ?? 0;
+      const data =
+        r.errorCode === 0
+          ? committedRecords(
+              await decodeRecordSet(r.recordSet, `${r.topic}/${r.partition}`),
+              r.aborted,
+              fetchOffset,
+              opts.readCommitted,
+            )
+          : { records: [], skipped: 0, nextOffset: fetchOffset };
+      out.push({
+        topic: r.topic,
+        partition: r.partition,
+        errorCode: r.errorCode,
+        highWatermark: r.highWatermark,
+        lastStableOffset: r.lastStableOffset,
+        logStartOffset: r.logStartOffset,
+        wireBytes: r.recordSet.length,
+        ...data,
+      });
+    }
+    return out;
+  }
+
+  async close(): Promise<void> {
+    await this.adminClient?.disconnect().catch(() => {});
+    this.adminClient = undefined;
+    await this.cluster.disconnect().catch(() => {});
+  }
+}
+
+/** Fetch response v11, keeping each partition's record set as raw bytes. */
+export function decodeFetchResponse(data: Buffer): RawPartition[] {
+  let pos = 0;
+  const i16 = () => {
+    const v = data.readInt16BE(pos);
+    pos += 2;
+    return v;
+  };
+  const i32 = () => {
+    const v = data.readInt32BE(pos);
+    pos += 4;
+    return v;
+  };
+  const i64 = () => {
+    const v = Number(data.readBigInt64BE(pos));
+    pos += 8;
+    return v;
+  };
+  i32(); // throttle_time_ms
+  const errorCode = i16();
+  i32(); // session_id
+  if (errorCode !== 0) throw new Error(`Fetch failed with error code ${errorCode}`);
+  const out: RawPartition[] = [];
+  const topicCount = i32();
+  for (let t = 0; t < topicCount; t++) {
+    const nameLength = i16();
+    const topic = data.toString("utf8", pos, pos + nameLength);
+    pos += nameLength;
+    const partitionCount = i32();
+    for (let p = 0; p < partitionCount; p++) {
+      const partition = i32();
+      const partitionError = i16();
+      const highWatermark = i64();
+      const lastStableOffset = i64();
+      const logStartOffset = i64();
+      const abortedCount = i32();
+      const aborted: AbortedTransaction[] = [];
+      for (let a = 0; a < abortedCount; a++) aborted.push({ producerId: i64(), firstOffset: i64() });
+      i32(); // preferred_read_replica
+      const size = i32();
+      const recordSet = size > 0 ? data.subarray(pos, pos + size) : Buffer.alloc(0);
+      pos += Math.max(size, 0);
+      out.push({
+        topic,
+        partition,
+        errorCode: partitionError,
+        highWatermark,
+        lastStableOffset,
+        logStartOffset,
+        aborted,
+        recordSet,
+      });
+    }
+  }
+  return out;
+}

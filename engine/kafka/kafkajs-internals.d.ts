@@ -1,0 +1,48 @@
+// The few kafkajs internals the fetch path uses: its cluster (metadata, leaders, connected
+// brokers with TLS and SASL done) and the Fetch v11 request encoder. kafkajs has had no release
+// since 2.2.4, so these are stable; engine/kafka/ is the only place that touches them.
+declare module "kafkajs/src/cluster/index.js" {
+  interface PartitionMetadata {
+    partitionId: number;
+    leader: number;
+    replicas: number[];
+    isr: number[];
+  }
+  interface InternalBroker {
+    nodeId: number;
+    connectionPool: {
+      send<T>(req: {
+        request: unknown;
+        response: { decode(raw: Buffer): Promise<T>; parse(data: T): Promise<T> };
+        requestTimeout?: number;
+      }): Promise<T>;
+    };
+  }
+  export default class Cluster {
+    constructor(options: Record<string, unknown>);
+    connect(): Promise<void>;
+    disconnect(): Promise<void>;
+    isConnected(): boolean;
+    refreshMetadata(): Promise<void>;
+    addMultipleTargetTopics(topics: string[]): Promise<void>;
+    findTopicPartitionMetadata(topic: string): PartitionMetadata[];
+    findBroker(args: { nodeId: number | string }): Promise<InternalBroker>;
+  }
+}
+
+declare module "kafkajs/src/network/socketFactory.js" {
+  const socketFactory: () => unknown;
+  export default socketFactory;
+}
+
+declare module "kafkajs/src/protocol/requests/fetch/v11/request.js" {
+  const fetchRequest: (args: {
+    replicaId: number;
+    isolationLevel: number;
+    maxWaitTime: number;
+    minBytes: number;
+    maxBytes: number;
+    topics: Array<{ topic: string; partitions: Array<{ partition: number; fetchOffset: string; maxBytes: number }> }>;
+  }) => unknown;
+  export default fetchRequest;
+}
