@@ -1,0 +1,38 @@
+import assert from "node:assert/strict";
+import { test } from "node:test";
+import { runBackupId, segmentKey } from "../../engine/backup/layout.ts";
+import { selectTopics } from "../../engine/backup/selection.ts";
+import { Throttle } from "../../engine/backup/throttle.ts";
+
+const topics = ["orders", "orders-eu", "orders-us", "payments", "__consumer_offsets", "__transaction_state", "audit.log"];
+
+test("literal names, globs and regexes select topics; internal topics only when asked", () => {
+  assert.deepEqual(selectTopics(topics, {}), ["audit.log", "orders", "orders-eu", "orders-us", "payments"]);
+  assert.deepEqual(selectTopics(topics, { topics: ["payments"] }), ["payments"]);
+  assert.deepEqual(selectTopics(topics, { include: ["orders-*"] }), ["orders-eu", "orders-us"]);
+  assert.deepEqual(selectTopics(topics, { include: ["orders*"], exclude: ["~-us$"] }), ["orders", "orders-eu"]);
+  assert.deepEqual(selectTopics(topics, { include: ["audit?log"] }), ["audit.log"]);
+  assert.deepEqual(selectTopics(topics, { include: ["*"], includeInternal: true }).length, 7);
+  assert.deepEqual(selectTopics(topics, { topics: ["__consumer_offsets"] }), ["__consumer_offsets"]);
+});
+
+test("a missing literal topic is an error naming it; a bad regex names the field", () => {
+  assert.throws(() => selectTopics(topics, { topics: ["orders", "missing"] }), /"missing" do not exist/);
+  assert.throws(() => selectTopics(topics, { include: ["~(["] }), /include\[0\]: "~\(\[" is not a valid regular expression/);
+});
+
+test("segment keys and backup ids follow the existing layout", () => {
+  assert.equal(segmentKey("daily-001", "orders", 0, 12345, "zstd"), "daily-001/topics/orders/partition=0/segment-00000000000000012345.bin.zst");
+  assert.equal(segmentKey("b", "t", 3, 0, "none"), "b/topics/t/partition=3/segment-00000000000000000000.bin");
+  assert.equal(runBackupId("nightly", new Date("2026-11-25T02:03:04.567Z")), "nightly-20261125-020304");
+});
+
+test("the throttle lets a second's worth through, then paces", () => {
+  let now = 0;
+  const t = new Throttle(100, () => now);
+  assert.equal(t.reserve(100), 0);
+  assert.equal(t.reserve(50), 500);
+  now = 1500; // 1.5 s later: -50 + 150 = 100 tokens, capped at 100
+  assert.equal(t.reserve(100), 0);
+  assert.equal(new Throttle(0).reserve(1e9), 0);
+});
