@@ -12,6 +12,14 @@ import { type AbortedTransaction, committedRecords, decodeRecordSet, type Partit
 
 export type { Admin };
 
+// kafkajs 2.2.4 schedules a timer with a negative delay on every request under Node ≥ 23, which
+// prints a TimeoutNegativeWarning (harmless: Node clamps it to 1 ms). Only that one is silenced.
+const printWarnings = process.listeners("warning");
+process.removeAllListeners("warning");
+process.on("warning", (warning) => {
+  if (warning.name !== "TimeoutNegativeWarning") for (const print of printWarnings) print(warning);
+});
+
 /** Kafka error codes the fetch path acts on. */
 export const ErrorCode = {
   NONE: 0,
