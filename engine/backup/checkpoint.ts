@@ -2,6 +2,7 @@
 // after a segment is stored, so whatever it lists is really there, and its `nextOffset` is where
 // the next run resumes: no gap, no duplicate. The manifest is built from the checkpoints.
 import { FormatError } from "../format/bytes.ts";
+import type { Codec } from "../format/codec.ts";
 import {
   MANIFEST_FORMAT,
   MANIFEST_VERSION,
@@ -11,7 +12,6 @@ import {
   type ManifestTopic,
   type OffsetGap,
 } from "../format/manifest.ts";
-import type { Codec } from "../format/codec.ts";
 
 export const CHECKPOINT_FORMAT = "kafka-backup-operator/checkpoint";
 
@@ -50,7 +50,12 @@ export function parseCheckpoint(text: string, name: string): Checkpoint {
   } catch (err) {
     throw new FormatError(`${name}: not JSON (${(err as Error).message})`);
   }
-  if (json.format !== CHECKPOINT_FORMAT || json.formatVersion !== 1 || typeof json.nextOffset !== "number" || !Array.isArray(json.segments)) {
+  if (
+    json.format !== CHECKPOINT_FORMAT ||
+    json.formatVersion !== 1 ||
+    typeof json.nextOffset !== "number" ||
+    !Array.isArray(json.segments)
+  ) {
     throw new FormatError(`${name}: not a version 1 checkpoint`);
   }
   return json as Checkpoint;
@@ -59,7 +64,9 @@ export function parseCheckpoint(text: string, name: string): Checkpoint {
 /** The checkpoint after a stored segment: appended, and the resume point moved past it. */
 export function withSegment(cp: Checkpoint, segment: ManifestSegment, coveredUntil: number, skipped: number): Checkpoint {
   if (segment.firstOffset < cp.nextOffset) {
-    throw new RangeError(`segment starting at ${segment.firstOffset} overlaps ${cp.topic}/${cp.partition} backed up to ${cp.nextOffset}`);
+    throw new RangeError(
+      `segment starting at ${segment.firstOffset} overlaps ${cp.topic}/${cp.partition} backed up to ${cp.nextOffset}`,
+    );
   }
   return {
     ...cp,
@@ -84,7 +91,12 @@ export function withGap(cp: Checkpoint, logStartOffset: number, reason: OffsetGa
 /** Offsets with no data record (markers, aborted data, compacted holes) passed at the end of a run. */
 export function withProgress(cp: Checkpoint, coveredUntil: number, skipped: number): Checkpoint {
   if (coveredUntil <= cp.nextOffset && skipped === 0) return cp;
-  return { ...cp, nextOffset: Math.max(cp.nextOffset, coveredUntil), skippedOffsets: cp.skippedOffsets + skipped, updatedAt: Date.now() };
+  return {
+    ...cp,
+    nextOffset: Math.max(cp.nextOffset, coveredUntil),
+    skippedOffsets: cp.skippedOffsets + skipped,
+    updatedAt: Date.now(),
+  };
 }
 
 export interface TopicMetadata {
@@ -126,7 +138,9 @@ export function buildManifest(o: {
     updatedAt: Date.now(),
     ...(o.sourceClusterId ? { sourceClusterId: o.sourceClusterId } : {}),
     compression: o.compression,
-    ...(o.encryptionKeyFingerprint ? { encryption: { algorithm: "AES-256-GCM" as const, keyFingerprint: o.encryptionKeyFingerprint } } : {}),
+    ...(o.encryptionKeyFingerprint
+      ? { encryption: { algorithm: "AES-256-GCM" as const, keyFingerprint: o.encryptionKeyFingerprint } }
+      : {}),
     topics,
     ...(o.consumerGroupSnapshot ? { consumerGroupSnapshot: o.consumerGroupSnapshot } : {}),
   };

@@ -10,7 +10,8 @@ const extensions: Record<Codec, string> = { none: "", zstd: ".zst", lz4: ".lz4",
 export const manifestKey = (backupId: string) => `${backupId}/manifest.json`;
 export const leaseKey = (backupId: string) => `${backupId}/lease.json`;
 export const groupSnapshotKey = (backupId: string) => `${backupId}/consumer-groups-snapshot.json`;
-export const partitionDir = (backupId: string, topic: string, partition: number) => `${backupId}/topics/${topic}/partition=${partition}`;
+export const partitionDir = (backupId: string, topic: string, partition: number) =>
+  `${backupId}/topics/${topic}/partition=${partition}`;
 export const checkpointKey = (backupId: string, topic: string, partition: number) =>
   `${partitionDir(backupId, topic, partition)}/checkpoint.json`;
 export const segmentKey = (backupId: string, topic: string, partition: number, firstOffset: number, codec: Codec) =>

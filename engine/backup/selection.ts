@@ -25,7 +25,10 @@ export function compilePattern(pattern: string, field: string): RegExp {
       throw new SelectionError(`${field}: "${pattern}" is not a valid regular expression: ${(err as Error).message}`);
     }
   }
-  const escaped = pattern.replace(/[.+^${}()|[\]\\]/g, "\\$&").replace(/\*/g, ".*").replace(/\?/g, ".");
+  const escaped = pattern
+    .replace(/[.+^${}()|[\]\\]/g, "\\$&")
+    .replace(/\*/g, ".*")
+    .replace(/\?/g, ".");
   return new RegExp(`^${escaped}$`);
 }
 

@@ -1,19 +1,199 @@
 #!/usr/bin/env node
 // `kafka-backup`: the engine on its own, for ad-hoc work and for debugging a backup.
-import { Command } from "commander";
+// Exit codes: 0 done; 1 failed; 2 bad arguments or configuration; 3 the backup set is locked by
+// another runner; 130 interrupted (the backup stopped cleanly and resumes from its checkpoints).
+import { Command, Option } from "commander";
 import pkg from "../../package.json" with { type: "json" };
+import { runBackup } from "../backup/engine.ts";
+import { runBackupId } from "../backup/layout.ts";
+import { LeaseHeldError } from "../backup/lease.ts";
+import { listBackupSets, readManifest, summarize } from "../backupset/catalog.ts";
+import { KafkaClient } from "../kafka/client.ts";
+import { KafkaConfigError } from "../kafka/errors.ts";
+import { resolveKafkaCluster } from "../kafka/spec.ts";
+import { createLogger } from "../log.ts";
+import { StorageConfigError } from "../storage/errors.ts";
+import { openStorage } from "../storage/open.ts";
+import { ProgressLine } from "./progress.ts";
+import { type BackupSpec, CliUsageError, folderSecretReader, loadSpec, parseEncryptionKey } from "./spec.ts";
+
+export const exitCodes = { ok: 0, failed: 1, usage: 2, locked: 3, interrupted: 130 } as const;
 
 export const program = new Command("kafka-backup")
   .description("back up Apache Kafka topics to object storage and restore them to any point in time")
-  .version(pkg.version);
+  .version(pkg.version)
+  .showHelpAfterError();
+
+const specOption = () =>
+  new Option("-c, --config <file>", "a KafkaBackup spec (YAML or JSON; a whole custom resource works too)").makeOptionMandatory();
+const secretsOption = () =>
+  new Option("--secrets-dir <dir>", "Secrets as Kubernetes mounts them: <dir>/<secret>/<key>").default("./secrets");
+const pvcRootOption = () =>
+  new Option("--pvc-root <dir>", "where PVC storage lives: claim <name> is the folder <dir>/<name>")
+    .env("KBO_PVC_ROOT")
+    .default("/data");
 
 program
-  .command("version")
-  .description("print the versions of this tool and of the Node.js runtime")
-  .option("--json", "machine-readable output")
-  .action((opts: { json?: boolean }) => {
-    const versions = { "kafka-backup": pkg.version, node: process.versions.node };
-    console.log(opts.json ? JSON.stringify(versions) : `kafka-backup ${versions["kafka-backup"]} (node ${versions.node})`);
+  .command("backup")
+  .description("back up the spec's topics into a backup set (resumes the set when it exists)")
+  .addOption(specOption())
+  .addOption(secretsOption())
+  .addOption(pvcRootOption())
+  .option("--backup-id <id>", "the backup set to write (default: <name>-<YYYYMMDD-HHMMSS>)")
+  .option("--name <name>", "name for a generated backup id", "backup")
+  .option("--holder <id>", "lease holder id; a rerun with the same id resumes at once after a crash", `cli-${process.pid}`)
+  .option("--json", "progress as JSON lines on stderr, the result as JSON on stdout")
+  .option("--log-level <level>", "engine log level on stderr", "warn")
+  .action(
+    async (opts: {
+      config: string;
+      secretsDir: string;
+      pvcRoot: string;
+      backupId?: string;
+      name: string;
+      holder: string;
+      json?: boolean;
+      logLevel: string;
+    }) => {
+      const spec = await loadSpec<BackupSpec>(opts.config);
+      const read = folderSecretReader(opts.secretsDir);
+      const log = createLogger("kafka-backup", opts.logLevel);
+      const store = await openStorage(spec.storage, read, { logger: log, pvcMountRoot: opts.pvcRoot });
+      const kafka = new KafkaClient(await resolveKafkaCluster(spec.kafkaCluster, read, "kafka-backup-cli"), log);
+      const encryptionKey = spec.encryption
+        ? parseEncryptionKey(
+            await read({
+              field: "encryption.keySecret",
+              secretName: spec.encryption.keySecret.name,
+              key: spec.encryption.keySecret.key ?? "key",
+            }),
+            "encryption.keySecret",
+          )
+        : undefined;
+      const controller = new AbortController();
+      const onSignal = () => controller.abort();
+      process.once("SIGINT", onSignal);
+      process.once("SIGTERM", onSignal);
+      const line = new ProgressLine(Boolean(opts.json));
+      try {
+        const result = await runBackup(kafka, store, {
+          backupId: opts.backupId ?? runBackupId(opts.name, new Date()),
+          selection: {
+            ...(spec.topics ? { topics: spec.topics } : {}),
+            ...(spec.includeTopics ? { include: spec.includeTopics } : {}),
+            ...(spec.excludeTopics ? { exclude: spec.excludeTopics } : {}),
+            includeInternal: spec.includeInternalTopics ?? false,
+          },
+          mode: spec.continuous ? "continuous" : "snapshot",
+          codec: spec.compression ?? "zstd",
+          compressionLevel: spec.compressionLevel ?? 3,
+          ...(spec.segmentMaxBytes ? { segmentMaxBytes: spec.segmentMaxBytes } : {}),
+          ...(spec.segmentMaxIntervalMs ? { segmentMaxIntervalMs: spec.segmentMaxIntervalMs } : {}),
+          ...(spec.segmentMaxRecords ? { segmentMaxRecords: spec.segmentMaxRecords } : {}),
+          ...(spec.rateLimiting?.maxConcurrentPartitions
+            ? { maxConcurrentPartitions: spec.rateLimiting.maxConcurrentPartitions }
+            : {}),
+          ...(spec.rateLimiting?.recordsPerSec ? { recordsPerSec: spec.rateLimiting.recordsPerSec } : {}),
+          ...(spec.rateLimiting?.bytesPerSec ? { bytesPerSec: spec.rateLimiting.bytesPerSec } : {}),
+          ...(encryptionKey ? { encryptionKey } : {}),
+          ...(spec.sourceClusterId ? { sourceClusterId: spec.sourceClusterId } : {}),
+          consumerGroupSnapshot: spec.consumerGroupSnapshot ?? false,
+          leaseHolder: opts.holder,
+          signal: controller.signal,
+          onProgress: (p) => line.update(p),
+          log,
+        });
+        line.done();
+        if (opts.json) console.log(JSON.stringify(result));
+        else {
+          console.log(
+            `${result.cancelled ? "stopped (resumable)" : "backed up"} ${result.records} records (${(result.bytes / 1e6).toFixed(1)} MB, ` +
+              `${result.segments} segments, ${(result.storedBytes / 1e6).toFixed(1)} MB stored) of ${result.topics.length} topics into ` +
+              `${store.location(result.backupId)} in ${(result.durationMs / 1000).toFixed(1)}s` +
+              (result.gaps ? `; ${result.gaps} retention gaps recorded` : ""),
+          );
+        }
+        if (result.cancelled) process.exitCode = exitCodes.interrupted;
+      } finally {
+        process.off("SIGINT", onSignal);
+        process.off("SIGTERM", onSignal);
+        await kafka.close();
+      }
+    },
+  );
+
+program
+  .command("list")
+  .description("list the backup sets in the spec's storage")
+  .addOption(specOption())
+  .addOption(secretsOption())
+  .addOption(pvcRootOption())
+  .option("--json", "JSON output")
+  .action(async (opts: { config: string; secretsDir: string; pvcRoot: string; json?: boolean }) => {
+    const spec = await loadSpec<BackupSpec>(opts.config);
+    const store = await openStorage(spec.storage, folderSecretReader(opts.secretsDir), { pvcMountRoot: opts.pvcRoot });
+    const summaries = [];
+    for (const id of await listBackupSets(store)) summaries.push(summarize(await readManifest(store, id)));
+    if (opts.json) {
+      console.log(JSON.stringify(summaries));
+      return;
+    }
+    if (!summaries.length) console.log(`no backup sets in ${store.location()}`);
+    for (const s of summaries) {
+      console.log(
+        `${s.backupId.padEnd(32)} ${new Date(s.updatedAt).toISOString()}  ${String(s.records).padStart(12)} records  ` +
+          `${(s.storedBytes / 1e6).toFixed(1).padStart(10)} MB  ${s.topics} topics${s.gaps ? `  ${s.gaps} gaps` : ""}${s.encrypted ? "  encrypted" : ""}${s.writer === "kafka-backup-rs" ? "  (Rust engine)" : ""}`,
+      );
+    }
   });
 
-await program.parseAsync();
+program
+  .command("describe")
+  .description("show a backup set: topics, partitions, offsets, segments and gaps")
+  .argument("<backupId>")
+  .addOption(specOption())
+  .addOption(secretsOption())
+  .addOption(pvcRootOption())
+  .option("--json", "the whole manifest as JSON")
+  .action(async (backupId: string, opts: { config: string; secretsDir: string; pvcRoot: string; json?: boolean }) => {
+    const spec = await loadSpec<BackupSpec>(opts.config);
+    const store = await openStorage(spec.storage, folderSecretReader(opts.secretsDir), { pvcMountRoot: opts.pvcRoot });
+    const manifest = await readManifest(store, backupId);
+    if (opts.json) {
+      console.log(JSON.stringify(manifest, null, 2));
+      return;
+    }
+    const s = summarize(manifest);
+    console.log(`backup ${s.backupId} (${store.location(backupId)})`);
+    console.log(
+      `  written by ${manifest.writer}, created ${new Date(s.createdAt).toISOString()}, updated ${new Date(s.updatedAt).toISOString()}`,
+    );
+    console.log(
+      `  source cluster ${manifest.sourceClusterId ?? "unknown"}, ${s.records} records in ${s.segments} segments, ${(s.storedBytes / 1e6).toFixed(1)} MB`,
+    );
+    for (const t of manifest.topics) {
+      console.log(`  topic ${t.name}: ${t.partitionCount} partitions, replication factor ${t.replicationFactor ?? "?"}`);
+      for (const p of t.partitions) {
+        const first = p.segments[0]?.firstOffset;
+        const last = p.segments.at(-1)?.lastOffset;
+        const records = p.segments.reduce((n, x) => n + x.recordCount, 0);
+        console.log(
+          `    ${String(p.partition).padStart(4)}: offsets ${first ?? "-"}..${last ?? "-"}, ${records} records, ${p.segments.length} segments` +
+            (p.nextOffset !== undefined ? `, resumes at ${p.nextOffset}` : "") +
+            (p.gaps.length ? `, gaps ${p.gaps.map((g) => `[${g.start},${g.end}) ${g.reason}`).join(" ")}` : ""),
+        );
+      }
+    }
+  });
+
+function exitCodeOf(err: unknown): number {
+  if (err instanceof LeaseHeldError) return exitCodes.locked;
+  if (err instanceof CliUsageError || err instanceof KafkaConfigError || err instanceof StorageConfigError)
+    return exitCodes.usage;
+  return exitCodes.failed;
+}
+
+await program.parseAsync().catch((err: Error) => {
+  console.error(`kafka-backup: ${err.message}`);
+  process.exitCode = exitCodeOf(err);
+});

@@ -64,26 +64,70 @@ export interface EncodedSegment {
   sha256: string;
 }
 
+const uvarintSize = (v: number): number => {
+  let n = 1;
+  for (let x = v; x >= 0x80; x = Math.floor(x / 0x80)) n++;
+  return n;
+};
+const varintSize = (v: number) => uvarintSize(v >= 0 ? v * 2 : -v * 2 - 1);
+const nullableSize = (b: Uint8Array | null) => (b === null ? 1 : varintSize(b.length) + b.length);
+
 export function encodeRecordBlock(records: readonly BackupRecord[], firstOffset: number, minTimestamp: number): Buffer {
-  const w = new ByteWriter(1024 * 1024);
+  // Sized exactly first: one allocation, no growth copies, for segments of tens of MiB.
+  let size = 0;
+  const headerKeys: Buffer[][] = [];
   for (const r of records) {
+    const keys = r.headers.map((h) => Buffer.from(h.key, "utf8"));
+    headerKeys.push(keys);
+    size +=
+      1 +
+      uvarintSize(r.offset - firstOffset) +
+      uvarintSize(r.timestamp - minTimestamp) +
+      nullableSize(r.key) +
+      nullableSize(r.value);
+    size += uvarintSize(r.headers.length);
+    for (const [i, h] of r.headers.entries())
+      size += uvarintSize((keys[i] as Buffer).length) + (keys[i] as Buffer).length + nullableSize(h.value);
+  }
+  const w = new ByteWriter(size);
+  for (const [i, r] of records.entries()) {
     w.u8(r.timestampType === "LogAppendTime" ? ATTR_LOG_APPEND_TIME : 0);
     w.uvarint(r.offset - firstOffset);
     w.uvarint(r.timestamp - minTimestamp);
     w.nullableBytes(r.key);
     w.nullableBytes(r.value);
     w.uvarint(r.headers.length);
-    for (const h of r.headers) {
-      const key = Buffer.from(h.key, "utf8");
+    const keys = headerKeys[i] as Buffer[];
+    for (const [j, h] of r.headers.entries()) {
+      const key = keys[j] as Buffer;
       w.uvarint(key.length);
       w.bytes(key);
       w.nullableBytes(h.value);
     }
   }
-  return Buffer.from(w.view());
+  if (w.length !== size) throw new Error(`record block sizing: computed ${size}, wrote ${w.length}`);
+  return w.view();
+}
+
+/** A segment's record block and facts, before compression: everything that needs the records. */
+export interface PreparedSegment {
+  block: Buffer;
+  recordCount: number;
+  firstOffset: number;
+  lastOffset: number;
+  minTimestamp: number;
+  maxTimestamp: number;
 }
 
 export async function encodeSegment(records: readonly BackupRecord[], opts: EncodeOptions): Promise<EncodedSegment> {
+  return await sealSegment(prepareSegment(records, opts), opts);
+}
+
+/**
+ * The synchronous half of encoding. Callers that hold many records drop them after this, so the
+ * memory behind them is free while the block is compressed and stored.
+ */
+export function prepareSegment(records: readonly BackupRecord[], opts: EncodeOptions): PreparedSegment {
   const first = records[0];
   const last = records.at(-1);
   if (!first || !last) throw new RangeError("a segment holds at least one record");
@@ -99,6 +143,13 @@ export async function encodeSegment(records: readonly BackupRecord[], opts: Enco
     if (r.timestamp > maxTimestamp) maxTimestamp = r.timestamp;
   }
   const block = encodeRecordBlock(records, first.offset, minTimestamp);
+  return { block, recordCount: records.length, firstOffset: first.offset, lastOffset: last.offset, minTimestamp, maxTimestamp };
+}
+
+export async function sealSegment(prepared: PreparedSegment, opts: EncodeOptions): Promise<EncodedSegment> {
+  const level = opts.level ?? 3;
+  checkLevel(opts.codec, level);
+  const { block, recordCount, firstOffset, lastOffset, minTimestamp, maxTimestamp } = prepared;
   let payload = await compress(opts.codec, block, level);
 
   const header = Buffer.alloc(HEADER_BYTES);
@@ -107,9 +158,9 @@ export async function encodeSegment(records: readonly BackupRecord[], opts: Enco
   header.writeUInt8(codecIds[opts.codec], 5);
   header.writeUInt8(opts.encryptionKey ? FLAG_ENCRYPTED : 0, 6);
   header.writeInt32BE(opts.partition, 8);
-  header.writeUInt32BE(records.length, 12);
-  header.writeBigInt64BE(BigInt(first.offset), 16);
-  header.writeBigInt64BE(BigInt(last.offset), 24);
+  header.writeUInt32BE(recordCount, 12);
+  header.writeBigInt64BE(BigInt(firstOffset), 16);
+  header.writeBigInt64BE(BigInt(lastOffset), 24);
   header.writeBigInt64BE(BigInt(minTimestamp), 32);
   header.writeBigInt64BE(BigInt(maxTimestamp), 40);
   header.writeBigUInt64BE(BigInt(block.length), 48);
@@ -129,9 +180,9 @@ export async function encodeSegment(records: readonly BackupRecord[], opts: Enco
     sha256: createHash("sha256").update(bytes).digest("hex"),
     info: {
       partition: opts.partition,
-      recordCount: records.length,
-      firstOffset: first.offset,
-      lastOffset: last.offset,
+      recordCount,
+      firstOffset,
+      lastOffset,
       minTimestamp,
       maxTimestamp,
       codec: opts.codec,

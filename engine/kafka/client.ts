@@ -90,6 +90,12 @@ export class KafkaClient {
   readonly kafka: KafkaJs;
   private readonly cluster: Cluster;
   private adminClient: Admin | undefined;
+  private connecting: Promise<void> | undefined;
+  private refreshing: Promise<void> | undefined;
+  /** One connect per broker: kafkajs opens a connection per concurrent first call otherwise, and loses track of all but one. */
+  private readonly brokers = new Map<number, ReturnType<Cluster["findBroker"]>>();
+  /** Same for a broker's fetch connection, which kafkajs (re)connects once per concurrent caller. */
+  private readonly fetchConnects = new Map<number, Promise<unknown>>();
   private readonly log: Logger;
   private readonly config: KafkaClusterConfig;
 
@@ -142,11 +148,23 @@ export class KafkaClient {
     return this.adminClient;
   }
 
-  /** Leader node of each partition, from fresh metadata for these topics. */
-  async leaders(topics: string[]): Promise<Map<string, Map<number, number>>> {
-    if (!this.cluster.isConnected()) await this.cluster.connect();
+  /**
+   * Leader node of each partition. Cached metadata unless `refresh` (after a leader error);
+   * concurrent callers share one connection and one metadata request.
+   */
+  async leaders(topics: string[], refresh = false): Promise<Map<string, Map<number, number>>> {
+    this.connecting ??= this.cluster.connect().catch((err: unknown) => {
+      this.connecting = undefined;
+      throw err;
+    });
+    await this.connecting;
     await this.cluster.addMultipleTargetTopics(topics);
-    await this.cluster.refreshMetadata();
+    if (refresh) {
+      this.refreshing ??= this.cluster.refreshMetadata().finally(() => {
+        this.refreshing = undefined;
+      });
+      await this.refreshing;
+    }
     const result = new Map<string, Map<number, number>>();
     for (const topic of topics) {
       const byPartition = new Map<number, number>();
@@ -165,7 +183,19 @@ export class KafkaClient {
     partitions: FetchPartition[],
     opts: { readCommitted: boolean; maxWaitMs: number; maxBytes: number },
   ): Promise<FetchedPartition[]> {
-    const broker = await this.cluster.findBroker({ nodeId });
+    let found = this.brokers.get(nodeId);
+    if (!found) {
+      found = this.cluster.findBroker({ nodeId });
+      this.brokers.set(nodeId, found);
+      found.catch(() => this.brokers.delete(nodeId));
+    }
+    const broker = await found;
+    let connecting = this.fetchConnects.get(nodeId);
+    if (!connecting) {
+      connecting = broker.connectionPool.getConnection(1).finally(() => this.fetchConnects.delete(nodeId));
+      this.fetchConnects.set(nodeId, connecting);
+    }
+    await connecting;
     const byTopic = new Map<string, FetchPartition[]>();
     for (const p of partitions) byTopic.set(p.topic, [...(byTopic.get(p.topic) ?? []), p]);
     const request = fetchRequest({
@@ -196,7 +226,7 @@ export class KafkaClient {
               fetchOffset,
               opts.readCommitted,
             )
-          : { records: [], skipped: 0, nextOffset: fetchOffset };
+          : { records: [], skipped: [], nextOffset: fetchOffset };
       out.push({
         topic: r.topic,
         partition: r.partition,
@@ -214,6 +244,10 @@ export class KafkaClient {
   async close(): Promise<void> {
     await this.adminClient?.disconnect().catch(() => {});
     this.adminClient = undefined;
+    await this.connecting?.catch(() => {});
+    this.connecting = undefined;
+    await Promise.allSettled(this.brokers.values());
+    this.brokers.clear();
     await this.cluster.disconnect().catch(() => {});
   }
 }

@@ -11,6 +11,8 @@ declare module "kafkajs/src/cluster/index.js" {
   interface InternalBroker {
     nodeId: number;
     connectionPool: {
+      /** Index 1 is the connection kafkajs reserves for Fetch requests. */
+      getConnection(index: number): Promise<unknown>;
       send<T>(req: {
         request: unknown;
         response: { decode(raw: Buffer): Promise<T>; parse(data: T): Promise<T> };

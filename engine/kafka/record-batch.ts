@@ -113,7 +113,7 @@ export interface PartitionData {
   /** The data records to keep, in offset order. */
   records: BackupRecord[];
   /** Offsets covered but not kept: transaction markers and aborted transactional data. */
-  skipped: number;
+  skipped: number[];
   /** Where the next fetch starts: one past the last batch, even when it held no data record. */
   nextOffset: number;
 }
@@ -133,7 +133,7 @@ export function committedRecords(
   const pending = [...aborted].sort((a, b) => a.firstOffset - b.firstOffset);
   const abortedProducers = new Set<number>();
   const records: BackupRecord[] = [];
-  let skipped = 0;
+  const skipped: number[] = [];
   let nextOffset = fetchOffset;
   for (const batch of batches) {
     const batchEnd = batch.baseOffset + batch.lastOffsetDelta + 1;
@@ -145,11 +145,11 @@ export function committedRecords(
     const inRange = batch.records.filter((r) => r.offset >= fetchOffset);
     if (batch.control) {
       if (batch.commit === false) abortedProducers.delete(batch.producerId);
-      skipped += inRange.length;
+      for (const r of inRange) skipped.push(r.offset);
       continue;
     }
     if (readCommitted && batch.transactional && abortedProducers.has(batch.producerId)) {
-      skipped += inRange.length;
+      for (const r of inRange) skipped.push(r.offset);
       continue;
     }
     records.push(...inRange);

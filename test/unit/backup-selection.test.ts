@@ -22,7 +22,10 @@ test("a missing literal topic is an error naming it; a bad regex names the field
 });
 
 test("segment keys and backup ids follow the existing layout", () => {
-  assert.equal(segmentKey("daily-001", "orders", 0, 12345, "zstd"), "daily-001/topics/orders/partition=0/segment-00000000000000012345.bin.zst");
+  assert.equal(
+    segmentKey("daily-001", "orders", 0, 12345, "zstd"),
+    "daily-001/topics/orders/partition=0/segment-00000000000000012345.bin.zst",
+  );
   assert.equal(segmentKey("b", "t", 3, 0, "none"), "b/topics/t/partition=3/segment-00000000000000000000.bin");
   assert.equal(runBackupId("nightly", new Date("2026-11-25T02:03:04.567Z")), "nightly-20261125-020304");
 });

@@ -1,0 +1,70 @@
+// What the CLI runs: a KafkaBackup spec (the same fields as the custom resource) from a YAML or
+// JSON file, with Secrets read from a folder laid out as Kubernetes mounts them
+// (`{secretsDir}/{secretName}/{key}`). The same file drives the CLI and, pasted under `spec:`,
+// a KafkaBackup.
+import { readFile } from "node:fs/promises";
+import { join } from "node:path";
+import { parse as parseYaml } from "yaml";
+import type { Codec } from "../format/codec.ts";
+import type { KafkaClusterSpec } from "../kafka/spec.ts";
+import type { SecretReader, StorageSpec } from "../storage/config.ts";
+
+export interface BackupSpec {
+  kafkaCluster: KafkaClusterSpec;
+  topics?: string[];
+  /** Additions: glob or `~regex` patterns. */
+  includeTopics?: string[];
+  excludeTopics?: string[];
+  includeInternalTopics?: boolean;
+  storage: StorageSpec;
+  compression?: Codec;
+  compressionLevel?: number;
+  segmentMaxBytes?: number;
+  segmentMaxIntervalMs?: number;
+  segmentMaxRecords?: number;
+  continuous?: boolean;
+  stopAtCurrentOffsets?: boolean;
+  consumerGroupSnapshot?: boolean;
+  sourceClusterId?: string;
+  rateLimiting?: { recordsPerSec?: number; bytesPerSec?: number; maxConcurrentPartitions?: number };
+  /** Addition: client-side AES-256-GCM; the key is 32 bytes, base64 or hex, in a Secret. */
+  encryption?: { keySecret: { name: string; key?: string } };
+}
+
+export class CliUsageError extends Error {
+  readonly reason = "InvalidArguments";
+  override name = "CliUsageError";
+}
+
+export async function loadSpec<T>(file: string): Promise<T> {
+  let text: string;
+  try {
+    text = await readFile(file, "utf8");
+  } catch (err) {
+    throw new CliUsageError(`cannot read ${file}: ${(err as Error).message}`);
+  }
+  const doc = parseYaml(text) as { spec?: unknown } | null;
+  if (!doc || typeof doc !== "object") throw new CliUsageError(`${file}: not a YAML or JSON object`);
+  // A whole custom resource works too: its spec is what counts.
+  return (doc.spec ?? doc) as T;
+}
+
+export function folderSecretReader(dir: string): SecretReader {
+  return async ({ field, secretName, key }) => {
+    const file = join(dir, secretName, key);
+    try {
+      return await readFile(file, "utf8");
+    } catch {
+      throw new CliUsageError(`${field}: Secret ${secretName} key ${key} not found (looked for ${file}; set --secrets-dir)`);
+    }
+  };
+}
+
+/** A 32-byte key given as base64 or hex. */
+export function parseEncryptionKey(text: string, where: string): Buffer {
+  const trimmed = text.trim();
+  const key = /^[0-9a-fA-F]{64}$/.test(trimmed) ? Buffer.from(trimmed, "hex") : Buffer.from(trimmed, "base64");
+  if (key.length !== 32)
+    throw new CliUsageError(`${where}: an encryption key is 32 bytes (base64 or 64 hex digits), got ${key.length}`);
+  return key;
+}

@@ -1,0 +1,130 @@
+// Continuous mode with time-based segment rollover, progress and metrics on a caller's registry,
+// the records/s limit, and no consumer group left behind by the backup.
+import assert from "node:assert/strict";
+import { randomUUID } from "node:crypto";
+import { after, before, test } from "node:test";
+import { setTimeout as sleep } from "node:timers/promises";
+import { Registry } from "prom-client";
+import { type BackupProgress, runBackup } from "../../engine/backup/engine.ts";
+import { BackupMetrics } from "../../engine/backup/metrics.ts";
+import { KafkaClient } from "../../engine/kafka/client.ts";
+import { minioStore, readBackup } from "../support/backup.ts";
+import { stackEnv } from "../support/stack-env.ts";
+
+let kafka: KafkaClient;
+
+before(() => {
+  kafka = new KafkaClient({ bootstrapServers: stackEnv("KAFKA_BOOTSTRAP_SERVERS").split(",") });
+});
+after(async () => {
+  await kafka.close();
+});
+
+async function newTopic(partitions: number): Promise<string> {
+  const topic = `modes-${randomUUID().slice(0, 8)}`;
+  const admin = await kafka.admin();
+  await admin.createTopics({ topics: [{ topic, numPartitions: partitions }], waitForLeaders: true });
+  return topic;
+}
+
+async function send(topic: string, from: number, count: number): Promise<void> {
+  const producer = kafka.kafka.producer();
+  await producer.connect();
+  await producer.send({
+    topic,
+    acks: -1,
+    messages: Array.from({ length: count }, (_, i) => ({ key: String(from + i), value: `v${from + i}` })),
+  });
+  await producer.disconnect();
+}
+
+test("continuous mode follows new records, rolls segments by time, and stops cleanly", async () => {
+  const topic = await newTopic(2);
+  await send(topic, 0, 100);
+  const store = await minioStore();
+  const registry = new Registry();
+  const controller = new AbortController();
+  const progress: BackupProgress[] = [];
+  const admin = await kafka.admin();
+  const groupsBefore = new Set((await admin.listGroups()).groups.map((g) => g.groupId));
+  const running = runBackup(kafka, store, {
+    backupId: "continuous",
+    selection: { topics: [topic] },
+    mode: "continuous",
+    codec: "zstd",
+    segmentMaxIntervalMs: 500,
+    manifestIntervalMs: 1000,
+    progressIntervalMs: 200,
+    leaseHolder: "continuous-test",
+    metrics: new BackupMetrics(registry),
+    signal: controller.signal,
+    onProgress: (p) => progress.push(p),
+  });
+  for (let round = 1; round <= 3; round++) {
+    await sleep(1200);
+    await send(topic, round * 100, 100);
+  }
+  // While it runs, the manifest is kept current: the last burst shows up within seconds.
+  let midway = 0;
+  for (let i = 0; i < 50 && midway < 400; i++) {
+    await sleep(200);
+    midway = ((await readBackup(store, "continuous")).records.get(topic) ?? []).length;
+  }
+  assert.equal(midway, 400);
+  assert.deepEqual(
+    new Set((await admin.listGroups()).groups.map((g) => g.groupId)),
+    groupsBefore,
+    "the backup joined no consumer group",
+  );
+  controller.abort();
+  const result = await running;
+  assert.equal(result.cancelled, true);
+  assert.equal(result.records, 400);
+  // Four bursts per partition, each sealed by the 500 ms interval.
+  assert.ok(result.segments >= 6, `${result.segments} segments`);
+  const { manifest, records } = await readBackup(store, "continuous");
+  assert.deepEqual(
+    (records.get(topic) ?? []).map((r) => Number(Buffer.from(r.key ?? "", "base64").toString())).sort((a, b) => a - b),
+    Array.from({ length: 400 }, (_, i) => i),
+  );
+  assert.equal(
+    manifest.topics[0]?.partitions.reduce((n, p) => n + (p.nextOffset ?? 0), 0),
+    400,
+  );
+  const last = progress.at(-1);
+  assert.equal(last?.records, 400);
+  assert.equal(last?.lag, 0);
+  assert.equal(last?.etaSeconds, undefined);
+  const metrics = await registry.getSingleMetricAsString("kafka_backup_records_total");
+  assert.match(metrics, new RegExp(`kafka_backup_records_total\\{backup_id="continuous",topic="${topic}"\\} 400`));
+  assert.match(
+    await registry.getSingleMetricAsString("kafka_backup_storage_write_latency_seconds"),
+    /_count\{backup_id="continuous"\} \d+/,
+  );
+});
+
+test("the records/s limit holds the backup back", async () => {
+  const topic = await newTopic(1);
+  await send(topic, 0, 3000);
+  const store = await minioStore();
+  const started = Date.now();
+  const progress: BackupProgress[] = [];
+  const result = await runBackup(kafka, store, {
+    backupId: "limited",
+    selection: { topics: [topic] },
+    mode: "snapshot",
+    codec: "none",
+    recordsPerSec: 1000,
+    leaseHolder: "t",
+    progressIntervalMs: 300,
+    onProgress: (p) => progress.push(p),
+  });
+  const seconds = (Date.now() - started) / 1000;
+  assert.equal(result.records, 3000);
+  // A burst of one second's worth, then 1,000/s: at least 2 s for 3,000 records.
+  assert.ok(seconds >= 1.8, `took only ${seconds}s`);
+  assert.ok(
+    progress.some((p) => p.percent !== undefined && p.percent > 0 && p.percent < 100 && p.etaSeconds !== undefined),
+    JSON.stringify(progress),
+  );
+});
