@@ -18,6 +18,8 @@ const result = await build({
   minify: false,
   legalComments: "external",
   metafile: true,
+  // Native addons (prebuilt per platform) stay outside the bundle and load from node_modules.
+  external: ["lz4-napi", "snappy"],
   logLevel: "warning",
   // Some dependencies are CommonJS and call require(); give the ESM bundle one.
   banner: {

@@ -58,6 +58,7 @@ step(
     "--test-reporter=spec",
     `--test-concurrency=${mode === "unit" ? 4 : 2}`,
     "--test-timeout=900000",
+    "--test-force-exit",
     ...extra,
     ...files,
   ],

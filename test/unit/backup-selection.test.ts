@@ -39,3 +39,23 @@ test("the throttle lets a second's worth through, then paces", () => {
   assert.equal(t.reserve(100), 0);
   assert.equal(new Throttle(0).reserve(1e9), 0);
 });
+
+test("retention keeps the newest keepLast, drops the too old, never the current or the newest", async () => {
+  const { ownedBy, planRetention } = await import("../../engine/backup/retention.ts");
+  const day = 86_400_000;
+  const now = 100 * day;
+  const sets = [1, 2, 3, 4, 5].map((d) => ({ backupId: `nightly-2026010${d}-020000`, createdAt: now - d * day, storedBytes: d }));
+  const plan = planRetention(sets, { keepLast: 2 }, undefined, now);
+  assert.deepEqual(plan.keep, ["nightly-20260101-020000", "nightly-20260102-020000"]);
+  assert.equal(plan.delete.length, 3);
+  assert.equal(plan.reclaimedBytes, 3 + 4 + 5);
+  assert.deepEqual(
+    planRetention(sets, { maxAgeDays: 3.5 }, "nightly-20260105-020000", now).delete.map((s) => s.backupId),
+    ["nightly-20260104-020000"],
+  );
+  // Everything too old: the newest still stays.
+  assert.deepEqual(planRetention(sets, { maxAgeDays: 0.5 }, undefined, now).keep, ["nightly-20260101-020000"]);
+  assert.equal(ownedBy("nightly", "nightly-20260101-020000"), true);
+  assert.equal(ownedBy("nightly", "nightly-archive-20260101-020000"), false);
+  assert.equal(ownedBy("nightly", "nightly"), true);
+});

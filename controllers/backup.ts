@@ -1,0 +1,412 @@
+// The KafkaBackup controller. It watches KafkaBackups; decides whether a run is due (one-shot,
+// cron schedule, or continuous), claims each scheduled tick exactly once with a conditional
+// status write, and runs the backup engine outside the reconcile, writing progress, results and
+// retention to status. Deleting the resource cancels its run; data stays unless
+// `deletionPolicy: Delete`.
+import type { KafkaBackupSpec, KafkaBackupStatus } from "../crds/generated/types.ts";
+import { type BackupProgress, type BackupResult, runBackup } from "../engine/backup/engine.ts";
+import { runBackupId } from "../engine/backup/layout.ts";
+import { BackupMetrics } from "../engine/backup/metrics.ts";
+import { applyRetention, deleteBackupSet, ownedBy } from "../engine/backup/retention.ts";
+import { listBackupSets } from "../engine/backupset/catalog.ts";
+import { parseEncryptionKey } from "../engine/cli/spec.ts";
+import { type Condition, setCondition } from "../engine/k8s/conditions.ts";
+import { type Action, type Context, runController } from "../engine/k8s/controller.ts";
+import { type CustomResource, keyOf } from "../engine/k8s/resource.ts";
+import { dueTick, parseSchedule, ScheduleError } from "../engine/k8s/schedule.ts";
+import { KafkaClient } from "../engine/kafka/client.ts";
+import { resolveKafkaCluster } from "../engine/kafka/spec.ts";
+import type { StorageBackend } from "../engine/storage/backend.ts";
+import { openStorage } from "../engine/storage/open.ts";
+
+// ── What it watches ────────────────────────────────────────────────────────────────────────────
+
+type KafkaBackup = CustomResource<KafkaBackupSpec, KafkaBackupStatus>;
+type Ctx = Context<KafkaBackupSpec, KafkaBackupStatus>;
+
+const pvcMountRoot = process.env.PVC_MOUNT_ROOT ?? "/data";
+
+// ── How it decides ─────────────────────────────────────────────────────────────────────────────
+
+async function reconcile(o: KafkaBackup, ctx: Ctx): Promise<Action> {
+  const key = keyOf(o);
+  const status = o.status ?? {};
+  const spec = o.spec;
+  const now = new Date();
+  const running = ctx.work.running(key);
+
+  if (spec.suspend) {
+    if (running) await ctx.work.cancel(key, "suspended");
+    if (status.phase !== "Suspended") {
+      await writeStatus(
+        ctx,
+        o,
+        { phase: "Suspended", message: "suspended: no run starts until spec.suspend is false" },
+        {
+          status: "False",
+          reason: "Suspended",
+          message: "spec.suspend is true",
+        },
+      );
+      await ctx.events.record(o, "Normal", "Suspended", "backups suspended");
+    }
+    return {};
+  }
+  let schedule: ReturnType<typeof parseSchedule> | undefined;
+  try {
+    schedule = spec.schedule ? parseSchedule(spec.schedule, spec.timeZone) : undefined;
+  } catch (err) {
+    if (err instanceof ScheduleError) return await failValidation(ctx, o, err.reason, err.message);
+    throw err;
+  }
+  if (running) {
+    // A tick during a run: Forbid (default) lets the run finish; Replace starts the new tick now.
+    const anchor = new Date(status.lastScheduleTime ?? o.metadata.creationTimestamp);
+    if (!(schedule && spec.concurrencyPolicy === "Replace" && dueTick(schedule, anchor, now).tick))
+      return { requeueAfterMs: 30_000 };
+    await ctx.work.cancel(key, "replaced by the next scheduled run");
+    const latest = await ctx.resources.get(o.metadata.namespace, o.metadata.name);
+    return await reconcile({ ...latest, status: { ...latest.status, phase: "Completed" } }, ctx);
+  }
+
+  // A run this controller (or a replica that died) left Running resumes into the same set.
+  if (status.phase === "Running" && status.backupId) {
+    ctx.log.info({ backupId: status.backupId }, "resuming a backup left running");
+    return await start(ctx, o, status.backupId, "resumed");
+  }
+
+  if (spec.continuous) {
+    const backupId = status.backupId ?? runBackupId(o.metadata.name, now);
+    return await start(ctx, o, backupId, "continuous", { lastScheduleTime: now.toISOString() });
+  }
+
+  if (!schedule) {
+    // One-shot: one run per generation of the spec.
+    if (status.observedGeneration === o.metadata.generation && (status.phase === "Completed" || status.phase === "Failed"))
+      return {};
+    return await start(ctx, o, runBackupId(o.metadata.name, now), "one-shot", {
+      lastScheduleTime: now.toISOString(),
+      observedGeneration: o.metadata.generation,
+    });
+  }
+
+  const anchor = new Date(status.lastScheduleTime ?? o.metadata.creationTimestamp);
+  const due = dueTick(schedule, anchor, now, spec.startingDeadlineSeconds);
+  if (due.missed) {
+    await ctx.resources.patchStatus(o, { lastScheduleTime: due.missed.toISOString() }, o.metadata.resourceVersion);
+    await ctx.events.record(
+      o,
+      "Warning",
+      "MissedSchedule",
+      `skipped the ${due.missed.toISOString()} run: past startingDeadlineSeconds`,
+    );
+  } else if (due.tick) {
+    // The conditional write claims the tick: a second replica or a stale cache gets 409.
+    return await start(ctx, o, runBackupId(o.metadata.name, due.tick), "scheduled", {
+      lastScheduleTime: due.tick.toISOString(),
+      observedGeneration: o.metadata.generation,
+      ...(due.next ? { nextScheduledBackup: due.next.toISOString() } : {}),
+    });
+  }
+  if (
+    status.phase === undefined ||
+    status.phase === "Pending" ||
+    status.phase === "Suspended" ||
+    status.observedGeneration !== o.metadata.generation
+  ) {
+    await writeStatus(
+      ctx,
+      o,
+      {
+        phase: "Ready",
+        message: "schedule active",
+        observedGeneration: o.metadata.generation,
+        ...(due.next ? { nextScheduledBackup: due.next.toISOString() } : {}),
+      },
+      { status: "True", reason: "ScheduleActive", message: `next run ${due.next?.toISOString() ?? "never"}` },
+    );
+  }
+  return { requeueAfterMs: due.next ? Math.min(Math.max(0, due.next.getTime() - Date.now()), 60_000) : 3_600_000 };
+}
+
+async function failValidation(ctx: Ctx, o: KafkaBackup, reason: string, message: string): Promise<Action> {
+  await writeStatus(
+    ctx,
+    o,
+    { phase: "Failed", message, observedGeneration: o.metadata.generation },
+    { status: "False", reason, message },
+  );
+  await ctx.events.record(o, "Warning", reason, message);
+  return {};
+}
+
+interface Resolved {
+  kafka: KafkaClient;
+  store: StorageBackend;
+  encryptionKey?: Buffer;
+}
+
+/** Secrets and clients; a missing Secret is a condition and an Event, retried until it exists. */
+async function resolve(ctx: Ctx, o: KafkaBackup): Promise<Resolved> {
+  const read = ctx.secrets(o.metadata.namespace);
+  const store = await openStorage(o.spec.storage, read, { pvcMountRoot, logger: ctx.log });
+  const cluster = await resolveKafkaCluster(
+    o.spec.kafkaCluster,
+    read,
+    `kafka-backup-operator/${o.metadata.namespace}/${o.metadata.name}`,
+  );
+  const encryption = o.spec.encryption;
+  const encryptionKey = encryption
+    ? parseEncryptionKey(
+        await read({
+          field: "spec.encryption.keySecret",
+          secretName: encryption.keySecret.name,
+          key: encryption.keySecret.key ?? "key",
+        }),
+        "spec.encryption.keySecret",
+      )
+    : undefined;
+  return { kafka: new KafkaClient(cluster, ctx.log), store, ...(encryptionKey ? { encryptionKey } : {}) };
+}
+
+async function start(
+  ctx: Ctx,
+  o: KafkaBackup,
+  backupId: string,
+  why: string,
+  claim: Partial<KafkaBackupStatus> = {},
+): Promise<Action> {
+  const key = keyOf(o);
+  let resolved: Resolved;
+  try {
+    resolved = await resolve(ctx, o);
+  } catch (err) {
+    const reason = (err as { reason?: string }).reason ?? "ConfigurationError";
+    const message = (err as Error).message;
+    await writeStatus(ctx, o, { phase: "Pending", message }, { status: "False", reason, message });
+    await ctx.events.record(o, "Warning", reason, message);
+    // Secrets are not watched: look again soon, so creating one recovers without touching the CR.
+    return { requeueAfterMs: 10_000 };
+  }
+  const claimed = await ctx.resources.patchStatus(
+    o,
+    {
+      ...claim,
+      phase: "Running",
+      backupId,
+      message: `${why} backup ${backupId} running`,
+      resumable: true,
+      checkpointEnabled: true,
+      conditions: setCondition(
+        o.status?.conditions,
+        { type: "Ready", status: "True", reason: "BackupRunning", message: `backup ${backupId} running` },
+        new Date(),
+      ),
+    },
+    o.metadata.resourceVersion,
+  );
+  await ctx.events.record(claimed, "Normal", "BackupStarted", `${why} backup ${backupId} started`);
+  ctx.work.start(key, (signal) => execute(ctx, claimed, backupId, resolved, signal), ctx.shutdown);
+  return { requeueAfterMs: 30_000 };
+}
+
+// ── What it writes ─────────────────────────────────────────────────────────────────────────────
+
+async function execute(ctx: Ctx, o: KafkaBackup, backupId: string, r: Resolved, signal: AbortSignal): Promise<void> {
+  const { namespace, name } = o.metadata;
+  const labels = { resource_namespace: namespace, name };
+  const spec = o.spec;
+  const endTimer = ctx.metrics.backupDuration.startTimer(labels);
+  let lastWrite = 0;
+  const onProgress = (p: BackupProgress) => {
+    if (Date.now() - lastWrite < 2000) return;
+    lastWrite = Date.now();
+    void ctx.resources
+      .patchStatus(o, {
+        recordsProcessed: p.records,
+        bytesProcessed: p.bytes,
+        segmentsCompleted: p.segments,
+        throughputRecordsPerSec: Math.round(p.recordsPerSec),
+        throughputBytesPerSec: Math.round(p.bytesPerSec),
+        ...(p.percent !== undefined ? { progressPercent: Math.round(p.percent * 10) / 10 } : {}),
+        ...(p.etaSeconds !== undefined ? { etaSeconds: Math.round(p.etaSeconds) } : {}),
+        lastCheckpointTime: new Date().toISOString(),
+      })
+      .catch((err: Error) => ctx.log.warn({ err: err.message }, "progress status write failed"));
+  };
+  let result: BackupResult | undefined;
+  try {
+    result = await runBackup(r.kafka, r.store, {
+      backupId,
+      selection: {
+        ...(spec.topics ? { topics: spec.topics } : {}),
+        ...(spec.includeTopics ? { include: spec.includeTopics } : {}),
+        ...(spec.excludeTopics ? { exclude: spec.excludeTopics } : {}),
+        includeInternal: spec.includeInternalTopics ?? false,
+      },
+      mode: spec.continuous ? "continuous" : "snapshot",
+      codec: spec.compression ?? "zstd",
+      compressionLevel: spec.compressionLevel ?? 3,
+      ...(spec.segmentMaxBytes ? { segmentMaxBytes: spec.segmentMaxBytes } : {}),
+      ...(spec.segmentMaxIntervalMs ? { segmentMaxIntervalMs: spec.segmentMaxIntervalMs } : {}),
+      ...(spec.segmentMaxRecords ? { segmentMaxRecords: spec.segmentMaxRecords } : {}),
+      ...(spec.rateLimiting?.maxConcurrentPartitions
+        ? { maxConcurrentPartitions: spec.rateLimiting.maxConcurrentPartitions }
+        : {}),
+      ...(spec.rateLimiting?.recordsPerSec ? { recordsPerSec: spec.rateLimiting.recordsPerSec } : {}),
+      ...(spec.rateLimiting?.bytesPerSec ? { bytesPerSec: spec.rateLimiting.bytesPerSec } : {}),
+      ...(r.encryptionKey ? { encryptionKey: r.encryptionKey } : {}),
+      ...(spec.sourceClusterId ? { sourceClusterId: spec.sourceClusterId } : {}),
+      consumerGroupSnapshot: spec.consumerGroupSnapshot ?? false,
+      // The CR is the writer: a restarted controller takes the set's lease back at once.
+      leaseHolder: `kafkabackup/${namespace}/${name}`,
+      signal,
+      onProgress,
+      metrics: backupMetrics(ctx),
+      log: ctx.log,
+    });
+  } catch (err) {
+    endTimer();
+    if (signal.aborted) return void (await stopped(ctx, o, backupId, signal));
+    const reason = (err as { reason?: string }).reason ?? "BackupFailed";
+    const message = `backup ${backupId} failed: ${(err as Error).message}`;
+    ctx.metrics.backups.inc({ outcome: "failure", ...labels });
+    await writeStatus(ctx, o, { phase: "Failed", message, resumable: true }, { status: "False", reason, message }).catch(
+      () => {},
+    );
+    await ctx.events.record(o, "Warning", reason, message);
+    return;
+  } finally {
+    await r.kafka.close();
+  }
+  endTimer();
+  if (result.cancelled) return void (await stopped(ctx, o, backupId, signal));
+  ctx.metrics.backups.inc({ outcome: "success", ...labels });
+  ctx.metrics.backupSize.set(labels, result.storedBytes);
+  ctx.metrics.backupRecords.set(labels, result.records);
+  const retention = await retain(ctx, o, r.store, backupId);
+  const message = `backed up ${result.records} records (${result.bytes} bytes, ${result.segments} segments) of ${result.topics.length} topics${result.gaps ? `; ${result.gaps} retention gaps recorded` : ""}`;
+  await writeStatus(
+    ctx,
+    o,
+    {
+      phase: "Completed",
+      message,
+      backupId,
+      lastBackupTime: new Date().toISOString(),
+      recordsProcessed: result.records,
+      bytesProcessed: result.bytes,
+      segmentsCompleted: result.segments,
+      progressPercent: 100,
+      etaSeconds: 0,
+      gapsRecorded: result.gaps,
+      resumable: false,
+      lastCheckpointTime: new Date().toISOString(),
+      throughputRecordsPerSec: Math.round(result.records / Math.max(0.001, result.durationMs / 1000)),
+      throughputBytesPerSec: Math.round(result.bytes / Math.max(0.001, result.durationMs / 1000)),
+      ...retention,
+    },
+    { status: "True", reason: "BackupSucceeded", message },
+  );
+  await ctx.events.record(o, "Normal", "BackupSucceeded", `backup ${backupId}: ${message}`);
+}
+
+/** Cancelled by suspend, deletion or shutdown: the checkpoints make the set resumable. */
+async function stopped(ctx: Ctx, o: KafkaBackup, backupId: string, signal: AbortSignal): Promise<void> {
+  const why = signal.reason instanceof Error ? signal.reason.message : "stopped";
+  ctx.log.info({ backupId, why }, "backup stopped at its last checkpoint");
+  // On shutdown the phase stays Running, so the next controller resumes the same set.
+  if (why !== "shutdown")
+    await ctx.events.record(o, "Normal", "BackupStopped", `backup ${backupId} stopped (${why}); resumable from its checkpoints`);
+}
+
+async function retain(ctx: Ctx, o: KafkaBackup, store: StorageBackend, current: string): Promise<Partial<KafkaBackupStatus>> {
+  const policy = o.spec.retention;
+  if (!policy?.enabled) return {};
+  try {
+    const plan = await applyRetention(
+      store,
+      o.metadata.name,
+      {
+        ...(policy.keepLast !== undefined ? { keepLast: policy.keepLast } : {}),
+        ...(policy.maxAgeDays !== undefined ? { maxAgeDays: policy.maxAgeDays } : {}),
+        dryRun: policy.dryRun ?? false,
+      },
+      current,
+    );
+    if (plan.delete.length && !policy.dryRun) {
+      await ctx.events.record(
+        o,
+        "Normal",
+        "RetentionApplied",
+        `deleted ${plan.delete.length} old backup sets: ${plan.delete.map((s) => s.backupId).join(", ")}`,
+      );
+    }
+    return {
+      lastRetentionTime: new Date().toISOString(),
+      retentionInspectedBackups: plan.inspected,
+      retentionEligibleBackups: plan.delete.length,
+      retentionDeletedBackups: policy.dryRun ? 0 : plan.delete.length,
+      retentionReclaimedBytes: plan.reclaimedBytes,
+      retentionDryRun: policy.dryRun ?? false,
+      retentionError: "",
+    };
+  } catch (err) {
+    await ctx.events.record(o, "Warning", "RetentionFailed", (err as Error).message);
+    return { lastRetentionTime: new Date().toISOString(), retentionError: (err as Error).message };
+  }
+}
+
+async function writeStatus(
+  ctx: Ctx,
+  o: KafkaBackup,
+  status: Partial<KafkaBackupStatus>,
+  ready: Omit<Condition, "type" | "lastTransitionTime">,
+): Promise<void> {
+  const latest = await ctx.resources.get(o.metadata.namespace, o.metadata.name);
+  await ctx.resources.patchStatus(latest, {
+    ...status,
+    conditions: setCondition(
+      latest.status?.conditions,
+      { type: "Ready", ...ready, observedGeneration: latest.metadata.generation },
+      new Date(),
+    ),
+  });
+}
+
+let sharedBackupMetrics: BackupMetrics | undefined;
+function backupMetrics(ctx: Ctx): BackupMetrics {
+  sharedBackupMetrics ??= new BackupMetrics(ctx.metrics.registry);
+  return sharedBackupMetrics;
+}
+
+async function finalize(o: KafkaBackup, ctx: Ctx): Promise<void> {
+  await ctx.work.cancel(keyOf(o), "deleted");
+  if (o.spec.deletionPolicy !== "Delete") return;
+  try {
+    const store = await openStorage(o.spec.storage, ctx.secrets(o.metadata.namespace), { pvcMountRoot, logger: ctx.log });
+    for (const id of await listBackupSets(store)) if (ownedBy(o.metadata.name, id)) await deleteBackupSet(store, id);
+  } catch (err) {
+    // Never block deletion on storage: the data stays, and the Event says so.
+    await ctx.events.record(
+      o,
+      "Warning",
+      "DataNotDeleted",
+      `deletionPolicy Delete: could not delete the backup data: ${(err as Error).message}`,
+    );
+  }
+}
+
+if (import.meta.main) {
+  await runController<KafkaBackupSpec, KafkaBackupStatus>({
+    kind: { group: "kafka.oso.sh", version: "v1alpha1", plural: "kafkabackups", kind: "KafkaBackup" },
+    finalizer: "kafka.oso.sh/backup-finalizer",
+    component: "kafka-backup-controller",
+    metricsKind: "KafkaBackup",
+    reconcile,
+    finalize,
+    minimumBackoffMs: (err) => ((err as { reason?: string }).reason === "SecretNotFound" ? 10_000 : 0),
+  });
+}
+
+export { finalize, reconcile };

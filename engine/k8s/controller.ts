@@ -1,0 +1,263 @@
+// The runtime every controller runs on: a controller file provides `reconcile` (decide and write
+// status) and `finalize` (clean up on deletion); this file owns watching, the work queue,
+// backoff per error class, finalizers, leader election, long-running work, probes, metrics and
+// graceful shutdown. Configuration comes from the environment (docs/operations.md).
+import { hostname } from "node:os";
+import type { Registry } from "prom-client";
+import { createLogger, type Logger } from "../log.ts";
+import type { SecretReader } from "../storage/config.ts";
+import { apiErrorMessage, connectKube, httpCode, type Kube } from "./client.ts";
+import { EventRecorder } from "./events.ts";
+import { Informer } from "./informer.ts";
+import { LeaderElector } from "./leader.ts";
+import { OperatorMetrics } from "./metrics.ts";
+import { Backoff, WorkQueue } from "./queue.ts";
+import { type CustomResource, type Kind, Resources, splitKey } from "./resource.ts";
+import { secretReader } from "./secrets.ts";
+import { startProbeServer } from "./server.ts";
+
+export interface Action {
+  /** Reconcile again after this long (a schedule's next tick, a progress poll). */
+  requeueAfterMs?: number;
+}
+
+export interface Context<Spec, Status> {
+  kube: Kube;
+  resources: Resources<Spec, Status>;
+  events: EventRecorder;
+  metrics: OperatorMetrics;
+  log: Logger;
+  secrets(namespace: string): SecretReader;
+  work: WorkRegistry;
+  /** Wakes a key (from long-running work that finished, for example). */
+  enqueue(key: string, afterMs?: number): void;
+  /** Aborted on shutdown: long work checkpoints and stops. */
+  shutdown: AbortSignal;
+}
+
+export interface ControllerDefinition<Spec, Status> {
+  kind: Kind;
+  /** e.g. kafka.oso.sh/backup-finalizer (the existing operator's names). */
+  finalizer: string;
+  /** Names the Deployment, the leader Lease and the Events' source. */
+  component: string;
+  /** The metrics `kind` label. */
+  metricsKind: string;
+  reconcile(o: CustomResource<Spec, Status>, ctx: Context<Spec, Status>): Promise<Action>;
+  /** Runs when the object is deleted, before its finalizer is removed. */
+  finalize(o: CustomResource<Spec, Status>, ctx: Context<Spec, Status>): Promise<void>;
+  /** Backoff floor for an error class (its `reason`), e.g. a missing Secret waits longer. */
+  minimumBackoffMs?(err: unknown): number;
+}
+
+export interface RuntimeOptions {
+  namespaces: string[];
+  metricsPort: number;
+  metricsHost: string;
+  leaderElection: boolean;
+  leaseNamespace: string;
+  identity: string;
+  leaseDurationMs: number;
+  resyncMs: number;
+  concurrency: number;
+  logLevel: string;
+}
+
+export function runtimeOptionsFromEnv(env = process.env): RuntimeOptions {
+  return {
+    namespaces: (env.WATCH_NAMESPACES ?? "")
+      .split(",")
+      .map((s) => s.trim())
+      .filter(Boolean),
+    metricsPort: Number(env.METRICS_PORT ?? 8080),
+    metricsHost: env.METRICS_BIND_ADDRESS ?? "0.0.0.0",
+    leaderElection: (env.LEADER_ELECTION ?? "true") !== "false",
+    leaseNamespace: env.LEADER_ELECTION_NAMESPACE ?? env.POD_NAMESPACE ?? "default",
+    identity: env.POD_NAME ?? `${hostname()}-${process.pid}`,
+    leaseDurationMs: Number(env.LEADER_ELECTION_LEASE_SECONDS ?? 15) * 1000,
+    resyncMs: Number(env.RESYNC_SECONDS ?? 300) * 1000,
+    concurrency: Number(env.RECONCILE_CONCURRENCY ?? 8),
+    logLevel: env.LOG_LEVEL ?? "info",
+  };
+}
+
+/** Long work that runs outside reconcile (a backup, a restore), one per object, cancellable. */
+export class WorkRegistry {
+  private readonly jobs = new Map<string, { controller: AbortController; done: Promise<void> }>();
+  private readonly onFinished: (key: string) => void;
+
+  /** `onFinished` runs once the key's work is over and gone: its reconcile sees it finished. */
+  constructor(onFinished: (key: string) => void = () => {}) {
+    this.onFinished = onFinished;
+  }
+
+  running(key: string): boolean {
+    return this.jobs.has(key);
+  }
+
+  start(key: string, fn: (signal: AbortSignal) => Promise<void>, shutdown: AbortSignal): void {
+    if (this.jobs.has(key)) return;
+    const controller = new AbortController();
+    const onShutdown = () => controller.abort(shutdown.reason);
+    shutdown.addEventListener("abort", onShutdown, { once: true });
+    const done = fn(controller.signal).finally(() => {
+      shutdown.removeEventListener("abort", onShutdown);
+      this.jobs.delete(key);
+      if (!shutdown.aborted) this.onFinished(key);
+    });
+    done.catch(() => {});
+    this.jobs.set(key, { controller, done });
+  }
+
+  /** Cancels the key's work and waits for it to stop (it checkpoints first). */
+  async cancel(key: string, reason: string): Promise<void> {
+    const job = this.jobs.get(key);
+    if (!job) return;
+    job.controller.abort(new Error(reason));
+    await job.done.catch(() => {});
+  }
+
+  async drain(): Promise<void> {
+    await Promise.allSettled([...this.jobs.values()].map((j) => j.done));
+  }
+}
+
+export async function runController<Spec, Status>(
+  def: ControllerDefinition<Spec, Status>,
+  options: RuntimeOptions = runtimeOptionsFromEnv(),
+): Promise<{ stop: () => Promise<void>; registry: Registry }> {
+  const log = createLogger(def.component, options.logLevel);
+  const kube = connectKube();
+  const metrics = new OperatorMetrics();
+  const resources = new Resources<Spec, Status>(kube, def.kind);
+  const events = new EventRecorder(kube, def.component, log);
+  const work = new WorkRegistry((key) => queue.add(key));
+  const backoff = new Backoff();
+  const shutdown = new AbortController();
+  let leading = !options.leaderElection;
+  let lastWatchOk = Date.now();
+
+  const ctx = (objectLog: Logger): Context<Spec, Status> => ({
+    kube,
+    resources,
+    events,
+    metrics,
+    log: objectLog,
+    secrets: (namespace) => secretReader(kube, namespace),
+    work,
+    enqueue: (key, afterMs) => (afterMs ? queue.addAfter(key, afterMs) : queue.add(key)),
+    shutdown: shutdown.signal,
+  });
+
+  const reconcileKey = async (key: string): Promise<void> => {
+    if (!leading || shutdown.signal.aborted) return;
+    const object = informer.cache.get(key) as CustomResource<Spec, Status> | undefined;
+    if (!object) return;
+    const { namespace, name } = splitKey(key);
+    const objectLog = log.child({ namespace, name, kind: def.kind.kind });
+    const timer = metrics.reconcileDuration.startTimer({ kind: def.metricsKind });
+    metrics.reconciliations.inc({ kind: def.metricsKind });
+    try {
+      const finalizers = object.metadata.finalizers ?? [];
+      if (object.metadata.deletionTimestamp) {
+        if (finalizers.includes(def.finalizer)) {
+          await def.finalize(object, ctx(objectLog));
+          metrics.cleanups.inc({ kind: def.metricsKind });
+          await resources.setFinalizers(
+            object,
+            finalizers.filter((f) => f !== def.finalizer),
+          );
+        }
+        backoff.succeed(key);
+        return;
+      }
+      if (!finalizers.includes(def.finalizer)) {
+        // The patch wakes the key again; that reconcile sees the finalizer.
+        await resources.setFinalizers(object, [...finalizers, def.finalizer]);
+        return;
+      }
+      const action = await def.reconcile(object, ctx(objectLog));
+      backoff.succeed(key);
+      if (action.requeueAfterMs !== undefined) queue.addAfter(key, action.requeueAfterMs);
+    } catch (err) {
+      metrics.reconciliationErrors.inc({ kind: def.metricsKind });
+      if (httpCode(err) === 409) {
+        // The object changed under us: reconcile the new version right away.
+        queue.addAfter(key, 100);
+        return;
+      }
+      const delay = backoff.fail(key, def.minimumBackoffMs?.(err) ?? 0);
+      objectLog.warn({ err: apiErrorMessage(err), retryInMs: delay }, "reconcile failed");
+      queue.addAfter(key, delay);
+    } finally {
+      timer();
+    }
+  };
+
+  const queue = new WorkQueue(reconcileKey, options.concurrency);
+  const informer = new Informer(kube, def.kind, {
+    namespaces: options.namespaces,
+    resyncMs: options.resyncMs,
+    log,
+    signal: shutdown.signal,
+    onChange: (key, object) => {
+      lastWatchOk = Date.now();
+      metrics.managedResources.set({ kind: def.metricsKind }, informer.cache.size);
+      if (object) queue.add(key);
+    },
+  });
+  informer.start();
+
+  const server = await startProbeServer(options.metricsPort, options.metricsHost, metrics.registry, {
+    healthy: () => informer.hasSynced || Date.now() - lastWatchOk < 120_000,
+    ready: () => informer.hasSynced,
+  });
+
+  let elector: LeaderElector | undefined;
+  if (options.leaderElection) {
+    elector = new LeaderElector(kube, {
+      namespace: options.leaseNamespace,
+      name: `${def.component}-leader`,
+      identity: options.identity,
+      leaseDurationMs: options.leaseDurationMs,
+      renewMs: Math.max(1000, options.leaseDurationMs / 3),
+      log,
+      signal: shutdown.signal,
+      onStartedLeading: () => {
+        leading = true;
+        for (const key of informer.cache.keys()) queue.add(key);
+      },
+      onStoppedLeading: () => {
+        // Another replica may already run our work: stop at once, as client-go's leaders do.
+        log.error("leadership lost; exiting so a clean process takes over");
+        process.exit(1);
+      },
+    });
+    void elector.run();
+  }
+
+  const stop = async () => {
+    if (shutdown.signal.aborted) return;
+    log.info("shutting down: checkpointing running work");
+    shutdown.abort(new Error("shutdown"));
+    await work.drain();
+    await queue.stop();
+    await elector?.release();
+    await new Promise<void>((resolve) => server.close(() => resolve()));
+    log.info("stopped");
+  };
+  for (const signal of ["SIGTERM", "SIGINT"] as const) {
+    process.once(signal, () => {
+      void stop().then(() => process.exit(0));
+    });
+  }
+  log.info(
+    {
+      namespaces: options.namespaces.length ? options.namespaces : "all",
+      metricsPort: options.metricsPort,
+      leaderElection: options.leaderElection,
+    },
+    `${def.component} started`,
+  );
+  return { stop, registry: metrics.registry };
+}

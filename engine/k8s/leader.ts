@@ -1,0 +1,134 @@
+// Leader election on a coordination.k8s.io Lease, as client-go does it: the holder renews the
+// lease every `renewMs`; another replica takes it over only after `leaseDurationMs` without a
+// renewal. Writes carry the lease's resourceVersion, so two replicas can never both win.
+import { setTimeout as sleep } from "node:timers/promises";
+import type { V1Lease } from "@kubernetes/client-node";
+import type { Logger } from "../log.ts";
+import type { Kube } from "./client.ts";
+import { apiErrorMessage, httpCode } from "./client.ts";
+
+/**
+ * Lease times are MicroTime: the API server wants six fractional digits, and client-node
+ * serializes a Date with three; a string passes through its serializer as it is.
+ */
+function microTime(d: Date | string | undefined): Date | undefined {
+  if (d === undefined) return undefined;
+  return new Date(d).toISOString().replace(/Z$/, "000Z") as unknown as Date;
+}
+
+export interface LeaderOptions {
+  namespace: string;
+  name: string;
+  identity: string;
+  leaseDurationMs: number;
+  renewMs: number;
+  log: Logger;
+  signal: AbortSignal;
+  onStartedLeading: () => void;
+  onStoppedLeading: () => void;
+}
+
+export class LeaderElector {
+  leading = false;
+  private readonly kube: Kube;
+  private readonly o: LeaderOptions;
+
+  constructor(kube: Kube, options: LeaderOptions) {
+    this.kube = kube;
+    this.o = options;
+  }
+
+  async run(): Promise<void> {
+    while (!this.o.signal.aborted) {
+      const ok = await this.tryAcquireOrRenew().catch((err: unknown) => {
+        this.o.log.warn({ err: apiErrorMessage(err) }, "leader election: lease update failed");
+        return false;
+      });
+      if (ok && !this.leading) {
+        this.leading = true;
+        this.o.log.info({ lease: `${this.o.namespace}/${this.o.name}`, identity: this.o.identity }, "became the leader");
+        this.o.onStartedLeading();
+      } else if (!ok && this.leading) {
+        this.leading = false;
+        this.o.log.warn({ lease: `${this.o.namespace}/${this.o.name}` }, "lost the leadership");
+        this.o.onStoppedLeading();
+      }
+      await sleep(this.leading ? this.o.renewMs : this.o.renewMs / 2, undefined, { signal: this.o.signal }).catch(() => {});
+    }
+  }
+
+  private async tryAcquireOrRenew(): Promise<boolean> {
+    const { namespace, name, identity } = this.o;
+    const now = new Date();
+    const spec = {
+      holderIdentity: identity,
+      leaseDurationSeconds: Math.ceil(this.o.leaseDurationMs / 1000),
+      renewTime: microTime(now),
+    };
+    let lease: V1Lease;
+    try {
+      lease = await this.kube.coordination.readNamespacedLease({ namespace, name });
+    } catch (err) {
+      if (httpCode(err) !== 404) throw err;
+      try {
+        await this.kube.coordination.createNamespacedLease({
+          namespace,
+          body: { metadata: { name, namespace }, spec: { ...spec, acquireTime: microTime(now), leaseTransitions: 0 } },
+        });
+        return true;
+      } catch (createErr) {
+        if (httpCode(createErr) === 409) return false;
+        throw createErr;
+      }
+    }
+    const holder = lease.spec?.holderIdentity;
+    const renewed = lease.spec?.renewTime ? new Date(lease.spec.renewTime).getTime() : 0;
+    const duration = (lease.spec?.leaseDurationSeconds ?? 0) * 1000;
+    const mine = holder === identity;
+    if (!mine && holder && renewed + duration > now.getTime()) return false;
+    try {
+      await this.kube.coordination.replaceNamespacedLease({
+        namespace,
+        name,
+        body: {
+          metadata: { name, namespace, resourceVersion: lease.metadata?.resourceVersion },
+          spec: {
+            ...spec,
+            acquireTime: microTime(mine ? lease.spec?.acquireTime : now),
+            leaseTransitions: (lease.spec?.leaseTransitions ?? 0) + (mine ? 0 : 1),
+          },
+        },
+      });
+      return true;
+    } catch (err) {
+      if (httpCode(err) === 409) return false;
+      throw err;
+    }
+  }
+
+  /** Gives the lease up on shutdown so a standby takes over at once, not after the duration. */
+  async release(): Promise<void> {
+    if (!this.leading) return;
+    this.leading = false;
+    const { namespace, name } = this.o;
+    try {
+      const lease = await this.kube.coordination.readNamespacedLease({ namespace, name });
+      if (lease.spec?.holderIdentity !== this.o.identity) return;
+      await this.kube.coordination.replaceNamespacedLease({
+        namespace,
+        name,
+        body: {
+          ...lease,
+          spec: {
+            ...lease.spec,
+            holderIdentity: "",
+            acquireTime: microTime(lease.spec?.acquireTime),
+            renewTime: microTime(new Date(0)),
+          },
+        },
+      });
+    } catch (err) {
+      this.o.log.warn({ err: apiErrorMessage(err) }, "could not release the leader lease");
+    }
+  }
+}

@@ -1,0 +1,839 @@
+// The generated CRDs on the stack's real kube-apiserver: they install and become Established;
+// manifests written for the existing operator apply unchanged; every status field the
+// controllers write survives (nothing pruned); invalid manifests are rejected by `kubectl apply`
+// with a message naming the field; `kubectl explain` shows the descriptions.
+import assert from "node:assert/strict";
+import { execFileSync } from "node:child_process";
+import { randomUUID } from "node:crypto";
+import { readdirSync, readFileSync } from "node:fs";
+import { join } from "node:path";
+import { after, before, describe, test } from "node:test";
+import { setTimeout as sleep } from "node:timers/promises";
+import { parseAllDocuments, stringify } from "yaml";
+import { generatedYamlPath } from "../../crds/render.ts";
+import { customResourceDefinitions } from "../../crds/schema.ts";
+import { repoRoot } from "../stack/config.ts";
+import { stackEnv } from "../support/stack-env.ts";
+
+type Json = Record<string, unknown>;
+interface Manifest {
+  apiVersion: string;
+  kind: string;
+  metadata: { name: string };
+  spec: Json;
+}
+
+function kubectl(args: string[], input?: string): { code: number; stdout: string; stderr: string } {
+  try {
+    const stdout = execFileSync(stackEnv("KUBECTL"), ["--kubeconfig", stackEnv("KUBECONFIG"), ...args], {
+      encoding: "utf8",
+      input,
+      stdio: ["pipe", "pipe", "pipe"],
+    });
+    return { code: 0, stdout, stderr: "" };
+  } catch (err) {
+    const e = err as { status?: number; stdout?: string; stderr?: string };
+    return { code: e.status ?? 1, stdout: String(e.stdout ?? ""), stderr: String(e.stderr ?? "") };
+  }
+}
+
+function ok(args: string[], input?: string): string {
+  const r = kubectl(args, input);
+  assert.equal(r.code, 0, `kubectl ${args.join(" ")} failed: ${r.stderr}`);
+  return r.stdout;
+}
+
+async function eventually<T>(what: string, fn: () => T | undefined, timeoutMs = 60_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = fn();
+    if (value !== undefined) return value;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await sleep(250);
+  }
+}
+
+/** Paths in `want` whose value differs in `got`; a null in `want` may be absent in `got` (the API server prunes it). */
+function differences(want: unknown, got: unknown, path = ""): string[] {
+  if (want === null) return got === null || got === undefined ? [] : [`${path}: ${JSON.stringify(got)}, want null`];
+  if (Array.isArray(want)) {
+    if (!Array.isArray(got) || got.length !== want.length)
+      return [`${path}: ${JSON.stringify(got)}, want ${JSON.stringify(want)}`];
+    return want.flatMap((w, i) => differences(w, got[i], `${path}[${i}]`));
+  }
+  if (typeof want === "object") {
+    if (typeof got !== "object" || got === null) return [`${path}: missing`];
+    return Object.entries(want as Json).flatMap(([k, w]) => differences(w, (got as Json)[k], `${path}.${k}`));
+  }
+  return want === got ? [] : [`${path}: ${JSON.stringify(got)}, want ${JSON.stringify(want)}`];
+}
+
+const fixturesDir = join(repoRoot, "test/fixtures/crds/valid");
+const fixtures: Manifest[] = readdirSync(fixturesDir)
+  .filter((f) => f.endsWith(".yaml"))
+  .sort()
+  .flatMap((f) => parseAllDocuments(readFileSync(join(fixturesDir, f), "utf8")).map((d) => d.toJS() as Manifest));
+const plural: Record<string, string> = Object.fromEntries(
+  customResourceDefinitions().map((c) => [c.spec.names.kind, c.spec.names.plural]),
+);
+const fixture = (name: string): Manifest => {
+  const m = fixtures.find((f) => f.metadata.name === name);
+  if (!m) throw new Error(`no fixture ${name}`);
+  return structuredClone(m);
+};
+
+const namespace = `crds-${randomUUID().slice(0, 8)}`;
+
+function installedIsOurs(): boolean {
+  // Another test file may have installed a placeholder CRD for the same kind; ours carries CEL rules.
+  const r = kubectl([
+    "get",
+    "crd",
+    "kafkabackups.kafka.oso.sh",
+    "-o",
+    "jsonpath={.spec.versions[0].schema.openAPIV3Schema.properties.spec.x-kubernetes-validations[0].message}",
+  ]);
+  return r.code === 0 && r.stdout.includes("topics");
+}
+
+/** Installs the generated CRDs (again, if another test file replaced one) and waits until they serve. */
+async function installCrds(): Promise<void> {
+  if (installedIsOurs()) return;
+  ok(["apply", "--server-side", "--force-conflicts", "-f", join(repoRoot, generatedYamlPath)]);
+  const names = customResourceDefinitions().map((c) => `crd/${c.metadata.name}`);
+  ok(["wait", "--for=condition=Established", "--timeout=60s", ...names]);
+  assert.ok(installedIsOurs(), "the installed kafkabackups CRD is not the generated one");
+  await sleep(1000); // the API server's handlers pick up a changed schema a moment after Established
+}
+
+before(async () => {
+  ok(["apply", "--server-side", "--force-conflicts", "-f", join(repoRoot, generatedYamlPath)]);
+  const names = customResourceDefinitions().map((c) => `crd/${c.metadata.name}`);
+  ok(["wait", "--for=condition=Established", "--timeout=60s", ...names]);
+  assert.ok(installedIsOurs(), "the installed kafkabackups CRD is not the generated one");
+  ok(["create", "namespace", namespace]);
+  // The new resources answer a moment after Established.
+  await eventually("KafkaBackup API served", () =>
+    kubectl(["get", "kafkabackups", "-n", namespace]).code === 0 ? true : undefined,
+  );
+});
+
+after(() => {
+  // The stack runs no kube-controller-manager, so nothing would empty and finalize a deleted
+  // namespace: delete what the test made, then finalize the namespace ourselves.
+  kubectl(["delete", Object.values(plural).join(","), "--all", "-n", namespace, "--wait=false"]);
+  kubectl(["delete", "namespace", namespace, "--wait=false"]);
+  const ns = JSON.parse(ok(["get", "namespace", namespace, "-o", "json"])) as { spec?: { finalizers?: string[] } };
+  ns.spec = { finalizers: [] };
+  kubectl(["replace", "--raw", `/api/v1/namespaces/${namespace}/finalize`, "-f", "-"], JSON.stringify(ns));
+});
+
+function apply(manifest: Manifest): { code: number; stdout: string; stderr: string } {
+  return kubectl(["apply", "-n", namespace, "-f", "-"], stringify(manifest));
+}
+
+describe("crds on the real kube-apiserver", () => {
+  test("manifests written for the existing operator, and with our additions, apply unchanged and keep every field", async () => {
+    await installCrds();
+    assert.ok(fixtures.length >= 15, `only ${fixtures.length} fixtures`);
+    for (const manifest of fixtures) {
+      const r = apply(manifest);
+      assert.equal(r.code, 0, `${manifest.kind}/${manifest.metadata.name} rejected: ${r.stderr}`);
+      const stored = JSON.parse(
+        ok(["get", plural[manifest.kind] as string, manifest.metadata.name, "-n", namespace, "-o", "json"]),
+      );
+      assert.deepEqual(differences(manifest.spec, stored.spec, "spec"), [], `${manifest.kind}/${manifest.metadata.name}`);
+    }
+  });
+
+  test("the API server fills in the existing operator's defaults", () => {
+    const stored = JSON.parse(ok(["get", "kafkabackup", "s3-backup", "-n", namespace, "-o", "json"]));
+    assert.deepEqual(
+      differences(
+        {
+          compression: "zstd",
+          compressionLevel: 3,
+          segmentMaxBytes: 134217728,
+          segmentMaxIntervalMs: 60000,
+          continuous: false,
+          stopAtCurrentOffsets: false,
+          includeOffsetHeaders: true,
+          pollIntervalMs: 100,
+          consumerGroupSnapshot: false,
+          suspend: false,
+          concurrencyPolicy: "Forbid",
+          deletionPolicy: "Retain",
+          kafkaCluster: { securityProtocol: "PLAINTEXT" },
+        },
+        stored.spec,
+        "spec",
+      ),
+      [],
+    );
+    const restore = JSON.parse(ok(["get", "kafkarestore", "restore-test", "-n", namespace, "-o", "json"]));
+    assert.deepEqual(
+      differences(
+        { dryRun: false, purgeTopics: false, produceAcks: -1, produceBatchSize: 1000, partitionMapping: {} },
+        restore.spec,
+        "spec",
+      ),
+      [],
+    );
+  });
+
+  test("every status field the controllers write is kept (nothing pruned), and printer columns show them typed", async () => {
+    await installCrds();
+    const t = "2026-01-02T03:04:05Z";
+    const ready = [
+      { type: "Ready", status: "True", reason: "Done", message: "ok", lastTransitionTime: t, observedGeneration: 1 },
+    ];
+    const statuses: [string, string, Json][] = [
+      [
+        "kafkabackups",
+        "backup-test-topic",
+        {
+          phase: "Completed",
+          message: "backed up 3 topics",
+          observedGeneration: 1,
+          conditions: ready,
+          backupId: "backup-test-topic-20260102-030405",
+          lastSuccessfulBackupId: "backup-test-topic-20260102-030405",
+          startTime: t,
+          completionTime: t,
+          lastBackupTime: t,
+          lastScheduleTime: t,
+          nextScheduledBackup: t,
+          recordsProcessed: 12345,
+          bytesProcessed: 9876543210,
+          segmentsCompleted: 12,
+          progressPercent: 99.5,
+          etaSeconds: 3,
+          throughputRecordsPerSec: 1234.5,
+          throughputBytesPerSec: 99999.25,
+          lagRecords: 0,
+          topicsSelected: 3,
+          partitionsTotal: 9,
+          partitionsCompleted: 9,
+          gapsRecorded: 1,
+          checkpointEnabled: true,
+          lastCheckpointTime: t,
+          resumable: true,
+          lastRetentionTime: t,
+          retentionInspectedBackups: 5,
+          retentionEligibleBackups: 2,
+          retentionDeletedBackups: 2,
+          retentionReclaimedBytes: 1024,
+          retentionDryRun: false,
+          retentionError: "none",
+          job: {
+            name: "backup-test-topic-1",
+            workers: 4,
+            active: 0,
+            succeeded: 3,
+            failed: 1,
+            failedShard: 2,
+            failureReason: "x",
+          },
+        },
+      ],
+      [
+        "kafkarestores",
+        "restore-test",
+        {
+          phase: "Running",
+          message: "restoring",
+          observedGeneration: 1,
+          conditions: ready,
+          backupId: "backup-test-topic-20260102-030405",
+          startTime: t,
+          completionTime: t,
+          progressPercent: 42.5,
+          recordsRestored: 100,
+          bytesRestored: 2000,
+          segmentsProcessed: 3,
+          recordsTotal: 235,
+          currentTopic: "backup-test-topic",
+          throughputRecordsPerSec: 10.5,
+          throughputBytesPerSec: 200.5,
+          etaMs: 5000,
+          resumable: true,
+          lastCheckpointTime: t,
+          offsetMappingPath: "backup-test-topic-20260102-030405/offset-mapping.json",
+          plan: [
+            {
+              sourceTopic: "backup-test-topic",
+              targetTopic: "restored-topic",
+              exists: false,
+              records: 235,
+              partitions: [{ partition: 0, targetPartition: -1, records: 235, firstOffset: 0, lastOffset: 234 }],
+            },
+          ],
+          consumerGroups: [{ groupId: "g1", committed: false, partitions: 0, error: "group has 2 live members" }],
+          rollback: {
+            snapshotId: "s1",
+            snapshotTime: t,
+            snapshotPath: "snapshots/s1.json",
+            rollbackAvailable: true,
+            expiresAt: t,
+          },
+          job: { name: "restore-test-1", workers: 2 },
+        },
+      ],
+      [
+        "kafkaoffsetresets",
+        "reset-consumer",
+        {
+          phase: "PartiallyCompleted",
+          message: "Reset 1 groups, 0 no-op, 1 failed",
+          observedGeneration: 1,
+          conditions: ready,
+          startTime: t,
+          completionTime: t,
+          groupsTotal: 2,
+          groupsReset: 1,
+          groupsFailed: 1,
+          duration: "1.23s",
+          snapshotId: "reset-consumer-20260102-030405",
+          snapshotPath: "configmap/reset-consumer-offsets-snapshot",
+          groupResults: [
+            {
+              groupId: "my-consumer-group",
+              success: true,
+              state: "Reset",
+              message: "2 partitions reset",
+              partitionsReset: 2,
+              partitions: [{ topic: "orders", partition: 0, previousOffset: 10, newOffset: 0 }],
+            },
+            { groupId: "busy", success: false, state: "ActiveMembers", error: "group has live members" },
+          ],
+        },
+      ],
+      [
+        "kafkaoffsetrollbacks",
+        "rollback-reset",
+        {
+          phase: "Completed",
+          message: "rolled back",
+          observedGeneration: 1,
+          conditions: ready,
+          startTime: t,
+          completionTime: t,
+          groupsTotal: 1,
+          groupsRolledBack: 1,
+          groupsFailed: 0,
+          verified: false,
+          duration: "0.5s",
+          verification: {
+            allMatched: false,
+            totalGroups: 1,
+            matchedGroups: 0,
+            mismatchedGroups: ["orders-service"],
+            mismatches: [{ groupId: "orders-service", topic: "orders", partition: 1, expectedOffset: 5, actualOffset: 7 }],
+          },
+          groupResults: [{ groupId: "orders-service", success: true, state: "Reset", partitionsReset: 3 }],
+        },
+      ],
+      [
+        "kafkabackupvalidations",
+        "validate-nightly",
+        {
+          phase: "Completed",
+          message: "2 of 3 checks passed",
+          observedGeneration: 1,
+          conditions: [{ ...ready[0], status: "False", reason: "ValidationFailed" }],
+          validationResult: "Fail",
+          backupId: "my-backup-20260102-030405",
+          startTime: t,
+          completionTime: t,
+          lastValidationTime: t,
+          lastScheduleTime: t,
+          nextScheduledValidation: t,
+          checksTotal: 3,
+          checksCompleted: 3,
+          checksPassed: 2,
+          checksFailed: 1,
+          checksWarned: 0,
+          checkResults: [
+            {
+              checkName: "messageCount",
+              outcome: "Failed",
+              message: "orders: 3 records missing",
+              durationMs: 12,
+              details: { missing: { orders: 3 }, partitions: [0, 2] },
+            },
+          ],
+          evidenceReportPath: "my-backup-20260102-030405/evidence/validate-nightly.json",
+          evidenceReportSigned: true,
+        },
+      ],
+    ];
+    for (const [resource, name, status] of statuses) {
+      ok(["patch", resource, name, "-n", namespace, "--subresource=status", "--type=merge", "-p", JSON.stringify({ status })]);
+      const stored = JSON.parse(ok(["get", resource, name, "-n", namespace, "-o", "json"]));
+      assert.deepEqual(differences(status, stored.status, "status"), [], `${resource}/${name}`);
+    }
+    const restoreRow = ok(["get", "kafkarestore", "restore-test", "-n", namespace, "--no-headers"]);
+    assert.match(restoreRow, /Running\s+42\.5\s+100\s/);
+    const backupRow = ok(["get", "kafkabackup", "backup-test-topic", "-n", namespace, "-o", "wide"]);
+    assert.match(backupRow, /RESUMABLE/);
+    assert.match(backupRow, /Completed\s+.*12345\s+true/);
+  });
+
+  test("kubectl explain shows the descriptions", async () => {
+    const explain = async (path: string) =>
+      await eventually(`kubectl explain ${path}`, () => {
+        const r = kubectl(["explain", path]);
+        return r.code === 0 ? r.stdout : undefined;
+      });
+    assert.match(await explain("kafkabackup.spec.kafkaCluster.caSecret"), /Strimzi/);
+    assert.match(await explain("kafkabackup.spec.schedule"), /7 fields\s+\(sec min hour/);
+    assert.match(await explain("kafkabackup.spec.storage.s3.credentialsSecret"), /default credential chain/);
+    assert.match(await explain("kafkarestore.spec.pitr"), /inclusive/);
+    assert.match(await explain("kafkaoffsetreset.spec.resetStrategy"), /to-timestamp/);
+    assert.match(await explain("kbv.spec.checks"), /at least one must be enabled/);
+  });
+});
+
+// ---- Invalid input ----------------------------------------------------------------------------
+
+interface Invalid {
+  why: string;
+  base: string;
+  change: (spec: Json, manifest: Manifest) => void;
+  /** The field the error must name, as the API server prints it, and a part of the message. */
+  field: string;
+  message: RegExp;
+}
+
+const at = (spec: Json, path: string): Json => path.split(".").reduce((o, k) => o[k] as Json, spec);
+
+const invalidBackups: Invalid[] = [
+  {
+    why: "no kafkaCluster",
+    base: "s3-backup",
+    change: (s) => delete s.kafkaCluster,
+    field: "spec.kafkaCluster",
+    message: /Required value/,
+  },
+  { why: "no topics", base: "s3-backup", change: (s) => (s.topics = []), field: "spec.topics", message: /at least one topic/ },
+  {
+    why: "no bootstrap servers",
+    base: "s3-backup",
+    change: (s) => (at(s, "kafkaCluster").bootstrapServers = []),
+    field: "spec.kafkaCluster.bootstrapServers",
+    message: /at least 1 items/,
+  },
+  {
+    why: "bootstrap server without port",
+    base: "s3-backup",
+    change: (s) => (at(s, "kafkaCluster").bootstrapServers = ["kafka"]),
+    field: "spec.kafkaCluster.bootstrapServers[0]",
+    message: /should match/,
+  },
+  {
+    why: "unknown security protocol",
+    base: "s3-backup",
+    change: (s) => (at(s, "kafkaCluster").securityProtocol = "TLS"),
+    field: "spec.kafkaCluster.securityProtocol",
+    message: /Unsupported value: "TLS"/,
+  },
+  {
+    why: "SSL without any TLS Secret",
+    base: "s3-backup",
+    change: (s) => (at(s, "kafkaCluster").securityProtocol = "SSL"),
+    field: "spec.kafkaCluster.tlsSecret",
+    message: /tlsSecret or kafkaCluster.caSecret is required when securityProtocol is SSL/,
+  },
+  {
+    why: "SASL without saslSecret",
+    base: "s3-backup",
+    change: (s) => (at(s, "kafkaCluster").securityProtocol = "SASL_PLAINTEXT"),
+    field: "spec.kafkaCluster.saslSecret",
+    message: /saslSecret is required when securityProtocol is SASL_PLAINTEXT/,
+  },
+  {
+    why: "unknown SASL mechanism",
+    base: "production-backup",
+    change: (s) => (at(s, "kafkaCluster.saslSecret").mechanism = "GSSAPI"),
+    field: "spec.kafkaCluster.saslSecret.mechanism",
+    message: /Unsupported value: "GSSAPI"/,
+  },
+  {
+    why: "client certificate without its key",
+    base: "strimzi-tls-scheduled",
+    change: (s) => delete at(s, "kafkaCluster.tlsSecret").keyKey,
+    field: "spec.kafkaCluster.tlsSecret",
+    message: /certKey and keyKey go together/,
+  },
+  {
+    why: "OAUTHBEARER without a token key",
+    base: "pvc-create-oauth",
+    change: (s) => delete at(s, "kafkaCluster.saslSecret").tokenKey,
+    field: "spec.kafkaCluster.saslSecret.tokenKey",
+    message: /tokenKey is required when mechanism is OAUTHBEARER/,
+  },
+  {
+    why: "unknown storage type",
+    base: "s3-backup",
+    change: (s) => (at(s, "storage").storageType = "ftp"),
+    field: "spec.storage.storageType",
+    message: /Unsupported value: "ftp"/,
+  },
+  {
+    why: "storageType without its sub-block",
+    base: "s3-backup",
+    change: (s) => (at(s, "storage").storageType = "gcs"),
+    field: "spec.storage",
+    message: /storage.gcs is required when storage.storageType is gcs/,
+  },
+  {
+    why: "two storage sub-blocks",
+    base: "s3-backup",
+    change: (s) => (at(s, "storage").pvc = { claimName: "extra" }),
+    field: "spec.storage",
+    message: /exactly one of pvc, s3, azure, gcs/,
+  },
+  {
+    why: "claimName not a DNS name",
+    base: "backup-test-topic",
+    change: (s) => (at(s, "storage.pvc").claimName = "Backup_Claim"),
+    field: "spec.storage.pvc.claimName",
+    message: /should match/,
+  },
+  {
+    why: "pvc.subPath escaping the claim",
+    base: "backup-test-topic",
+    change: (s) => (at(s, "storage.pvc").subPath = "backups/../../etc"),
+    field: "spec.storage.pvc.subPath",
+    message: /pvc.subPath must not contain '..' segments/,
+  },
+  {
+    why: "absolute s3.prefix",
+    base: "s3-backup",
+    change: (s) => (at(s, "storage.s3").prefix = "/backups"),
+    field: "spec.storage.s3.prefix",
+    message: /s3.prefix must be a relative path/,
+  },
+  {
+    why: "http endpoint without allowHttp",
+    base: "s3-backup",
+    change: (s) => delete at(s, "storage.s3").allowHttp,
+    field: "spec.storage.s3.allowHttp",
+    message: /allowHttp must be true for an http:\/\/ endpoint/,
+  },
+  {
+    why: "two Azure authentication methods",
+    base: "production-backup",
+    change: (s) => (at(s, "storage.azure").sasTokenSecret = { name: "sas" }),
+    field: "spec.storage.azure",
+    message: /mutually exclusive/,
+  },
+  {
+    why: "unknown compression",
+    base: "s3-backup",
+    change: (s) => (s.compression = "snappy"),
+    field: "spec.compression",
+    message: /Unsupported value: "snappy"/,
+  },
+  {
+    why: "zstd level 0",
+    base: "s3-backup",
+    change: (s) => (s.compressionLevel = 0),
+    field: "spec.compressionLevel",
+    message: /between 1 and 22 when compression is zstd/,
+  },
+  {
+    why: "gzip level 12",
+    base: "s3-backup",
+    change: (s) => Object.assign(s, { compression: "gzip", compressionLevel: 12 }),
+    field: "spec.compressionLevel",
+    message: /between 1 and 9 when compression is gzip/,
+  },
+  {
+    why: "continuous and stopAtCurrentOffsets",
+    base: "strimzi-tls-scheduled",
+    change: (s) => (s.continuous = true),
+    field: "spec.stopAtCurrentOffsets",
+    message: /continuous and stopAtCurrentOffsets cannot both be true/,
+  },
+  {
+    why: "schedule in words",
+    base: "s3-backup",
+    change: (s) => (s.schedule = "every day at 2"),
+    field: "spec.schedule",
+    message: /cron expression of 5, 6 or 7/,
+  },
+  {
+    why: "4-field cron",
+    base: "s3-backup",
+    change: (s) => (s.schedule = "0 2 * *"),
+    field: "spec.schedule",
+    message: /cron expression of 5, 6 or 7/,
+  },
+  {
+    why: "8-field cron",
+    base: "s3-backup",
+    change: (s) => (s.schedule = "0 0 2 * * * * *"),
+    field: "spec.schedule",
+    message: /cron expression of 5, 6 or 7/,
+  },
+  {
+    why: "time zone not an IANA name",
+    base: "patterns-job",
+    change: (s) => (s.timeZone = "Central European Time"),
+    field: "spec.timeZone",
+    message: /should match/,
+  },
+  {
+    why: "retention without keepLast or maxAgeDays",
+    base: "strimzi-tls-scheduled",
+    change: (s) => (s.retention = { enabled: true }),
+    field: "spec.retention",
+    message: /keepLast or retention.maxAgeDays is required/,
+  },
+  {
+    why: "retention keepLast 0",
+    base: "strimzi-tls-scheduled",
+    change: (s) => (at(s, "retention").keepLast = 0),
+    field: "spec.retention.keepLast",
+    message: /greater than or equal to 1/,
+  },
+  {
+    why: "segmentMaxBytes 0",
+    base: "s3-backup",
+    change: (s) => (s.segmentMaxBytes = 0),
+    field: "spec.segmentMaxBytes",
+    message: /greater than or equal to 1/,
+  },
+  {
+    why: "maxConcurrentPartitions 0",
+    base: "backup-test-topic",
+    change: (s) => (at(s, "rateLimiting").maxConcurrentPartitions = 0),
+    field: "spec.rateLimiting.maxConcurrentPartitions",
+    message: /greater than or equal to 1/,
+  },
+  {
+    why: "negative bytesPerSec",
+    base: "backup-test-topic",
+    change: (s) => (at(s, "rateLimiting").bytesPerSec = -5),
+    field: "spec.rateLimiting.bytesPerSec",
+    message: /greater than or equal to 0/,
+  },
+  {
+    why: "connectionsPerBroker 0",
+    base: "production-backup",
+    change: (s) => (at(s, "kafkaCluster.connection").connectionsPerBroker = 0),
+    field: "spec.kafkaCluster.connection.connectionsPerBroker",
+    message: /greater than or equal to 1/,
+  },
+  {
+    why: "unknown concurrency policy",
+    base: "patterns-job",
+    change: (s) => (s.concurrencyPolicy = "Sometimes"),
+    field: "spec.concurrencyPolicy",
+    message: /Unsupported value: "Sometimes"/,
+  },
+  {
+    why: "unknown deletion policy",
+    base: "patterns-job",
+    change: (s) => (s.deletionPolicy = "Purge"),
+    field: "spec.deletionPolicy",
+    message: /Unsupported value: "Purge"/,
+  },
+  {
+    why: "encryption without keySecret",
+    base: "patterns-job",
+    change: (s) => (s.encryption = {}),
+    field: "spec.encryption.keySecret",
+    message: /Required value/,
+  },
+  {
+    why: "execution mode pod",
+    base: "patterns-job",
+    change: (s) => (at(s, "execution").mode = "pod"),
+    field: "spec.execution.mode",
+    message: /Unsupported value: "pod"/,
+  },
+  {
+    why: "zero workers",
+    base: "patterns-job",
+    change: (s) => (at(s, "execution").workers = 0),
+    field: "spec.execution.workers",
+    message: /greater than or equal to 1/,
+  },
+  {
+    why: "topic name with a space",
+    base: "s3-backup",
+    change: (s) => (s.topics = ["my topic"]),
+    field: "spec.topics[0]",
+    message: /should match/,
+  },
+  {
+    why: "misspelt field (kubectl's strict field validation)",
+    base: "strimzi-tls-scheduled",
+    change: (s) => {
+      delete s.stopAtCurrentOffsets;
+      s.stopAtCurrentOffset = true;
+    },
+    field: "spec.stopAtCurrentOffset",
+    message: /unknown field/,
+  },
+  {
+    why: "name longer than a DNS label",
+    base: "s3-backup",
+    change: (_s, m) => (m.metadata.name = `b${"x".repeat(63)}`),
+    field: "metadata.name",
+    message: /63/,
+  },
+];
+
+const invalidOthers: Invalid[] = [
+  {
+    why: "restore: PITR start after end (epoch ms)",
+    base: "restore-everything",
+    change: (s) => (at(s, "pitr").startTimestamp = 1765368000001),
+    field: "spec.pitr.startTimestamp",
+    message: /startTimestamp must be before pitr.endTimestamp/,
+  },
+  {
+    why: "restore: PITR start after end (RFC 3339)",
+    base: "restore-everything",
+    change: (s) => (s.pitr = { startTime: "2025-12-11T00:00:00Z", endTime: "2025-12-10T00:00:00Z" }),
+    field: "spec.pitr.startTime",
+    message: /startTime must be before pitr.endTime/,
+  },
+  {
+    why: "restore: into same-named topics without purgeTopics",
+    base: "restore-test",
+    change: (s) => delete s.topicMapping,
+    field: "spec.topics",
+    message: /needs purgeTopics: true/,
+  },
+  {
+    why: "restore: produceAcks 2",
+    base: "restore-test",
+    change: (s) => (s.produceAcks = 2),
+    field: "spec.produceAcks",
+    message: /Unsupported value: 2/,
+  },
+  {
+    why: "restore: zero target partitions",
+    base: "restore-orders",
+    change: (s) => (at(s, "repartitioning")["orders-restored"] = { targetPartitions: 0 }),
+    field: "spec.repartitioning.orders-restored.targetPartitions",
+    message: /greater than or equal to 1/,
+  },
+  {
+    why: "restore: partitionMapping key not a number",
+    base: "restore-everything",
+    change: (s) => (s.partitionMapping = { first: 1 }),
+    field: "spec.partitionMapping",
+    message: /keys must be partition numbers/,
+  },
+  {
+    why: "restore: neither backup name nor storage",
+    base: "restore-test",
+    change: (s) => (s.backupRef = { name: "" }),
+    field: "spec.backupRef.name",
+    message: /backupRef.name or backupRef.storage is required/,
+  },
+  {
+    why: "offset reset: to-timestamp without resetTimestamp",
+    base: "reset-to-timestamp",
+    change: (s) => delete s.resetTimestamp,
+    field: "spec.resetTimestamp",
+    message: /resetTimestamp is required when resetStrategy is to-timestamp/,
+  },
+  {
+    why: "offset reset: unknown strategy",
+    base: "reset-consumer",
+    change: (s) => (s.resetStrategy = "to-middle"),
+    field: "spec.resetStrategy",
+    message: /Unsupported value: "to-middle"/,
+  },
+  {
+    why: "offset reset: no groups",
+    base: "reset-consumer",
+    change: (s) => (s.consumerGroups = []),
+    field: "spec.consumerGroups",
+    message: /at least 1 items/,
+  },
+  {
+    why: "offset reset: from-mapping without a mapping",
+    base: "reset-from-mapping",
+    change: (s) => (s.offsetMappingRef = {}),
+    field: "spec.offsetMappingRef",
+    message: /needs restoreName, path or pvcName/,
+  },
+  {
+    why: "offset rollback: snapshot named nowhere",
+    base: "rollback-by-reference",
+    change: (s) => (s.snapshotRef = { name: "" }),
+    field: "spec.snapshotRef.name",
+    message: /snapshotRef.name, path, restoreRef or offsetResetRef is required/,
+  },
+  {
+    why: "validation: every check disabled",
+    base: "validate-direct",
+    change: (s) => (s.checks = { messageCount: { enabled: false }, deepIntegrity: { enabled: false } }),
+    field: "spec.checks",
+    message: /at least one validation check must be enabled/,
+  },
+  {
+    why: "validation: consumer-group check without a cluster",
+    base: "validate-nightly",
+    change: (s) => delete s.kafkaCluster,
+    field: "spec.kafkaCluster",
+    message: /kafkaCluster is required when checks.consumerGroupOffsets is enabled/,
+  },
+  {
+    why: "validation: webhook URL not http(s)",
+    base: "validate-nightly",
+    change: (s) => ((at(s, "checks").customWebhooks as Json[])[0] = { name: "x", url: "ftp://example.com" }),
+    field: "spec.checks.customWebhooks[0].url",
+    message: /should match/,
+  },
+  {
+    why: "validation: evidence format docx",
+    base: "validate-nightly",
+    change: (s) => (at(s, "evidence").formats = ["docx"]),
+    field: "spec.evidence.formats[0]",
+    message: /Unsupported value: "docx"/,
+  },
+  {
+    why: "validation: 7-field cron with a typo",
+    base: "validate-nightly",
+    change: (s) => (s.schedule = "0 0 6 * * *  * extra"),
+    field: "spec.schedule",
+    message: /cron expression/,
+  },
+];
+
+describe("crds: invalid manifests are rejected at the door, naming the field", () => {
+  const run = (cases: Invalid[]) => {
+    let rejected = 0;
+    for (const c of cases) {
+      const manifest = fixture(c.base);
+      manifest.metadata.name = `bad-${randomUUID().slice(0, 8)}`;
+      c.change(manifest.spec, manifest);
+      const r = apply(manifest);
+      assert.notEqual(r.code, 0, `${c.why}: accepted`);
+      const line = r.stderr.split("\n").find((l) => l.includes(`${c.field}:`) || l.includes(`"${c.field}"`));
+      assert.ok(line, `${c.why}: no error names ${c.field}:\n${r.stderr}`);
+      assert.match(line, c.message, `${c.why}`);
+      rejected++;
+    }
+    return rejected;
+  };
+
+  test(`${invalidBackups.length} invalid KafkaBackups`, async () => {
+    await installCrds();
+    assert.ok(invalidBackups.length >= 20);
+    assert.equal(run(invalidBackups), invalidBackups.length);
+  });
+
+  test(`${invalidOthers.length} invalid KafkaRestores, KafkaOffsetResets, KafkaOffsetRollbacks, KafkaBackupValidations`, async () => {
+    await installCrds();
+    assert.equal(run(invalidOthers), invalidOthers.length);
+  });
+});

@@ -1,0 +1,104 @@
+// End-to-end helpers: kubectl against the stack's API server, the CRDs applied, a namespace per
+// test file, and controllers started as local processes (no kubelet runs here), as they would
+// run in their pods.
+import { type ChildProcess, execFileSync, spawn } from "node:child_process";
+import { randomUUID } from "node:crypto";
+import { join } from "node:path";
+import { setTimeout as sleep } from "node:timers/promises";
+import { repoRoot } from "../stack/config.ts";
+import { freePort } from "../stack/process.ts";
+import { stackEnv } from "./stack-env.ts";
+
+export function kubectl(args: string[], input?: string): string {
+  return execFileSync(stackEnv("KUBECTL"), ["--kubeconfig", stackEnv("KUBECONFIG"), ...args], {
+    encoding: "utf8",
+    input,
+    stdio: ["pipe", "pipe", "pipe"],
+  });
+}
+
+/** kubectl that may fail: exit code and both outputs. */
+export function kubectlTry(args: string[], input?: string): { code: number; stdout: string; stderr: string } {
+  try {
+    return { code: 0, stdout: kubectl(args, input), stderr: "" };
+  } catch (err) {
+    const e = err as { status?: number; stdout?: string; stderr?: string };
+    return { code: e.status ?? 1, stdout: String(e.stdout ?? ""), stderr: String(e.stderr ?? "") };
+  }
+}
+
+export function applyCrds(): void {
+  kubectl(["apply", "--server-side", "--force-conflicts", "-f", join(repoRoot, "crds", "generated")]);
+  kubectl(["wait", "--for=condition=Established", "--timeout=60s", "crd", "--all"]);
+}
+
+export function createNamespace(prefix: string): string {
+  const namespace = `${prefix}-${randomUUID().slice(0, 8)}`;
+  kubectl(["create", "namespace", namespace]);
+  return namespace;
+}
+
+export function getObject<T = Record<string, unknown>>(kind: string, namespace: string, name: string): T {
+  return JSON.parse(kubectl(["get", kind, "-n", namespace, name, "-o", "json"])) as T;
+}
+
+export async function waitFor<T>(what: string, fn: () => T | undefined | Promise<T | undefined>, timeoutMs = 60_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let last: unknown;
+  for (;;) {
+    try {
+      const value = await fn();
+      if (value !== undefined) return value;
+    } catch (err) {
+      last = err;
+    }
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}${last ? `: ${(last as Error).message}` : ""}`);
+    await sleep(250);
+  }
+}
+
+export interface RunningController {
+  child: ChildProcess;
+  metricsPort: number;
+  logs: () => string;
+  stop: (signal?: NodeJS.Signals) => Promise<void>;
+}
+
+/** Starts a controller program (the .ts source, or a bundle under dist/) with only a KUBECONFIG and its settings. */
+export async function startController(
+  entry: string,
+  env: Record<string, string>,
+  kubeconfig = stackEnv("KUBECONFIG"),
+): Promise<RunningController> {
+  const metricsPort = await freePort();
+  let output = "";
+  const child = spawn(process.execPath, [join(repoRoot, entry)], {
+    env: {
+      PATH: process.env.PATH ?? "",
+      HOME: process.env.HOME ?? "/root",
+      KUBECONFIG: kubeconfig,
+      METRICS_PORT: String(metricsPort),
+      METRICS_BIND_ADDRESS: "127.0.0.1",
+      LOG_LEVEL: "info",
+      ...env,
+    },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  child.stdout?.on("data", (d: Buffer) => (output += d));
+  child.stderr?.on("data", (d: Buffer) => (output += d));
+  const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
+  await waitFor(`${entry} to serve /readyz`, async () => {
+    if (child.exitCode !== null) throw new Error(`exited: ${output.slice(-2000)}`);
+    const res = await fetch(`http://127.0.0.1:${metricsPort}/readyz`).catch(() => undefined);
+    return res?.ok ? true : undefined;
+  });
+  return {
+    child,
+    metricsPort,
+    logs: () => output,
+    stop: async (signal = "SIGTERM") => {
+      if (child.exitCode === null) child.kill(signal);
+      await exited;
+    },
+  };
+}
