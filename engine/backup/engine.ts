@@ -238,7 +238,13 @@ export async function runBackup(kafka: KafkaClient, store: ObjectStore, options:
     }
 
     const ctx: PartitionContext = { kafka, store, o, log, lease, totals, readCommitted, recordThrottle, byteThrottle };
-    await runLimited(tasks, o.maxConcurrentPartitions, (task) => backupPartition(ctx, task));
+    try {
+      await runLimited(tasks, o.maxConcurrentPartitions, (task) => backupPartition(ctx, task));
+    } catch (err) {
+      // What was stored before the failure is listed in the manifest all the same.
+      await writeManifest().catch((e: Error) => log.warn({ err: e.message }, "could not update the manifest after a failure"));
+      throw err;
+    }
 
     if (o.consumerGroupSnapshot) await snapshotConsumerGroups(kafka, store, o.backupId, topics, log);
     await writeManifest();

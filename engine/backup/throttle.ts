@@ -27,6 +27,7 @@ export class Throttle {
 
   async take(amount: number, signal?: AbortSignal): Promise<void> {
     const wait = this.reserve(amount);
-    if (wait > 0) await sleep(wait, undefined, { signal });
+    // An abort ends the wait early; the caller sees the signal and stops cleanly.
+    if (wait > 0) await sleep(wait, undefined, { signal }).catch(() => {});
   }
 }

@@ -323,4 +323,57 @@ describe("KafkaBackup controller", () => {
     assert.ok(readFileSync(join(repoRoot, "dist/controllers/backup.js")).length > 0);
     await second.stop();
   });
+
+  test("deleting a KafkaBackup cancels its run and keeps the data; deletionPolicy Delete removes it", async () => {
+    const namespace = createNamespace("kb-delete");
+    const topic = await topicWith(2, 20_000, 100);
+    minioSecret(namespace);
+    const controller = await startController("controllers/backup.ts", {
+      WATCH_NAMESPACES: namespace,
+      LEADER_ELECTION_NAMESPACE: namespace,
+    });
+    controllers.push(controller);
+    const spec = (prefix: string, extra: Record<string, unknown>) => ({
+      kafkaCluster: { bootstrapServers: stackEnv("KAFKA_BOOTSTRAP_SERVERS").split(",") },
+      topics: [topic],
+      storage: s3Storage(prefix),
+      segmentMaxRecords: 1000,
+      ...extra,
+    });
+    apply(namespace, {
+      apiVersion: "kafka.oso.sh/v1alpha1",
+      kind: "KafkaBackup",
+      metadata: { name: "kept" },
+      spec: spec(`e2e-kept-${namespace}`, { rateLimiting: { recordsPerSec: 2000 } }),
+    });
+    const running = await waitFor("a running backup", () => {
+      const s = status(namespace, "kept");
+      return s.phase === "Running" && s.backupId && (s.recordsProcessed ?? 0) >= 2000 ? s : undefined;
+    });
+    const deletedAt = Date.now();
+    kubectl(["delete", "kafkabackup", "kept", "-n", namespace, "--wait=true", "--timeout=60s"]);
+    const seconds = (Date.now() - deletedAt) / 1000;
+    assert.ok(seconds < 30, `deletion took ${seconds}s`);
+    const kept = await minioStore(`e2e-kept-${namespace}`);
+    const { manifest } = await readBackup(kept, running.backupId as string);
+    assert.ok(
+      manifest.topics[0]?.partitions.some((p) => p.segments.length > 0),
+      "the data of the cancelled run is kept",
+    );
+    assert.ok(controller.logs().includes("backup stopped at its last checkpoint"));
+
+    apply(namespace, {
+      apiVersion: "kafka.oso.sh/v1alpha1",
+      kind: "KafkaBackup",
+      metadata: { name: "dropped" },
+      spec: spec(`e2e-dropped-${namespace}`, { deletionPolicy: "Delete" }),
+    });
+    await waitFor("Completed", () => (status(namespace, "dropped").phase === "Completed" ? true : undefined), 120_000);
+    const dropped = await minioStore(`e2e-dropped-${namespace}`);
+    const { listBackupSets } = await import("../../engine/backupset/catalog.ts");
+    assert.equal((await listBackupSets(dropped)).length, 1);
+    kubectl(["delete", "kafkabackup", "dropped", "-n", namespace, "--wait=true", "--timeout=60s"]);
+    assert.deepEqual(await listBackupSets(dropped), []);
+    await controller.stop();
+  });
 });
