@@ -128,3 +128,58 @@ test("the records/s limit holds the backup back", async () => {
     JSON.stringify(progress),
   );
 });
+
+test("backups over SSL with a client certificate and over SASL_SSL with SCRAM-SHA-512, Secrets as the CRD names them", async () => {
+  const { readFileSync } = await import("node:fs");
+  const { resolveKafkaCluster } = await import("../../engine/kafka/spec.ts");
+  const topic = await newTopic(1);
+  await send(topic, 0, 250);
+  const secrets: Record<string, Record<string, string>> = {
+    "my-user": {
+      "user.crt": readFileSync(stackEnv("KAFKA_CLIENT_CERT"), "utf8"),
+      "user.key": readFileSync(stackEnv("KAFKA_CLIENT_KEY"), "utf8"),
+    },
+    "cluster-ca": { "ca.crt": readFileSync(stackEnv("KAFKA_CA_CERT"), "utf8") },
+    "scram-user": { username: stackEnv("KAFKA_SCRAM_USERNAME"), password: stackEnv("KAFKA_SCRAM_PASSWORD") },
+  };
+  const read = async ({ secretName, key }: { secretName: string; key: string }) => secrets[secretName]?.[key] ?? "";
+  const clusters = {
+    SSL: await resolveKafkaCluster(
+      {
+        bootstrapServers: stackEnv("KAFKA_SSL_BOOTSTRAP_SERVERS").split(","),
+        securityProtocol: "SSL",
+        tlsSecret: { name: "my-user", certKey: "user.crt", keyKey: "user.key" },
+        caSecret: { name: "cluster-ca" },
+      },
+      read,
+    ),
+    SASL_SSL: await resolveKafkaCluster(
+      {
+        bootstrapServers: stackEnv("KAFKA_SASL_SSL_BOOTSTRAP_SERVERS").split(","),
+        securityProtocol: "SASL_SSL",
+        caSecret: { name: "cluster-ca" },
+        // The Rust operator's YAML spelling is accepted too.
+        saslSecret: { name: "scram-user", mechanism: "SCRAM-SHA512" },
+      },
+      read,
+    ),
+  };
+  for (const [protocol, cluster] of Object.entries(clusters)) {
+    const client = new KafkaClient(cluster);
+    try {
+      const store = await minioStore();
+      const result = await runBackup(client, store, {
+        backupId: `secure-${protocol}`,
+        selection: { topics: [topic] },
+        mode: "snapshot",
+        codec: "zstd",
+        leaseHolder: "t",
+      });
+      assert.equal(result.records, 250, protocol);
+      const { records } = await readBackup(store, `secure-${protocol}`);
+      assert.equal(records.get(topic)?.length, 250, protocol);
+    } finally {
+      await client.close();
+    }
+  }
+});
