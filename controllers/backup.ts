@@ -114,6 +114,12 @@ async function reconcile(o: KafkaBackup, ctx: Ctx): Promise<Action> {
     status.phase === "Suspended" ||
     status.observedGeneration !== o.metadata.generation
   ) {
+    // Waiting for the first tick: check the Secrets now rather than when it comes.
+    try {
+      await (await resolve(ctx, o)).kafka.close();
+    } catch (err) {
+      return await waitForConfiguration(ctx, o, err);
+    }
     await writeStatus(
       ctx,
       o,
@@ -138,6 +144,19 @@ async function failValidation(ctx: Ctx, o: KafkaBackup, reason: string, message:
   );
   await ctx.events.record(o, "Warning", reason, message);
   return {};
+}
+
+/** A missing Secret or unusable setting: a condition and an Event, and another look soon. */
+async function waitForConfiguration(ctx: Ctx, o: KafkaBackup, err: unknown): Promise<Action> {
+  const reason = (err as { reason?: string }).reason ?? "ConfigurationError";
+  const message = (err as Error).message;
+  const current = o.status?.conditions?.find((c) => c.type === "Ready");
+  if (current?.reason !== reason || current.message !== message) {
+    await writeStatus(ctx, o, { phase: "Pending", message }, { status: "False", reason, message });
+    await ctx.events.record(o, "Warning", reason, message);
+  }
+  // Secrets are not watched: look again soon, so creating one recovers without touching the resource.
+  return { requeueAfterMs: 10_000 };
 }
 
 interface Resolved {
@@ -181,12 +200,7 @@ async function start(
   try {
     resolved = await resolve(ctx, o);
   } catch (err) {
-    const reason = (err as { reason?: string }).reason ?? "ConfigurationError";
-    const message = (err as Error).message;
-    await writeStatus(ctx, o, { phase: "Pending", message }, { status: "False", reason, message });
-    await ctx.events.record(o, "Warning", reason, message);
-    // Secrets are not watched: look again soon, so creating one recovers without touching the CR.
-    return { requeueAfterMs: 10_000 };
+    return await waitForConfiguration(ctx, o, err);
   }
   const claimed = await ctx.resources.patchStatus(
     o,
