@@ -6,6 +6,7 @@
 import type { KafkaBackupSpec, KafkaBackupStatus } from "../crds/generated/types.ts";
 import { type BackupProgress, type BackupResult, runBackup } from "../engine/backup/engine.ts";
 import { runBackupId } from "../engine/backup/layout.ts";
+import { LeaseHeldError } from "../engine/backup/lease.ts";
 import { BackupMetrics } from "../engine/backup/metrics.ts";
 import { applyRetention, deleteBackupSet, ownedBy } from "../engine/backup/retention.ts";
 import { listBackupSets } from "../engine/backupset/catalog.ts";
@@ -25,6 +26,8 @@ type KafkaBackup = CustomResource<KafkaBackupSpec, KafkaBackupStatus>;
 type Ctx = Context<KafkaBackupSpec, KafkaBackupStatus>;
 
 const pvcMountRoot = process.env.PVC_MOUNT_ROOT ?? "/data";
+/** Keys whose last run failed or found its set locked: no new start before this time. */
+const notBefore = new Map<string, number>();
 
 // ── How it decides ─────────────────────────────────────────────────────────────────────────────
 
@@ -59,6 +62,8 @@ async function reconcile(o: KafkaBackup, ctx: Ctx): Promise<Action> {
     if (err instanceof ScheduleError) return await failValidation(ctx, o, err.reason, err.message);
     throw err;
   }
+  const wait = (notBefore.get(key) ?? 0) - now.getTime();
+  if (!running && wait > 0 && (spec.continuous || status.phase === "Running")) return { requeueAfterMs: wait };
   if (running) {
     // A tick during a run: Forbid (default) lets the run finish; Replace starts the new tick now.
     const anchor = new Date(status.lastScheduleTime ?? o.metadata.creationTimestamp);
@@ -272,8 +277,8 @@ async function execute(ctx: Ctx, o: KafkaBackup, backupId: string, r: Resolved, 
       ...(r.encryptionKey ? { encryptionKey: r.encryptionKey } : {}),
       ...(spec.sourceClusterId ? { sourceClusterId: spec.sourceClusterId } : {}),
       consumerGroupSnapshot: spec.consumerGroupSnapshot ?? false,
-      // The CR is the writer: a restarted controller takes the set's lease back at once.
-      leaseHolder: `kafkabackup/${namespace}/${name}`,
+      // Unique per process: after a crash the next controller waits for this lease to expire.
+      leaseHolder: `${ctx.identity}/${namespace}/${name}`,
       signal,
       onProgress,
       metrics: backupMetrics(ctx),
@@ -282,6 +287,14 @@ async function execute(ctx: Ctx, o: KafkaBackup, backupId: string, r: Resolved, 
   } catch (err) {
     endTimer();
     if (signal.aborted) return void (await stopped(ctx, o, backupId, signal));
+    if (err instanceof LeaseHeldError) {
+      // A previous controller's lease on the set (it crashed mid-run): resume once it expires.
+      ctx.log.info({ backupId, err: err.message }, "backup set still leased; resuming when the lease expires");
+      notBefore.set(keyOf(o), Date.now() + 10_000);
+      return;
+    }
+    // Continuous backups are restarted, but not in a hot loop.
+    notBefore.set(keyOf(o), Date.now() + 60_000);
     const reason = (err as { reason?: string }).reason ?? "BackupFailed";
     const message = `backup ${backupId} failed: ${(err as Error).message}`;
     ctx.metrics.backups.inc({ outcome: "failure", ...labels });

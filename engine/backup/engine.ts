@@ -5,7 +5,7 @@
 // same key, or swept at the end of the run).
 import { setTimeout as sleep } from "node:timers/promises";
 import type { Codec } from "../format/codec.ts";
-import type { ManifestSegment } from "../format/manifest.ts";
+import { type Manifest, type ManifestSegment, parseManifest } from "../format/manifest.ts";
 import type { BackupRecord } from "../format/record.ts";
 import { keyFingerprint, prepareSegment, sealSegment } from "../format/segment.ts";
 import { ErrorCode, type KafkaClient, retriableFetchErrors } from "../kafka/client.ts";
@@ -143,6 +143,13 @@ export async function runBackup(kafka: KafkaClient, store: ObjectStore, options:
   const started = Date.now();
   const readCommitted = o.readCommitted ?? true;
   const lease = await Lease.acquire(store, o.backupId, o.leaseHolder, o.leaseTtlMs, log);
+  // Stops every partition: when the caller cancels, and when one partition fails for good.
+  const runAbort = new AbortController();
+  const runSignal = runAbort.signal;
+  const onCancel = () => runAbort.abort(o.signal?.reason);
+  if (o.signal?.aborted) onCancel();
+  o.signal?.addEventListener("abort", onCancel, { once: true });
+  let manifestWrites: Promise<void> = Promise.resolve();
   const recordThrottle = new Throttle(o.recordsPerSec ?? 0);
   const byteThrottle = new Throttle(o.bytesPerSec ?? 0);
   const totals = { records: 0, bytes: 0, storedBytes: 0, segments: 0, skipped: 0, gaps: 0 };
@@ -155,7 +162,7 @@ export async function runBackup(kafka: KafkaClient, store: ObjectStore, options:
     const cluster = await admin.describeCluster();
     const sourceClusterId = o.sourceClusterId ?? cluster.clusterId;
     const metadata = await topicMetadata(kafka, topics);
-    const existing = await loadManifestCreatedAt(store, o.backupId);
+    const existing = await loadManifest(store, o.backupId);
 
     const tasks: PartitionTask[] = [];
     for (const topic of topics) {
@@ -191,10 +198,10 @@ export async function runBackup(kafka: KafkaClient, store: ObjectStore, options:
       "backup started",
     );
 
-    const writeManifest = async () => {
+    const writeOnce = async () => {
       const manifest = buildManifest({
         backupId: o.backupId,
-        createdAt: existing ?? started,
+        createdAt: existing?.createdAt ?? started,
         sourceClusterId,
         compression: o.codec,
         ...(o.encryptionKey ? { encryptionKeyFingerprint: keyFingerprint(o.encryptionKey).toString("hex") } : {}),
@@ -202,8 +209,15 @@ export async function runBackup(kafka: KafkaClient, store: ObjectStore, options:
         checkpoints: tasks.map((t) => t.checkpoint),
         ...(o.consumerGroupSnapshot ? { consumerGroupSnapshot: groupSnapshotKey(o.backupId) } : {}),
       });
+      // Topics an earlier run of this set backed up and this run does not select stay listed.
+      for (const t of existing?.topics ?? []) if (!topics.includes(t.name)) manifest.topics.push(t);
       lease.check();
       await store.put(manifestKey(o.backupId), Buffer.from(`${JSON.stringify(manifest, null, 2)}\n`));
+    };
+    // One manifest write at a time, in order: a slow periodic write never lands after the final one.
+    const writeManifest = () => {
+      manifestWrites = manifestWrites.catch(() => {}).then(writeOnce);
+      return manifestWrites;
     };
     await writeManifest();
 
@@ -237,16 +251,34 @@ export async function runBackup(kafka: KafkaClient, store: ObjectStore, options:
       manifestTimer.unref();
     }
 
-    const ctx: PartitionContext = { kafka, store, o, log, lease, totals, readCommitted, recordThrottle, byteThrottle };
+    const ctx: PartitionContext = {
+      kafka,
+      store,
+      o,
+      log,
+      lease,
+      totals,
+      readCommitted,
+      recordThrottle,
+      byteThrottle,
+      signal: runSignal,
+    };
     try {
-      await runLimited(tasks, o.maxConcurrentPartitions, (task) => backupPartition(ctx, task));
+      // Continuous partitions never finish, so each needs its own worker; snapshots share a few.
+      const workers = o.mode === "continuous" ? tasks.length : o.maxConcurrentPartitions;
+      await runLimited(
+        tasks,
+        workers,
+        (task) => backupPartition(ctx, task),
+        (err) => runAbort.abort(err),
+      );
     } catch (err) {
       // What was stored before the failure is listed in the manifest all the same.
       await writeManifest().catch((e: Error) => log.warn({ err: e.message }, "could not update the manifest after a failure"));
       throw err;
     }
 
-    if (o.consumerGroupSnapshot) await snapshotConsumerGroups(kafka, store, o.backupId, topics, log);
+    if (o.consumerGroupSnapshot && !runSignal.aborted) await snapshotConsumerGroups(kafka, store, o.backupId, topics, log);
     await writeManifest();
     if (o.mode === "snapshot" && !o.signal?.aborted) await sweepOrphans(store, o.backupId, tasks, log);
     o.metrics?.compressionRatio.set({ backup_id: o.backupId }, totals.storedBytes ? totals.bytes / totals.storedBytes : 0);
@@ -270,6 +302,8 @@ export async function runBackup(kafka: KafkaClient, store: ObjectStore, options:
   } finally {
     clearInterval(progressTimer);
     clearInterval(manifestTimer);
+    o.signal?.removeEventListener("abort", onCancel);
+    await manifestWrites.catch(() => {});
     await lease.release();
   }
 }
@@ -284,6 +318,7 @@ interface PartitionContext {
   readCommitted: boolean;
   recordThrottle: Throttle;
   byteThrottle: Throttle;
+  signal: AbortSignal;
 }
 
 async function backupPartition(ctx: PartitionContext, task: PartitionTask): Promise<void> {
@@ -315,11 +350,12 @@ async function backupPartition(ctx: PartitionContext, task: PartitionTask): Prom
     if (!buffer.length) {
       const skipped = takeSkipped(sealedAt);
       if (sealedAt > task.checkpoint.nextOffset || skipped) {
-        task.checkpoint = withProgress(task.checkpoint, sealedAt, skipped);
+        const next = withProgress(task.checkpoint, sealedAt, skipped);
+        ctx.lease.check();
+        await writeCheckpoint(ctx.store, o.backupId, next);
+        task.checkpoint = next;
         totals.skipped += skipped;
         o.metrics?.skipped.inc(labels, skipped);
-        ctx.lease.check();
-        await writeCheckpoint(ctx.store, o.backupId, task.checkpoint);
       }
       return;
     }
@@ -359,9 +395,11 @@ async function backupPartition(ctx: PartitionContext, task: PartitionTask): Prom
         recordBlockBytes: segment.info.recordBlockBytes,
         sha256: segment.sha256,
       };
-      task.checkpoint = withSegment(task.checkpoint, entry, sealedAt, skipped);
+      const next = withSegment(task.checkpoint, entry, sealedAt, skipped);
       ctx.lease.check();
-      await writeCheckpoint(ctx.store, o.backupId, task.checkpoint);
+      await writeCheckpoint(ctx.store, o.backupId, next);
+      // Only a stored checkpoint is published (the manifest is built from task.checkpoint).
+      task.checkpoint = next;
       // Counted only now: an offset is backed up once its segment and checkpoint are stored.
       totals.records += recordCount;
       totals.bytes += rawBytes;
@@ -380,12 +418,12 @@ async function backupPartition(ctx: PartitionContext, task: PartitionTask): Prom
   const flush = () => seal(coveredUntil);
 
   try {
-    while (!o.signal?.aborted && task.fetchOffset < task.target) {
+    while (!ctx.signal.aborted && task.fetchOffset < task.target) {
       ctx.lease.check();
       leader ??= (await kafka.leaders([topic], staleLeader)).get(topic)?.get(partition);
       staleLeader = false;
       if (leader === undefined || leader < 0) {
-        await backoff(++failures, `no leader for ${topic}/${partition}`, log, o.signal);
+        await backoff(++failures, `no leader for ${topic}/${partition}`, log, ctx.signal);
         leader = undefined;
         staleLeader = true;
         continue;
@@ -406,7 +444,7 @@ async function backupPartition(ctx: PartitionContext, task: PartitionTask): Prom
         });
       } catch (err) {
         o.metrics?.retries.inc({ backup_id: o.backupId, kind: "connection" });
-        await backoff(++failures, `fetch ${topic}/${partition}: ${(err as Error).message}`, log, o.signal);
+        await backoff(++failures, `fetch ${topic}/${partition}: ${(err as Error).message}`, log, ctx.signal);
         leader = undefined;
         staleLeader = true;
         continue;
@@ -422,13 +460,27 @@ async function backupPartition(ctx: PartitionContext, task: PartitionTask): Prom
           await flush();
           await pendingUpload;
           log.warn({ from: task.checkpoint.nextOffset, to: low }, "offsets deleted by retention during backup: recording a gap");
-          task.checkpoint = withGap(task.checkpoint, low, "retention");
-          await writeCheckpoint(ctx.store, o.backupId, task.checkpoint);
+          const next = withGap(task.checkpoint, low, "retention");
+          ctx.lease.check();
+          await writeCheckpoint(ctx.store, o.backupId, next);
+          task.checkpoint = next;
           totals.gaps++;
           o.metrics?.gaps.inc(labels);
           task.fetchOffset = low;
           task.position = low;
           coveredUntil = low;
+          continue;
+        }
+        if (task.fetchOffset <= high || !p) {
+          // A leader that just changed can answer out of range for an offset it will have: retry.
+          await backoff(
+            ++failures,
+            `fetch ${topic}/${partition}: offset ${task.fetchOffset} out of range on a stale leader`,
+            log,
+            ctx.signal,
+          );
+          leader = undefined;
+          staleLeader = true;
           continue;
         }
         throw new BackupError(
@@ -438,7 +490,7 @@ async function backupPartition(ctx: PartitionContext, task: PartitionTask): Prom
       }
       if (retriableFetchErrors.has(result.errorCode)) {
         o.metrics?.retries.inc({ backup_id: o.backupId, kind: `error_${result.errorCode}` });
-        await backoff(++failures, `fetch ${topic}/${partition}: Kafka error ${result.errorCode}`, log, o.signal);
+        await backoff(++failures, `fetch ${topic}/${partition}: Kafka error ${result.errorCode}`, log, ctx.signal);
         leader = undefined;
         staleLeader = true;
         continue;
@@ -458,12 +510,12 @@ async function backupPartition(ctx: PartitionContext, task: PartitionTask): Prom
         records = records.filter((r) => r.offset < task.target);
         nextOffset = task.target;
       }
-      pendingSkipped.push(...result.skipped.filter((offset) => offset < nextOffset));
+      for (const offset of result.skipped) if (offset < nextOffset) pendingSkipped.push(offset);
       for (const r of records) {
         if (!buffer.length) bufferOpenedAt = Date.now();
         const size = recordSize(r);
-        await ctx.recordThrottle.take(1, o.signal);
-        await ctx.byteThrottle.take(size, o.signal);
+        await ctx.recordThrottle.take(1, ctx.signal);
+        await ctx.byteThrottle.take(size, ctx.signal);
         buffer.push(r);
         bufferBytes += size;
         task.position = r.offset + 1;
@@ -492,7 +544,12 @@ async function backoff(attempt: number, what: string, log: Logger, signal?: Abor
 }
 
 /** Runs `fn` over the items with at most `limit` at once; the first failure stops new starts. */
-async function runLimited<T>(items: T[], limit: number, fn: (item: T) => Promise<void>): Promise<void> {
+async function runLimited<T>(
+  items: T[],
+  limit: number,
+  fn: (item: T) => Promise<void>,
+  onFailure: (err: unknown) => void,
+): Promise<void> {
   let next = 0;
   let failed: unknown;
   const worker = async () => {
@@ -501,7 +558,10 @@ async function runLimited<T>(items: T[], limit: number, fn: (item: T) => Promise
       try {
         await fn(item);
       } catch (err) {
-        failed ??= err;
+        if (failed === undefined) {
+          failed = err;
+          onFailure(err);
+        }
       }
     }
   };
@@ -547,10 +607,9 @@ async function writeCheckpoint(store: ObjectStore, backupId: string, checkpoint:
   await store.put(checkpointKey(backupId, checkpoint.topic, checkpoint.partition), Buffer.from(JSON.stringify(checkpoint)));
 }
 
-async function loadManifestCreatedAt(store: ObjectStore, backupId: string): Promise<number | undefined> {
+async function loadManifest(store: ObjectStore, backupId: string): Promise<Manifest | undefined> {
   try {
-    const json = JSON.parse((await store.getBuffer(manifestKey(backupId))).body.toString("utf8")) as { createdAt?: number };
-    return typeof json.createdAt === "number" ? json.createdAt : undefined;
+    return parseManifest((await store.getBuffer(manifestKey(backupId))).body.toString("utf8"), manifestKey(backupId));
   } catch (err) {
     if (isNotFound(err)) return undefined;
     throw err;

@@ -29,6 +29,8 @@ export interface Context<Spec, Status> {
   log: Logger;
   secrets(namespace: string): SecretReader;
   work: WorkRegistry;
+  /** This process's identity (the pod name): unique among replicas. */
+  identity: string;
   /** Wakes a key (from long-running work that finished, for example). */
   enqueue(key: string, afterMs?: number): void;
   /** Aborted on shutdown: long work checkpoints and stops. */
@@ -96,7 +98,7 @@ export class WorkRegistry {
   }
 
   start(key: string, fn: (signal: AbortSignal) => Promise<void>, shutdown: AbortSignal): void {
-    if (this.jobs.has(key)) return;
+    if (this.jobs.has(key) || shutdown.aborted) return;
     const controller = new AbortController();
     const onShutdown = () => controller.abort(shutdown.reason);
     shutdown.addEventListener("abort", onShutdown, { once: true });
@@ -145,6 +147,7 @@ export async function runController<Spec, Status>(
     log: objectLog,
     secrets: (namespace) => secretReader(kube, namespace),
     work,
+    identity: options.identity,
     enqueue: (key, afterMs) => (afterMs ? queue.addAfter(key, afterMs) : queue.add(key)),
     shutdown: shutdown.signal,
   });
@@ -204,6 +207,8 @@ export async function runController<Spec, Status>(
       lastWatchOk = Date.now();
       metrics.managedResources.set({ kind: def.metricsKind }, informer.cache.size);
       if (object) queue.add(key);
+      // Gone without our finalizer running (force-deleted, finalizer removed by hand): stop its work.
+      else void work.cancel(key, "deleted");
     },
   });
   informer.start();
@@ -214,6 +219,8 @@ export async function runController<Spec, Status>(
   });
 
   let elector: LeaderElector | undefined;
+  // The lease is held until running work has stopped, so no standby starts it meanwhile.
+  const electorStop = new AbortController();
   if (options.leaderElection) {
     elector = new LeaderElector(kube, {
       namespace: options.leaseNamespace,
@@ -222,7 +229,7 @@ export async function runController<Spec, Status>(
       leaseDurationMs: options.leaseDurationMs,
       renewMs: Math.max(1000, options.leaseDurationMs / 3),
       log,
-      signal: shutdown.signal,
+      signal: electorStop.signal,
       onStartedLeading: () => {
         leading = true;
         for (const key of informer.cache.keys()) queue.add(key);
@@ -242,6 +249,7 @@ export async function runController<Spec, Status>(
     shutdown.abort(new Error("shutdown"));
     await work.drain();
     await queue.stop();
+    electorStop.abort();
     await elector?.release();
     await new Promise<void>((resolve) => server.close(() => resolve()));
     log.info("stopped");

@@ -39,22 +39,41 @@ export class LeaderElector {
   }
 
   async run(): Promise<void> {
-    while (!this.o.signal.aborted) {
-      const ok = await this.tryAcquireOrRenew().catch((err: unknown) => {
-        this.o.log.warn({ err: apiErrorMessage(err) }, "leader election: lease update failed");
-        return false;
-      });
-      if (ok && !this.leading) {
-        this.leading = true;
-        this.o.log.info({ lease: `${this.o.namespace}/${this.o.name}`, identity: this.o.identity }, "became the leader");
-        this.o.onStartedLeading();
-      } else if (!ok && this.leading) {
-        this.leading = false;
-        this.o.log.warn({ lease: `${this.o.namespace}/${this.o.name}` }, "lost the leadership");
-        this.o.onStoppedLeading();
+    let lastRenewed = 0;
+    // client-go's renew deadline: a leader that has not renewed for two thirds of the lease
+    // (an API error, or a call that hangs) stops, before a standby may take over.
+    const deadline = (this.o.leaseDurationMs * 2) / 3;
+    const watchdog = setInterval(() => {
+      if (this.leading && Date.now() - lastRenewed > deadline) this.stepDown();
+    }, 500);
+    watchdog.unref();
+    try {
+      while (!this.o.signal.aborted) {
+        const attempt = Date.now();
+        const ok = await this.tryAcquireOrRenew().catch((err: unknown) => {
+          this.o.log.warn({ err: apiErrorMessage(err) }, "leader election: lease update failed");
+          return false;
+        });
+        if (ok) lastRenewed = attempt;
+        if (ok && !this.leading) {
+          this.leading = true;
+          this.o.log.info({ lease: `${this.o.namespace}/${this.o.name}`, identity: this.o.identity }, "became the leader");
+          this.o.onStartedLeading();
+        } else if (!ok && this.leading && Date.now() - lastRenewed > deadline) {
+          this.stepDown();
+        }
+        await sleep(this.leading ? this.o.renewMs : this.o.renewMs / 2, undefined, { signal: this.o.signal }).catch(() => {});
       }
-      await sleep(this.leading ? this.o.renewMs : this.o.renewMs / 2, undefined, { signal: this.o.signal }).catch(() => {});
+    } finally {
+      clearInterval(watchdog);
     }
+  }
+
+  private stepDown(): void {
+    if (!this.leading) return;
+    this.leading = false;
+    this.o.log.warn({ lease: `${this.o.namespace}/${this.o.name}` }, "lost the leadership");
+    this.o.onStoppedLeading();
   }
 
   private async tryAcquireOrRenew(): Promise<boolean> {

@@ -152,7 +152,8 @@ export function committedRecords(
       for (const r of inRange) skipped.push(r.offset);
       continue;
     }
-    records.push(...inRange);
+    // A loop, not push(...): a batch can hold more records than a call's argument limit.
+    for (const r of inRange) records.push(r);
   }
   return { records, skipped, nextOffset };
 }

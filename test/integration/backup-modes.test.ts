@@ -80,8 +80,8 @@ test("continuous mode follows new records, rolls segments by time, and stops cle
   const result = await running;
   assert.equal(result.cancelled, true);
   assert.equal(result.records, 400);
-  // Four bursts per partition, each sealed by the 500 ms interval.
-  assert.ok(result.segments >= 6, `${result.segments} segments`);
+  // Four bursts 1.2 s apart, each sealed by the 500 ms interval: at least one segment each.
+  assert.ok(result.segments >= 4, `${result.segments} segments`);
   const { manifest, records } = await readBackup(store, "continuous");
   assert.deepEqual(
     (records.get(topic) ?? []).map((r) => Number(Buffer.from(r.key ?? "", "base64").toString())).sort((a, b) => a - b),
