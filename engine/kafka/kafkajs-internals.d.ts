@@ -48,3 +48,9 @@ declare module "kafkajs/src/protocol/requests/fetch/v11/request.js" {
   }) => unknown;
   export default fetchRequest;
 }
+
+declare module "kafkajs/src/producer/partitioners/default/murmur2.js" {
+  /** Kafka's murmur2 of the key bytes, as a signed 32-bit integer. */
+  const murmur2: (key: Buffer) => number;
+  export default murmur2;
+}
