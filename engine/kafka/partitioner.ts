@@ -5,6 +5,6 @@ import murmur2 from "kafkajs/src/producer/partitioners/default/murmur2.js";
 
 export function javaPartition(key: Buffer, partitions: number): number {
   if (!Number.isInteger(partitions) || partitions < 1) throw new RangeError(`partition count ${partitions}`);
-  // biome-ignore lint/suspicious/noBitwiseOperators: toPositive is a bit mask in the Java client too.
+  // toPositive, as the Java client does it: a mask, not Math.abs.
   return (murmur2(key) & 0x7fffffff) % partitions;
 }
