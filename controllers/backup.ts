@@ -237,20 +237,27 @@ async function execute(ctx: Ctx, o: KafkaBackup, backupId: string, r: Resolved, 
   const spec = o.spec;
   const endTimer = ctx.metrics.backupDuration.startTimer(labels);
   let lastWrite = 0;
+  // Progress writes go one at a time and end before the final status, which they never overwrite.
+  let progressWrites: Promise<unknown> = Promise.resolve();
+  let finished = false;
   const onProgress = (p: BackupProgress) => {
-    if (Date.now() - lastWrite < 2000) return;
+    if (finished || Date.now() - lastWrite < 2000) return;
     lastWrite = Date.now();
-    void ctx.resources
-      .patchStatus(o, {
-        recordsProcessed: p.records,
-        bytesProcessed: p.bytes,
-        segmentsCompleted: p.segments,
-        throughputRecordsPerSec: Math.round(p.recordsPerSec),
-        throughputBytesPerSec: Math.round(p.bytesPerSec),
-        ...(p.percent !== undefined ? { progressPercent: Math.round(p.percent * 10) / 10 } : {}),
-        ...(p.etaSeconds !== undefined ? { etaSeconds: Math.round(p.etaSeconds) } : {}),
-        lastCheckpointTime: new Date().toISOString(),
-      })
+    progressWrites = progressWrites
+      .then(() =>
+        finished
+          ? undefined
+          : ctx.resources.patchStatus(o, {
+              recordsProcessed: p.records,
+              bytesProcessed: p.bytes,
+              segmentsCompleted: p.segments,
+              throughputRecordsPerSec: Math.round(p.recordsPerSec),
+              throughputBytesPerSec: Math.round(p.bytesPerSec),
+              ...(p.percent !== undefined ? { progressPercent: Math.round(p.percent * 10) / 10 } : {}),
+              ...(p.etaSeconds !== undefined ? { etaSeconds: Math.round(p.etaSeconds) } : {}),
+              lastCheckpointTime: new Date().toISOString(),
+            }),
+      )
       .catch((err: Error) => ctx.log.warn({ err: err.message }, "progress status write failed"));
   };
   let result: BackupResult | undefined;
@@ -286,6 +293,8 @@ async function execute(ctx: Ctx, o: KafkaBackup, backupId: string, r: Resolved, 
     });
   } catch (err) {
     endTimer();
+    finished = true;
+    await progressWrites;
     if (signal.aborted) return void (await stopped(ctx, o, backupId, signal));
     if (err instanceof LeaseHeldError) {
       // A previous controller's lease on the set (it crashed mid-run): resume once it expires.
@@ -298,12 +307,14 @@ async function execute(ctx: Ctx, o: KafkaBackup, backupId: string, r: Resolved, 
     const reason = (err as { reason?: string }).reason ?? "BackupFailed";
     const message = `backup ${backupId} failed: ${(err as Error).message}`;
     ctx.metrics.backups.inc({ outcome: "failure", ...labels });
-    await writeStatus(ctx, o, { phase: "Failed", message, resumable: true }, { status: "False", reason, message }).catch(
+    await writeFinalStatus(ctx, o, { phase: "Failed", message, resumable: true }, { status: "False", reason, message }).catch(
       () => {},
     );
     await ctx.events.record(o, "Warning", reason, message);
     return;
   } finally {
+    finished = true;
+    await progressWrites;
     await r.kafka.close();
   }
   endTimer();
@@ -313,7 +324,7 @@ async function execute(ctx: Ctx, o: KafkaBackup, backupId: string, r: Resolved, 
   ctx.metrics.backupRecords.set(labels, result.records);
   const retention = await retain(ctx, o, r.store, backupId);
   const message = `backed up ${result.records} records (${result.bytes} bytes, ${result.segments} segments) of ${result.topics.length} topics${result.gaps ? `; ${result.gaps} retention gaps recorded` : ""}`;
-  await writeStatus(
+  await writeFinalStatus(
     ctx,
     o,
     {
@@ -381,6 +392,24 @@ async function retain(ctx: Ctx, o: KafkaBackup, store: StorageBackend, current: 
   } catch (err) {
     await ctx.events.record(o, "Warning", "RetentionFailed", (err as Error).message);
     return { lastRetentionTime: new Date().toISOString(), retentionError: (err as Error).message };
+  }
+}
+
+/** The outcome of a run must land: a few tries with a pause, each on the latest version. */
+async function writeFinalStatus(
+  ctx: Ctx,
+  o: KafkaBackup,
+  status: Partial<KafkaBackupStatus>,
+  ready: Omit<Condition, "type" | "lastTransitionTime">,
+): Promise<void> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await writeStatus(ctx, o, status, ready);
+    } catch (err) {
+      if (attempt >= 5) throw err;
+      ctx.log.warn({ attempt, err: (err as Error).message }, "final status write failed; retrying");
+      await new Promise((resolve) => setTimeout(resolve, 1000 * attempt));
+    }
   }
 }
 
