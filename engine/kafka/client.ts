@@ -4,6 +4,7 @@
 import { type Admin, Kafka, type Kafka as KafkaJs, type LogEntry, logLevel } from "kafkajs";
 import Cluster from "kafkajs/src/cluster/index.js";
 import socketFactory from "kafkajs/src/network/socketFactory.js";
+import Encoder from "kafkajs/src/protocol/encoder.js";
 import fetchRequest from "kafkajs/src/protocol/requests/fetch/v11/request.js";
 import { type Logger, silentLogger } from "../log.ts";
 import { registerKafkaCodecs } from "./codecs.ts";
@@ -241,6 +242,59 @@ export class KafkaClient {
     return out;
   }
 
+  /** A producer id and epoch for idempotent produce (no transactional id). */
+  async initProducerId(): Promise<{ producerId: number; producerEpoch: number }> {
+    await this.leaders([]);
+    const broker = await this.cluster.findBroker({ nodeId: this.anyNode() });
+    const result = await broker.initProducerId({ transactionTimeout: 60_000 });
+    return { producerId: Number(result.producerId), producerEpoch: result.producerEpoch };
+  }
+
+  private anyNode(): number {
+    const meta = this.cluster as unknown as { brokerPool: { brokers: Record<string, unknown> } };
+    const ids = Object.keys(meta.brokerPool.brokers);
+    if (!ids.length) throw new Error("no broker known yet");
+    return Number(ids[Math.floor(Math.random() * ids.length)]);
+  }
+
+  /**
+   * One Produce request (v7) with a pre-encoded record batch to one partition's leader. The
+   * partition's error code comes back for the caller: idempotent retries resend the same batch.
+   */
+  async produce(
+    nodeId: number,
+    topic: string,
+    partition: number,
+    recordSet: Buffer,
+    opts: { acks: -1 | 0 | 1; timeoutMs: number },
+  ): Promise<{ errorCode: number; baseOffset: number; logStartOffset: number }> {
+    const broker = await this.cluster.findBroker({ nodeId });
+    const body = Buffer.alloc(2 + 2 + 4 + 4 + 2 + Buffer.byteLength(topic) + 4 + 4 + 4);
+    let pos = 0;
+    pos = body.writeInt16BE(-1, pos); // transactional_id: null
+    pos = body.writeInt16BE(opts.acks, pos);
+    pos = body.writeInt32BE(opts.timeoutMs, pos);
+    pos = body.writeInt32BE(1, pos); // one topic
+    pos = body.writeInt16BE(Buffer.byteLength(topic), pos);
+    pos += body.write(topic, pos, "utf8");
+    pos = body.writeInt32BE(1, pos); // one partition
+    pos = body.writeInt32BE(partition, pos);
+    body.writeInt32BE(recordSet.length, pos);
+    const request = {
+      apiKey: 0,
+      apiVersion: 7,
+      apiName: "Produce",
+      expectResponse: () => opts.acks !== 0,
+      encode: async () => new Encoder().writeBuffer(body).writeBuffer(recordSet),
+    };
+    const result = await broker.connectionPool.send<{ errorCode: number; baseOffset: number; logStartOffset: number }>({
+      request,
+      response: { decode: async (data: Buffer) => decodeProduceResponse(data), parse: async (data) => data },
+      requestTimeout: opts.timeoutMs + 30_000,
+    });
+    return result;
+  }
+
   async close(): Promise<void> {
     await this.adminClient?.disconnect().catch(() => {});
     this.adminClient = undefined;
@@ -250,6 +304,17 @@ export class KafkaClient {
     this.brokers.clear();
     await this.cluster.disconnect().catch(() => {});
   }
+}
+
+/** Produce response v7 for one partition. */
+function decodeProduceResponse(data: Buffer): { errorCode: number; baseOffset: number; logStartOffset: number } {
+  let pos = 4; // one topic
+  const nameLength = data.readInt16BE(pos);
+  pos += 2 + nameLength + 4 + 4; // name, partition count, partition index
+  const errorCode = data.readInt16BE(pos);
+  const baseOffset = Number(data.readBigInt64BE(pos + 2));
+  const logStartOffset = Number(data.readBigInt64BE(pos + 18));
+  return { errorCode, baseOffset, logStartOffset };
 }
 
 /** Fetch response v11, keeping each partition's record set as raw bytes. */

@@ -54,6 +54,12 @@ export async function decompressKafka(id: number, data: Buffer, where: string): 
 }
 
 const { CompressionCodecs, CompressionTypes } = kafkajs;
+export async function compressKafka(id: number, data: Buffer): Promise<Buffer> {
+  const codec = byId[id];
+  if (!codec) throw new RangeError(`unknown Kafka compression id ${id}`);
+  return await codec.compress(data);
+}
+
 let registered = false;
 
 /** Registers snappy, lz4 and zstd with kafkajs (gzip is built in). Idempotent. */

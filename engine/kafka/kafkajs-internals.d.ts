@@ -10,6 +10,10 @@ declare module "kafkajs/src/cluster/index.js" {
   }
   interface InternalBroker {
     nodeId: number;
+    initProducerId(args: {
+      transactionalId?: string;
+      transactionTimeout: number;
+    }): Promise<{ producerId: string; producerEpoch: number; errorCode: number }>;
     connectionPool: {
       /** Index 1 is the connection kafkajs reserves for Fetch requests. */
       getConnection(index: number): Promise<unknown>;
@@ -53,4 +57,16 @@ declare module "kafkajs/src/producer/partitioners/default/murmur2.js" {
   /** Kafka's murmur2 of the key bytes, as a signed 32-bit integer. */
   const murmur2: (key: Buffer) => number;
   export default murmur2;
+}
+
+declare module "kafkajs/src/protocol/recordBatch/crc32C/index.js" {
+  /** CRC-32C (Castagnoli) of the bytes, unsigned. */
+  const crc32C: (data: Buffer) => number;
+  export default crc32C;
+}
+
+declare module "kafkajs/src/protocol/encoder.js" {
+  export default class Encoder {
+    writeBuffer(value: Buffer): Encoder;
+  }
 }
