@@ -3,6 +3,7 @@
 // Exit codes: 0 done; 1 failed; 2 bad arguments or configuration; 3 the backup set is locked by
 // another runner; 130 interrupted (the backup stopped cleanly and resumes from its checkpoints).
 import { Command, Option } from "commander";
+import type { KafkaRestoreSpec } from "../../crds/generated/types.ts";
 import pkg from "../../package.json" with { type: "json" };
 import { runBackup } from "../backup/engine.ts";
 import { runBackupId } from "../backup/layout.ts";
@@ -12,6 +13,8 @@ import { KafkaClient } from "../kafka/client.ts";
 import { KafkaConfigError } from "../kafka/errors.ts";
 import { resolveKafkaCluster } from "../kafka/spec.ts";
 import { createLogger } from "../log.ts";
+import { RestorePlanError, timeWindow } from "../restore/plan.ts";
+import { runRestore } from "../restore/restore.ts";
 import { StorageConfigError } from "../storage/errors.ts";
 import { openStorage } from "../storage/open.ts";
 import { ProgressLine } from "./progress.ts";
@@ -123,6 +126,80 @@ program
   );
 
 program
+  .command("restore")
+  .description("restore a backup set into Kafka (a rerun with the same --restore-id resumes without duplicates)")
+  .addOption(new Option("-c, --config <file>", "a KafkaRestore spec (YAML or JSON) with backupRef.storage").makeOptionMandatory())
+  .addOption(secretsOption())
+  .addOption(pvcRootOption())
+  .option("--backup-id <id>", "the backup set (default: backupRef.backupId, else the newest)")
+  .requiredOption("--restore-id <id>", "names the restore's checkpoint; rerun with the same id to resume")
+  .option("--encryption-key-file <file>", "the 32-byte key (base64 or hex) of an encrypted backup")
+  .option("--json", "the result as JSON on stdout")
+  .option("--log-level <level>", "engine log level on stderr", "warn")
+  .action(
+    async (opts: {
+      config: string;
+      secretsDir: string;
+      pvcRoot: string;
+      backupId?: string;
+      restoreId: string;
+      encryptionKeyFile?: string;
+      json?: boolean;
+      logLevel: string;
+    }) => {
+      const spec = await loadSpec<KafkaRestoreSpec>(opts.config);
+      if (!spec.backupRef?.storage)
+        throw new CliUsageError("backupRef.storage: the CLI reads the backup from storage given directly");
+      const read = folderSecretReader(opts.secretsDir);
+      const log = createLogger("kafka-backup", opts.logLevel);
+      const store = await openStorage(spec.backupRef.storage, read, { logger: log, pvcMountRoot: opts.pvcRoot });
+      const backupId = opts.backupId ?? spec.backupRef.backupId ?? (await listBackupSets(store)).at(-1);
+      if (!backupId) throw new CliUsageError(`no backup set in ${store.location()}`);
+      const kafka = new KafkaClient(await resolveKafkaCluster(spec.kafkaCluster, read, "kafka-backup-cli"), log);
+      const { readFile } = await import("node:fs/promises");
+      const encryptionKey = opts.encryptionKeyFile
+        ? parseEncryptionKey(await readFile(opts.encryptionKeyFile, "utf8"), "--encryption-key-file")
+        : undefined;
+      const controller = new AbortController();
+      const onSignal = () => controller.abort();
+      process.once("SIGINT", onSignal);
+      process.once("SIGTERM", onSignal);
+      try {
+        const result = await runRestore(kafka, store, {
+          backupId,
+          restoreId: opts.restoreId,
+          selection: {
+            ...(spec.topics ? { topics: spec.topics } : {}),
+            ...(spec.topicMapping ? { topicMapping: spec.topicMapping } : {}),
+            ...(spec.partitionMapping ? { partitionMapping: spec.partitionMapping } : {}),
+            ...(spec.repartitioning ? { repartitioning: spec.repartitioning } : {}),
+            ...(spec.offsetBounds ? { offsetBounds: spec.offsetBounds } : {}),
+            window: timeWindow(spec.pitr),
+          },
+          createTopics: spec.createTopics ?? false,
+          ...(spec.defaultReplicationFactor ? { replicationFactor: spec.defaultReplicationFactor } : {}),
+          ...(encryptionKey ? { encryptionKey } : {}),
+          ...(spec.produceBatchSize ? { batchRecords: spec.produceBatchSize } : {}),
+          signal: controller.signal,
+          log,
+        });
+        if (opts.json) console.log(JSON.stringify(result));
+        else {
+          console.log(
+            `${result.cancelled ? "stopped (resumable)" : "restored"} ${result.records} records of backup ${backupId} into ${result.targetTopics.join(", ")} in ${(result.durationMs / 1000).toFixed(1)}s` +
+              (result.skippedAsAlreadyRestored ? ` (${result.skippedAsAlreadyRestored} were already restored)` : ""),
+          );
+        }
+        if (result.cancelled) process.exitCode = exitCodes.interrupted;
+      } finally {
+        process.off("SIGINT", onSignal);
+        process.off("SIGTERM", onSignal);
+        await kafka.close();
+      }
+    },
+  );
+
+program
   .command("list")
   .description("list the backup sets in the spec's storage")
   .addOption(specOption())
@@ -188,8 +265,8 @@ program
 
 function exitCodeOf(err: unknown): number {
   if (err instanceof LeaseHeldError) return exitCodes.locked;
-  if (err instanceof CliUsageError || err instanceof KafkaConfigError || err instanceof StorageConfigError)
-    return exitCodes.usage;
+  const usage = [CliUsageError, KafkaConfigError, StorageConfigError, RestorePlanError];
+  if (usage.some((kind) => err instanceof kind)) return exitCodes.usage;
   return exitCodes.failed;
 }
 
