@@ -4,7 +4,7 @@
 // retention to status. Deleting the resource cancels its run; data stays unless
 // `deletionPolicy: Delete`.
 import type { KafkaBackupSpec, KafkaBackupStatus } from "../crds/generated/types.ts";
-import { type BackupProgress, type BackupResult, runBackup } from "../engine/backup/engine.ts";
+import { type BackupProgress, type BackupResult, optionsFromSpec, runBackup } from "../engine/backup/engine.ts";
 import { runBackupId } from "../engine/backup/layout.ts";
 import { LeaseHeldError } from "../engine/backup/lease.ts";
 import { BackupMetrics } from "../engine/backup/metrics.ts";
@@ -264,26 +264,8 @@ async function execute(ctx: Ctx, o: KafkaBackup, backupId: string, r: Resolved, 
   try {
     result = await runBackup(r.kafka, r.store, {
       backupId,
-      selection: {
-        ...(spec.topics ? { topics: spec.topics } : {}),
-        ...(spec.includeTopics ? { include: spec.includeTopics } : {}),
-        ...(spec.excludeTopics ? { exclude: spec.excludeTopics } : {}),
-        includeInternal: spec.includeInternalTopics ?? false,
-      },
-      mode: spec.continuous ? "continuous" : "snapshot",
-      codec: spec.compression ?? "zstd",
-      compressionLevel: spec.compressionLevel ?? 3,
-      ...(spec.segmentMaxBytes ? { segmentMaxBytes: spec.segmentMaxBytes } : {}),
-      ...(spec.segmentMaxIntervalMs ? { segmentMaxIntervalMs: spec.segmentMaxIntervalMs } : {}),
-      ...(spec.segmentMaxRecords ? { segmentMaxRecords: spec.segmentMaxRecords } : {}),
-      ...(spec.rateLimiting?.maxConcurrentPartitions
-        ? { maxConcurrentPartitions: spec.rateLimiting.maxConcurrentPartitions }
-        : {}),
-      ...(spec.rateLimiting?.recordsPerSec ? { recordsPerSec: spec.rateLimiting.recordsPerSec } : {}),
-      ...(spec.rateLimiting?.bytesPerSec ? { bytesPerSec: spec.rateLimiting.bytesPerSec } : {}),
+      ...optionsFromSpec(spec),
       ...(r.encryptionKey ? { encryptionKey: r.encryptionKey } : {}),
-      ...(spec.sourceClusterId ? { sourceClusterId: spec.sourceClusterId } : {}),
-      consumerGroupSnapshot: spec.consumerGroupSnapshot ?? false,
       // Unique per process: after a crash the next controller waits for this lease to expire.
       leaseHolder: `${ctx.identity}/${namespace}/${name}`,
       signal,

@@ -5,7 +5,7 @@
 import { Command, Option } from "commander";
 import type { KafkaRestoreSpec } from "../../crds/generated/types.ts";
 import pkg from "../../package.json" with { type: "json" };
-import { runBackup } from "../backup/engine.ts";
+import { optionsFromSpec, runBackup } from "../backup/engine.ts";
 import { runBackupId } from "../backup/layout.ts";
 import { LeaseHeldError } from "../backup/lease.ts";
 import { listBackupSets, readManifest, summarize } from "../backupset/catalog.ts";
@@ -81,26 +81,8 @@ program
       try {
         const result = await runBackup(kafka, store, {
           backupId: opts.backupId ?? runBackupId(opts.name, new Date()),
-          selection: {
-            ...(spec.topics ? { topics: spec.topics } : {}),
-            ...(spec.includeTopics ? { include: spec.includeTopics } : {}),
-            ...(spec.excludeTopics ? { exclude: spec.excludeTopics } : {}),
-            includeInternal: spec.includeInternalTopics ?? false,
-          },
-          mode: spec.continuous ? "continuous" : "snapshot",
-          codec: spec.compression ?? "zstd",
-          compressionLevel: spec.compressionLevel ?? 3,
-          ...(spec.segmentMaxBytes ? { segmentMaxBytes: spec.segmentMaxBytes } : {}),
-          ...(spec.segmentMaxIntervalMs ? { segmentMaxIntervalMs: spec.segmentMaxIntervalMs } : {}),
-          ...(spec.segmentMaxRecords ? { segmentMaxRecords: spec.segmentMaxRecords } : {}),
-          ...(spec.rateLimiting?.maxConcurrentPartitions
-            ? { maxConcurrentPartitions: spec.rateLimiting.maxConcurrentPartitions }
-            : {}),
-          ...(spec.rateLimiting?.recordsPerSec ? { recordsPerSec: spec.rateLimiting.recordsPerSec } : {}),
-          ...(spec.rateLimiting?.bytesPerSec ? { bytesPerSec: spec.rateLimiting.bytesPerSec } : {}),
+          ...optionsFromSpec(spec),
           ...(encryptionKey ? { encryptionKey } : {}),
-          ...(spec.sourceClusterId ? { sourceClusterId: spec.sourceClusterId } : {}),
-          consumerGroupSnapshot: spec.consumerGroupSnapshot ?? false,
           leaseHolder: opts.holder,
           signal: controller.signal,
           onProgress: (p) => line.update(p),

@@ -5,31 +5,9 @@
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { parse as parseYaml } from "yaml";
-import type { Codec } from "../format/codec.ts";
-import type { KafkaClusterSpec } from "../kafka/spec.ts";
-import type { SecretReader, StorageSpec } from "../storage/config.ts";
+import type { SecretReader } from "../storage/config.ts";
 
-export interface BackupSpec {
-  kafkaCluster: KafkaClusterSpec;
-  topics?: string[];
-  /** Additions: glob or `~regex` patterns. */
-  includeTopics?: string[];
-  excludeTopics?: string[];
-  includeInternalTopics?: boolean;
-  storage: StorageSpec;
-  compression?: Codec;
-  compressionLevel?: number;
-  segmentMaxBytes?: number;
-  segmentMaxIntervalMs?: number;
-  segmentMaxRecords?: number;
-  continuous?: boolean;
-  stopAtCurrentOffsets?: boolean;
-  consumerGroupSnapshot?: boolean;
-  sourceClusterId?: string;
-  rateLimiting?: { recordsPerSec?: number; bytesPerSec?: number; maxConcurrentPartitions?: number };
-  /** Addition: client-side AES-256-GCM; the key is 32 bytes, base64 or hex, in a Secret. */
-  encryption?: { keySecret: { name: string; key?: string } };
-}
+export type { BackupSpec } from "../backup/spec.ts";
 
 export class CliUsageError extends Error {
   readonly reason = "InvalidArguments";
