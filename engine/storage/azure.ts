@@ -28,7 +28,7 @@ import type { AzureCredentials, AzureStorageSpec } from "./config.ts";
 import { describeCause, isNetworkError, isTransientStatus, Redactor, StorageConfigError } from "./errors.ts";
 import { compareKeys, normalizePrefix } from "./keys.ts";
 import { type FailureKind, Operations } from "./operations.ts";
-import { forEachLimit, openResumable, planUpload, readAll, uploadParts } from "./transfer.ts";
+import { forEachLimit, openResumable, planUpload, readAll, settleRetriedWrite, uploadParts } from "./transfer.ts";
 
 export type AzureAuth =
   | { mode: "connectionString"; connectionString: string }
@@ -274,15 +274,10 @@ export class AzureBackend implements StorageBackend {
 
   /** A retried conditional write whose first attempt landed unseen: the blob's write id says it is ours. */
   async #settle(objectKey: string, writeId: string, opts: PutOptions, commit: () => Promise<PutResult>): Promise<PutResult> {
-    try {
-      return await commit();
-    } catch (error) {
-      if (((error as { attempts?: number }).attempts ?? 1) > 1) {
-        const props = await this.#properties(objectKey, opts.signal).catch(() => undefined);
-        if (props?.metadata?.[writeIdKey] === writeId) return { etag: props.etag ?? "" };
-      }
-      throw error;
-    }
+    return await settleRetriedWrite(commit, async () => {
+      const props = await this.#properties(objectKey, opts.signal);
+      return props?.metadata?.[writeIdKey] === writeId ? { etag: props.etag ?? "" } : undefined;
+    });
   }
 
   async get(key: string, opts: GetOptions = {}): Promise<Readable> {

@@ -24,7 +24,7 @@ import type { GcsCredentials, GcsStorageSpec } from "./config.ts";
 import { describeCause, isNetworkError, isTransientStatus, Redactor, StorageConfigError } from "./errors.ts";
 import { compareKeys, normalizePrefix } from "./keys.ts";
 import { type FailureKind, Operations } from "./operations.ts";
-import { forEachLimit, openResumable, planUpload, readAll } from "./transfer.ts";
+import { forEachLimit, openResumable, planUpload, readAll, settleRetriedWrite } from "./transfer.ts";
 
 export type GcsAuth =
   | { mode: "serviceAccount"; clientEmail: string; privateKey: string; privateKeyId?: string }
@@ -368,15 +368,10 @@ export class GcsBackend implements StorageBackend {
 
   /** A retried conditional write whose first attempt landed unseen: the object's write id says it is ours. */
   async #settle(name: string, writeId: string, opts: PutOptions, commit: () => Promise<GcsObject>): Promise<GcsObject> {
-    try {
-      return await commit();
-    } catch (error) {
-      if (((error as { attempts?: number }).attempts ?? 1) > 1) {
-        const object = await this.#metadata(name, opts.signal).catch(() => undefined);
-        if (object?.metadata?.[writeIdKey] === writeId) return object;
-      }
-      throw error;
-    }
+    return await settleRetriedWrite(commit, async () => {
+      const object = await this.#metadata(name, opts.signal);
+      return object?.metadata?.[writeIdKey] === writeId ? object : undefined;
+    });
   }
 
   async get(key: string, opts: GetOptions = {}): Promise<Readable> {

@@ -34,7 +34,7 @@ import { describeCause, isNetworkError, isTransientStatus, Redactor, StorageConf
 import { compareKeys, normalizePrefix } from "./keys.ts";
 import { type FailureKind, Operations } from "./operations.ts";
 import type { RetryPolicy } from "./retry.ts";
-import { forEachLimit, openResumable, planUpload, readAll, uploadParts } from "./transfer.ts";
+import { forEachLimit, openResumable, planUpload, readAll, settleRetriedWrite, uploadParts } from "./transfer.ts";
 
 export interface S3Settings {
   bucket: string;
@@ -287,16 +287,10 @@ export class S3Backend implements StorageBackend {
    * upload. The object's write id tells whether it is ours.
    */
   async #settle(Key: string, writeId: string, opts: PutOptions, commit: () => Promise<PutResult>): Promise<PutResult> {
-    try {
-      return await commit();
-    } catch (error) {
-      const ambiguous = (error as { attempts?: number }).attempts ?? 1;
-      if (ambiguous > 1) {
-        const head = await this.#head(Key, opts.signal).catch(() => undefined);
-        if (head?.Metadata?.[writeIdKey] === writeId) return { etag: head.ETag ?? "" };
-      }
-      throw error;
-    }
+    return await settleRetriedWrite(commit, async () => {
+      const head = await this.#head(Key, opts.signal);
+      return head?.Metadata?.[writeIdKey] === writeId ? { etag: head.ETag ?? "" } : undefined;
+    });
   }
 
   async get(key: string, opts: GetOptions = {}): Promise<Readable> {

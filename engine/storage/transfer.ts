@@ -253,3 +253,20 @@ async function* guardIdle(source: Readable, idleMs: number): AsyncGenerator<Buff
     }
   }
 }
+
+/**
+ * A conditional write that was retried can fail because its own earlier attempt landed and the
+ * answer was lost. Every put stores a random write id in the object's metadata; `ours` reads the
+ * object back and returns it when that id is this write's, so the put counts as done.
+ */
+export async function settleRetriedWrite<T>(commit: () => Promise<T>, ours: () => Promise<T | undefined>): Promise<T> {
+  try {
+    return await commit();
+  } catch (error) {
+    if (((error as { attempts?: number }).attempts ?? 1) > 1) {
+      const landed = await ours().catch(() => undefined);
+      if (landed !== undefined) return landed;
+    }
+    throw error;
+  }
+}
