@@ -64,6 +64,16 @@ async function topicWith(partitions: number, perPartition: number, valueBytes = 
   return topic;
 }
 
+/** The KafkaBackup controller from source, watching only the test's namespace. */
+async function backupController(namespace: string): Promise<RunningController> {
+  const controller = await startController("controllers/backup.ts", {
+    WATCH_NAMESPACES: namespace,
+    LEADER_ELECTION_NAMESPACE: namespace,
+  });
+  controllers.push(controller);
+  return controller;
+}
+
 function minioSecret(namespace: string): void {
   kubectl(
     ["apply", "-n", namespace, "-f", "-"],
@@ -129,11 +139,7 @@ describe("KafkaBackup controller", () => {
       namespace,
       `--from-file=ca.crt=${stackEnv("KAFKA_CA_CERT")}`,
     ]);
-    const controller = await startController("controllers/backup.ts", {
-      WATCH_NAMESPACES: namespace,
-      LEADER_ELECTION_NAMESPACE: namespace,
-    });
-    controllers.push(controller);
+    const controller = await backupController(namespace);
     apply(namespace, {
       apiVersion: "kafka.oso.sh/v1alpha1",
       kind: "KafkaBackup",
@@ -192,11 +198,7 @@ describe("KafkaBackup controller", () => {
   test("a missing Secret is a condition and an Event naming it; creating it recovers without touching the resource", async () => {
     const namespace = createNamespace("kb-secret");
     const topic = await topicWith(1, 50);
-    const controller = await startController("controllers/backup.ts", {
-      WATCH_NAMESPACES: namespace,
-      LEADER_ELECTION_NAMESPACE: namespace,
-    });
-    controllers.push(controller);
+    const controller = await backupController(namespace);
     apply(namespace, {
       apiVersion: "kafka.oso.sh/v1alpha1",
       kind: "KafkaBackup",
@@ -328,11 +330,7 @@ describe("KafkaBackup controller", () => {
     const namespace = createNamespace("kb-delete");
     const topic = await topicWith(2, 20_000, 100);
     minioSecret(namespace);
-    const controller = await startController("controllers/backup.ts", {
-      WATCH_NAMESPACES: namespace,
-      LEADER_ELECTION_NAMESPACE: namespace,
-    });
-    controllers.push(controller);
+    const controller = await backupController(namespace);
     const spec = (prefix: string, extra: Record<string, unknown>) => ({
       kafkaCluster: { bootstrapServers: stackEnv("KAFKA_BOOTSTRAP_SERVERS").split(",") },
       topics: [topic],
@@ -380,11 +378,7 @@ describe("KafkaBackup controller", () => {
   test("every KafkaBackup example applies unchanged, and the controller acts on each with a clear condition", async () => {
     const { readdirSync, readFileSync: read } = await import("node:fs");
     const namespace = createNamespace("kb-examples");
-    const controller = await startController("controllers/backup.ts", {
-      WATCH_NAMESPACES: namespace,
-      LEADER_ELECTION_NAMESPACE: namespace,
-    });
-    controllers.push(controller);
+    const controller = await backupController(namespace);
     const files = readdirSync(join(repoRoot, "examples")).filter((f) => f.startsWith("kafkabackup-"));
     assert.ok(files.length >= 5);
     for (const file of files) {
@@ -407,11 +401,7 @@ describe("KafkaBackup controller", () => {
     const namespace = createNamespace("kb-continuous");
     const topic = await topicWith(1, 100);
     minioSecret(namespace);
-    const controller = await startController("controllers/backup.ts", {
-      WATCH_NAMESPACES: namespace,
-      LEADER_ELECTION_NAMESPACE: namespace,
-    });
-    controllers.push(controller);
+    const controller = await backupController(namespace);
     apply(namespace, {
       apiVersion: "kafka.oso.sh/v1alpha1",
       kind: "KafkaBackup",
