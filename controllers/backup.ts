@@ -11,10 +11,11 @@ import { BackupMetrics } from "../engine/backup/metrics.ts";
 import { applyRetention, deleteBackupSet, ownedBy } from "../engine/backup/retention.ts";
 import { listBackupSets } from "../engine/backupset/catalog.ts";
 import { parseEncryptionKey } from "../engine/cli/spec.ts";
-import { type Condition, setCondition } from "../engine/k8s/conditions.ts";
+import { setCondition } from "../engine/k8s/conditions.ts";
 import { type Action, type Context, runController } from "../engine/k8s/controller.ts";
 import { type CustomResource, keyOf } from "../engine/k8s/resource.ts";
 import { dueTick, parseSchedule, ScheduleError } from "../engine/k8s/schedule.ts";
+import { failValidation, waitForConfiguration, writeFinalStatus, writeStatus } from "../engine/k8s/status.ts";
 import { KafkaClient } from "../engine/kafka/client.ts";
 import { resolveKafkaCluster } from "../engine/kafka/spec.ts";
 import type { StorageBackend } from "../engine/storage/backend.ts";
@@ -138,30 +139,6 @@ async function reconcile(o: KafkaBackup, ctx: Ctx): Promise<Action> {
     );
   }
   return { requeueAfterMs: due.next ? Math.min(Math.max(0, due.next.getTime() - Date.now()), 60_000) : 3_600_000 };
-}
-
-async function failValidation(ctx: Ctx, o: KafkaBackup, reason: string, message: string): Promise<Action> {
-  await writeStatus(
-    ctx,
-    o,
-    { phase: "Failed", message, observedGeneration: o.metadata.generation },
-    { status: "False", reason, message },
-  );
-  await ctx.events.record(o, "Warning", reason, message);
-  return {};
-}
-
-/** A missing Secret or unusable setting: a condition and an Event, and another look soon. */
-async function waitForConfiguration(ctx: Ctx, o: KafkaBackup, err: unknown): Promise<Action> {
-  const reason = (err as { reason?: string }).reason ?? "ConfigurationError";
-  const message = (err as Error).message;
-  const current = o.status?.conditions?.find((c) => c.type === "Ready");
-  if (current?.reason !== reason || current.message !== message) {
-    await writeStatus(ctx, o, { phase: "Pending", message }, { status: "False", reason, message });
-    await ctx.events.record(o, "Warning", reason, message);
-  }
-  // Secrets are not watched: look again soon, so creating one recovers without touching the resource.
-  return { requeueAfterMs: 10_000 };
 }
 
 interface Resolved {
@@ -375,41 +352,6 @@ async function retain(ctx: Ctx, o: KafkaBackup, store: StorageBackend, current: 
     await ctx.events.record(o, "Warning", "RetentionFailed", (err as Error).message);
     return { lastRetentionTime: new Date().toISOString(), retentionError: (err as Error).message };
   }
-}
-
-/** The outcome of a run must land: a few tries with a pause, each on the latest version. */
-async function writeFinalStatus(
-  ctx: Ctx,
-  o: KafkaBackup,
-  status: Partial<KafkaBackupStatus>,
-  ready: Omit<Condition, "type" | "lastTransitionTime">,
-): Promise<void> {
-  for (let attempt = 1; ; attempt++) {
-    try {
-      return await writeStatus(ctx, o, status, ready);
-    } catch (err) {
-      if (attempt >= 5) throw err;
-      ctx.log.warn({ attempt, err: (err as Error).message }, "final status write failed; retrying");
-      await new Promise((resolve) => setTimeout(resolve, 1000 * attempt));
-    }
-  }
-}
-
-async function writeStatus(
-  ctx: Ctx,
-  o: KafkaBackup,
-  status: Partial<KafkaBackupStatus>,
-  ready: Omit<Condition, "type" | "lastTransitionTime">,
-): Promise<void> {
-  const latest = await ctx.resources.get(o.metadata.namespace, o.metadata.name);
-  await ctx.resources.patchStatus(latest, {
-    ...status,
-    conditions: setCondition(
-      latest.status?.conditions,
-      { type: "Ready", ...ready, observedGeneration: latest.metadata.generation },
-      new Date(),
-    ),
-  });
 }
 
 let sharedBackupMetrics: BackupMetrics | undefined;
