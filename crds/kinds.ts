@@ -436,6 +436,10 @@ const restoreSpec = named(
         "Check everything (backup readable, checksums, target reachable), write the plan to status, and write nothing to Kafka.",
         { default: false },
       ),
+      addSourceHeaders: boolean(
+        "Addition: add headers kbo-source-topic, kbo-source-partition and kbo-source-offset to every restored record, to trace a record back to the backup or deduplicate downstream. Off by default: restored records carry exactly the headers they were backed up with.",
+        { default: false },
+      ),
       produceBatchSize: int32("Records per produce request.", { default: 1000, minimum: 1, maximum: 1000000 }),
       produceAcks: int32("Producer acks: -1 (all), 0 or 1.", { default: -1, enum: [-1, 0, 1] }),
       produceTimeoutMs: int32("Produce request timeout in milliseconds.", { default: 30000, minimum: 1 }),
@@ -485,6 +489,10 @@ const restoreStatus = status("KafkaRestoreStatus", "Observed state of the KafkaR
   etaMs: count("Estimated milliseconds to completion."),
   resumable: boolean("Addition: whether an interrupted restore resumes from its checkpoint."),
   lastCheckpointTime: dateTime("Addition: when the last checkpoint was written."),
+  retryToken: string(
+    "Addition: the value of the kafka.oso.sh/retry annotation this controller last acted on; a new value resumes a failed restore from its checkpoint.",
+    { maxLength: 253 },
+  ),
   offsetMappingPath: string("Where the offset mapping report (source -> target offsets) is stored.", { maxLength: 4096 }),
   plan: array(
     "Addition: what the restore does (written by dryRun and at the start of a run): per topic and partition, the records in the window.",

@@ -568,6 +568,8 @@ export interface KafkaRestoreSpec {
   circuitBreaker?: CircuitBreakerSpec;
   /** Check everything (backup readable, checksums, target reachable), write the plan to status, and write nothing to Kafka. Default: false. */
   dryRun?: boolean;
+  /** Addition: add headers kbo-source-topic, kbo-source-partition and kbo-source-offset to every restored record, to trace a record back to the backup or deduplicate downstream. Off by default: restored records carry exactly the headers they were backed up with. Default: false. */
+  addSourceHeaders?: boolean;
   /** Records per produce request. Default: 1000. */
   produceBatchSize?: number;
   /** Producer acks: -1 (all), 0 or 1. Default: -1. */
@@ -684,6 +686,8 @@ export interface KafkaRestoreStatus {
   resumable?: boolean;
   /** Addition: when the last checkpoint was written. */
   lastCheckpointTime?: string;
+  /** Addition: the value of the kafka.oso.sh/retry annotation this controller last acted on; a new value resumes a failed restore from its checkpoint. */
+  retryToken?: string;
   /** Where the offset mapping report (source -> target offsets) is stored. */
   offsetMappingPath?: string;
   /** Addition: what the restore does (written by dryRun and at the start of a run): per topic and partition, the records in the window. */

@@ -13,8 +13,10 @@ import { KafkaClient } from "../kafka/client.ts";
 import { KafkaConfigError } from "../kafka/errors.ts";
 import { resolveKafkaCluster } from "../kafka/spec.ts";
 import { createLogger } from "../log.ts";
-import { RestorePlanError, timeWindow } from "../restore/plan.ts";
+import { dryRunRestore } from "../restore/dry-run.ts";
+import { RestorePlanError } from "../restore/plan.ts";
 import { runRestore } from "../restore/restore.ts";
+import { restoreOptionsFromSpec } from "../restore/spec.ts";
 import { StorageConfigError } from "../storage/errors.ts";
 import { openStorage } from "../storage/open.ts";
 import { ProgressLine } from "./progress.ts";
@@ -85,7 +87,7 @@ program
           ...(encryptionKey ? { encryptionKey } : {}),
           leaseHolder: opts.holder,
           signal: controller.signal,
-          onProgress: (p) => line.update(p),
+          onProgress: (p) => line.update({ ...p, detail: `lag ${p.lag}` }),
           log,
         });
         line.done();
@@ -114,7 +116,8 @@ program
   .addOption(secretsOption())
   .addOption(pvcRootOption())
   .option("--backup-id <id>", "the backup set (default: backupRef.backupId, else the newest)")
-  .requiredOption("--restore-id <id>", "names the restore's checkpoint; rerun with the same id to resume")
+  .option("--restore-id <id>", "names the restore's checkpoint; rerun with the same id to resume (required unless --dry-run)")
+  .option("--dry-run", "check the backup, its segments and the target, print the plan, write nothing (also spec.dryRun)")
   .option("--encryption-key-file <file>", "the 32-byte key (base64 or hex) of an encrypted backup")
   .option("--json", "the result as JSON on stdout")
   .option("--log-level <level>", "engine log level on stderr", "warn")
@@ -124,7 +127,8 @@ program
       secretsDir: string;
       pvcRoot: string;
       backupId?: string;
-      restoreId: string;
+      restoreId?: string;
+      dryRun?: boolean;
       encryptionKeyFile?: string;
       json?: boolean;
       logLevel: string;
@@ -132,6 +136,8 @@ program
       const spec = await loadSpec<KafkaRestoreSpec>(opts.config);
       if (!spec.backupRef?.storage)
         throw new CliUsageError("backupRef.storage: the CLI reads the backup from storage given directly");
+      const dryRun = opts.dryRun || spec.dryRun;
+      if (!dryRun && !opts.restoreId) throw new CliUsageError("--restore-id is required (unless --dry-run)");
       const read = folderSecretReader(opts.secretsDir);
       const log = createLogger("kafka-backup", opts.logLevel);
       const store = await openStorage(spec.backupRef.storage, read, { logger: log, pvcMountRoot: opts.pvcRoot });
@@ -142,35 +148,60 @@ program
       const encryptionKey = opts.encryptionKeyFile
         ? parseEncryptionKey(await readFile(opts.encryptionKeyFile, "utf8"), "--encryption-key-file")
         : undefined;
+      const options = restoreOptionsFromSpec(spec);
       const controller = new AbortController();
       const onSignal = () => controller.abort();
       process.once("SIGINT", onSignal);
       process.once("SIGTERM", onSignal);
+      const progress = new ProgressLine(Boolean(opts.json));
       try {
+        if (dryRun) {
+          const plan = await dryRunRestore(kafka, store, {
+            ...options,
+            backupId,
+            ...(encryptionKey ? { encryptionKey } : {}),
+            signal: controller.signal,
+          });
+          if (opts.json) console.log(JSON.stringify(plan));
+          else {
+            console.log(`dry run of backup ${backupId}: ${plan.recordsTotal} records, ${plan.segmentsChecked} segments checked`);
+            for (const t of plan.topics) {
+              console.log(`  ${t.sourceTopic} -> ${t.targetTopic}${t.exists ? " (exists)" : ""}: ${t.records} records`);
+            }
+            for (const problem of plan.problems) console.log(`  problem: ${problem}`);
+          }
+          if (plan.problems.length) process.exitCode = exitCodes.failed;
+          return;
+        }
         const result = await runRestore(kafka, store, {
+          ...options,
           backupId,
-          restoreId: opts.restoreId,
-          selection: {
-            ...(spec.topics ? { topics: spec.topics } : {}),
-            ...(spec.topicMapping ? { topicMapping: spec.topicMapping } : {}),
-            ...(spec.partitionMapping ? { partitionMapping: spec.partitionMapping } : {}),
-            ...(spec.repartitioning ? { repartitioning: spec.repartitioning } : {}),
-            ...(spec.offsetBounds ? { offsetBounds: spec.offsetBounds } : {}),
-            window: timeWindow(spec.pitr),
-          },
-          createTopics: spec.createTopics ?? false,
-          ...(spec.defaultReplicationFactor ? { replicationFactor: spec.defaultReplicationFactor } : {}),
+          restoreId: opts.restoreId as string,
           ...(encryptionKey ? { encryptionKey } : {}),
-          ...(spec.produceBatchSize ? { batchRecords: spec.produceBatchSize } : {}),
           signal: controller.signal,
           log,
+          onProgress: (p) =>
+            progress.update({
+              percent: p.percent,
+              records: p.recordsRestored,
+              bytes: p.bytesRestored,
+              recordsPerSec: p.recordsPerSec,
+              bytesPerSec: p.bytesPerSec,
+              ...(p.etaMs !== undefined ? { etaSeconds: p.etaMs / 1000 } : {}),
+              ...(p.currentTopic ? { detail: p.currentTopic } : {}),
+            }),
         });
+        progress.done();
         if (opts.json) console.log(JSON.stringify(result));
         else {
           console.log(
             `${result.cancelled ? "stopped (resumable)" : "restored"} ${result.records} records of backup ${backupId} into ${result.targetTopics.join(", ")} in ${(result.durationMs / 1000).toFixed(1)}s` +
               (result.skippedAsAlreadyRestored ? ` (${result.skippedAsAlreadyRestored} were already restored)` : ""),
           );
+          for (const g of result.consumerGroups) {
+            console.log(`  group ${g.groupId}: ${g.committed ? "committed" : "not committed"}${g.error ? ` (${g.error})` : ""}`);
+          }
+          if (result.offsetMappingKey) console.log(`  offset mapping: ${store.location(result.offsetMappingKey)}`);
         }
         if (result.cancelled) process.exitCode = exitCodes.interrupted;
       } finally {

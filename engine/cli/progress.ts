@@ -1,6 +1,16 @@
 // Progress on stderr: one rewritten line on a terminal, JSON lines with --json, nothing otherwise
 // (a log file or CI output should not fill with carriage returns).
-import type { BackupProgress } from "../backup/engine.ts";
+/** What a progress line shows; with --json every field goes out as it is. */
+export interface ProgressView {
+  percent?: number;
+  records: number;
+  bytes: number;
+  recordsPerSec: number;
+  bytesPerSec: number;
+  etaSeconds?: number;
+  /** Shown last, e.g. "lag 1200" or the current topic. */
+  detail?: string;
+}
 
 export class ProgressLine {
   private readonly json: boolean;
@@ -12,7 +22,7 @@ export class ProgressLine {
     this.tty = Boolean(process.stderr.isTTY);
   }
 
-  update(p: BackupProgress): void {
+  update(p: ProgressView): void {
     if (this.json) {
       process.stderr.write(`${JSON.stringify({ event: "progress", ...p })}\n`);
       return;
@@ -24,7 +34,7 @@ export class ProgressLine {
       p.percent === undefined ? "" : `[${"#".repeat(filled)}${".".repeat(width - filled)}] ${p.percent.toFixed(0).padStart(3)}% `;
     const eta = p.etaSeconds === undefined ? "" : ` eta ${Math.ceil(p.etaSeconds)}s`;
     process.stderr.write(
-      `\r${bar}${p.records} records, ${(p.bytes / 1e6).toFixed(1)} MB, ${Math.round(p.recordsPerSec)} rec/s, ${(p.bytesPerSec / 1e6).toFixed(1)} MB/s, lag ${p.lag}${eta}\x1b[K`,
+      `\r${bar}${p.records} records, ${(p.bytes / 1e6).toFixed(1)} MB, ${Math.round(p.recordsPerSec)} rec/s, ${(p.bytesPerSec / 1e6).toFixed(1)} MB/s${p.detail ? `, ${p.detail}` : ""}${eta}\x1b[K`,
     );
     this.drawn = true;
   }

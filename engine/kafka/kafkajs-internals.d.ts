@@ -14,6 +14,12 @@ declare module "kafkajs/src/cluster/index.js" {
       transactionalId?: string;
       transactionTimeout: number;
     }): Promise<{ producerId: string; producerEpoch: number; errorCode: number }>;
+    offsetCommit(args: {
+      groupId: string;
+      groupGenerationId: number;
+      memberId: string;
+      topics: Array<{ topic: string; partitions: Array<{ partition: number; offset: string }> }>;
+    }): Promise<unknown>;
     connectionPool: {
       /** Index 1 is the connection kafkajs reserves for Fetch requests. */
       getConnection(index: number): Promise<unknown>;
@@ -33,6 +39,7 @@ declare module "kafkajs/src/cluster/index.js" {
     addMultipleTargetTopics(topics: string[]): Promise<void>;
     findTopicPartitionMetadata(topic: string): PartitionMetadata[];
     findBroker(args: { nodeId: number | string }): Promise<InternalBroker>;
+    findGroupCoordinator(args: { groupId: string }): Promise<InternalBroker>;
   }
 }
 

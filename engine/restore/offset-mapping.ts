@@ -173,6 +173,30 @@ export class OffsetMappingBuilder {
     this.#anchorOffsets.set(key, offsets);
   }
 
+  /** A source partition that feeds a target partition, whether or not any record goes there. */
+  declare(sourceTopic: string, sourcePartition: number, targetTopic: string, targetPartition: number): PartitionOffsetMapping {
+    const key = `${sourceTopic}/${sourcePartition}>${targetTopic}/${targetPartition}`;
+    let m = this.#mappings.get(key);
+    if (!m) {
+      m = {
+        sourceTopic,
+        sourcePartition,
+        targetTopic,
+        targetPartition,
+        records: 0,
+        sourceFirstOffset: -1,
+        sourceLastOffset: -1,
+        targetFirstOffset: -1,
+        targetLastOffset: -1,
+        firstTimestamp: -1,
+        lastTimestamp: -1,
+        runs: [],
+      };
+      this.#mappings.set(key, m);
+    }
+    return m;
+  }
+
   observe(
     sourceTopic: string,
     sourcePartition: number,
@@ -183,23 +207,11 @@ export class OffsetMappingBuilder {
     targetOffset: number,
   ): void {
     const key = `${sourceTopic}/${sourcePartition}>${targetTopic}/${targetPartition}`;
-    let m = this.#mappings.get(key);
-    if (!m) {
-      m = {
-        sourceTopic,
-        sourcePartition,
-        targetTopic,
-        targetPartition,
-        records: 0,
-        sourceFirstOffset: sourceOffset,
-        sourceLastOffset: sourceOffset,
-        targetFirstOffset: targetOffset,
-        targetLastOffset: targetOffset,
-        firstTimestamp: timestamp,
-        lastTimestamp: timestamp,
-        runs: [],
-      };
-      this.#mappings.set(key, m);
+    const m = this.declare(sourceTopic, sourcePartition, targetTopic, targetPartition);
+    if (m.records === 0) {
+      m.sourceFirstOffset = sourceOffset;
+      m.targetFirstOffset = targetOffset;
+      m.firstTimestamp = timestamp;
     }
     m.records++;
     const wanted = this.#anchorOffsets.get(`${sourceTopic}/${sourcePartition}`);

@@ -62,7 +62,7 @@ export interface RestoreSelection {
   topicMapping?: Record<string, string>;
   /** Source partition → target partition, for every topic. */
   partitionMapping?: Record<string, number>;
-  /** Source topic → partition count of the target, records routed by key. */
+  /** Target (or source) topic → partition count of the target, records routed by key. */
   repartitioning?: Record<string, { targetPartitions: number }>;
   window?: TimeWindow;
   offsetBounds?: OffsetBound[];
@@ -115,9 +115,11 @@ export function planRestore(manifest: Manifest, selection: RestoreSelection): Re
   const targets = new Map<string, TargetTopicPlan>();
   for (const topic of chosen) {
     const targetTopic = selection.topicMapping?.[topic.name] ?? topic.name;
-    const repartition = selection.repartitioning?.[topic.name];
+    // Keyed by the target topic (the existing operator's meaning) or by the source topic.
+    const repartitionKey = selection.repartitioning?.[targetTopic] ? targetTopic : topic.name;
+    const repartition = selection.repartitioning?.[repartitionKey];
     if (repartition && (!Number.isInteger(repartition.targetPartitions) || repartition.targetPartitions < 1)) {
-      throw new RestorePlanError(`spec.repartitioning.${topic.name}.targetPartitions: must be a positive integer`);
+      throw new RestorePlanError(`spec.repartitioning.${repartitionKey}.targetPartitions: must be a positive integer`);
     }
     let partitionCount = repartition?.targetPartitions ?? topic.partitionCount;
     for (const p of topic.partitions) {
@@ -194,4 +196,29 @@ export function targetPartition(
 ): number {
   if (routing.kind === "partition") return routing.partition;
   return record.key === null ? sourcePartition % routing.partitions : keyPartition(record.key, routing.partitions);
+}
+
+/** Target topics that carry the name of a topic they are restored from. */
+export function sameNameTargets(plan: RestorePlan): string[] {
+  return plan.targetTopics.filter((t) => t.sources.includes(t.name)).map((t) => t.name);
+}
+
+/**
+ * Source partitions grouped so that no two groups write to the same target partition: each group
+ * (lane) is restored in one fixed order, so lanes can run side by side and a rerun still finds
+ * every target partition's records in the order it wrote them.
+ */
+export function restoreLanes(plan: RestorePlan): PartitionPlan[][] {
+  const byKeyTargets = new Set(plan.partitions.filter((p) => p.routing.kind === "byKey").map((p) => p.targetTopic));
+  const lanes = new Map<string, PartitionPlan[]>();
+  for (const p of plan.partitions) {
+    const lane =
+      p.routing.kind === "byKey" || byKeyTargets.has(p.targetTopic)
+        ? `${p.targetTopic}\u0000*`
+        : `${p.targetTopic}\u0000${p.routing.partition}`;
+    lanes.set(lane, [...(lanes.get(lane) ?? []), p]);
+  }
+  const order = (a: PartitionPlan, b: PartitionPlan) =>
+    a.sourceTopic.localeCompare(b.sourceTopic) || a.sourcePartition - b.sourcePartition;
+  return [...lanes.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([, partitions]) => partitions.sort(order));
 }

@@ -3,17 +3,40 @@
 // batch is never stored twice. A restore that stops (killed, cancelled) and runs again skips
 // exactly what its target partitions already hold: its checkpoint records each target
 // partition's end offset before the first write, and records are produced in one deterministic
-// order, so "already written" is the target's growth since then.
+// order per target partition, so "already written" is the target's growth since then.
+//
+// While records go out, the offset mapping is built (where each source offset landed); at the
+// end the consumer groups' committed offsets are translated with it, committed through their
+// coordinators, and the mapping report is stored with the backup.
 import { setTimeout as sleep } from "node:timers/promises";
+import { Throttle } from "../backup/throttle.ts";
 import { readManifest, readSegment } from "../backupset/catalog.ts";
-import type { BackupRecord } from "../format/record.ts";
+import type { BackupRecord, RecordHeader } from "../format/record.ts";
 import { type KafkaClient, retriableFetchErrors } from "../kafka/client.ts";
 import { javaPartition } from "../kafka/partitioner.ts";
 import { encodeRecordBatch } from "../kafka/record-batch-encoder.ts";
 import { type Logger, silentLogger } from "../log.ts";
 import type { StorageBackend } from "../storage/backend.ts";
 import { ObjectNotFoundError } from "../storage/errors.ts";
-import { planRestore, type RestorePlan, type RestoreSelection, selected, targetPartition } from "./plan.ts";
+import { loadGroupSnapshot, type RequestedGroups, requestGroups } from "./groups.ts";
+import {
+  type GroupOffsetMapping,
+  OffsetMappingBuilder,
+  type OffsetMappingReport,
+  offsetMappingFormat,
+  offsetMappingKey,
+  translateGroup,
+} from "./offset-mapping.ts";
+import {
+  type PartitionPlan,
+  planRestore,
+  type RestorePlan,
+  type RestoreSelection,
+  restoreLanes,
+  sameNameTargets,
+  selected,
+  targetPartition,
+} from "./plan.ts";
 
 export interface RestoreOptions {
   backupId: string;
@@ -22,22 +45,59 @@ export interface RestoreOptions {
   selection: RestoreSelection;
   createTopics?: boolean;
   replicationFactor?: number;
+  /** Delete the records of existing target topics before the first write (once per restore). */
+  purgeTopics?: boolean;
   encryptionKey?: Buffer;
   /** Records per produced batch (and per request). */
   batchRecords?: number;
+  /** Uncompressed bytes per produced batch (default 512 KiB, under Kafka's default 1 MiB message limit). */
+  batchBytes?: number;
   /** Kafka compression id for produced batches: 0 none … 4 zstd. */
   compression?: number;
+  /** -1 (all, default) or 1; 0 is sent as 1, because an idempotent retry needs the broker's answer. */
+  acks?: -1 | 0 | 1;
+  produceTimeoutMs?: number;
+  recordsPerSec?: number;
+  bytesPerSec?: number;
+  /** Target partitions written at the same time. Default 4. */
+  maxConcurrentPartitions?: number;
+  /** Consumer groups whose offsets are translated (and, with commit, committed) after the restore. */
+  consumerGroups?: RequestedGroups;
+  /** Add kbo-source-topic/-partition/-offset headers to every record (off: records as backed up). */
+  addSourceHeaders?: boolean;
   signal?: AbortSignal;
   log?: Logger;
+  onProgress?: (p: RestoreProgress) => void;
+}
+
+export interface RestoreProgress {
+  /** Selected records now in the target (written by this run or found already restored). */
+  recordsRestored: number;
+  bytesRestored: number;
+  segmentsProcessed: number;
+  currentTopic?: string;
+  /** 0-100, by records read from the planned segments. */
+  percent: number;
+  recordsPerSec: number;
+  bytesPerSec: number;
+  etaMs?: number;
 }
 
 export interface RestoreResult {
   restoreId: string;
+  backupId: string;
+  /** Selected records in the target (written now plus found already restored). */
   records: number;
   skippedAsAlreadyRestored: number;
+  bytes: number;
+  segments: number;
   targetTopics: string[];
+  purgedTopics: string[];
   durationMs: number;
   cancelled: boolean;
+  /** Key of the offset mapping report (absent when cancelled). */
+  offsetMappingKey?: string;
+  consumerGroups: GroupOffsetMapping[];
 }
 
 export class RestoreError extends Error {
@@ -55,23 +115,49 @@ interface RestoreCheckpoint {
   backupId: string;
   /** Each target partition's end offset before this restore wrote to it. */
   startOffsets: Record<string, number>;
+  purged?: string[];
   completed: boolean;
 }
 
-const checkpointKey = (backupId: string, restoreId: string) => `${backupId}/restores/${restoreId}/checkpoint.json`;
+export const restoreCheckpointKey = (backupId: string, restoreId: string) => `${backupId}/restores/${restoreId}/checkpoint.json`;
 const tp = (topic: string, partition: number) => `${topic}/${partition}`;
+const splitTp = (key: string) => {
+  const at = key.lastIndexOf("/");
+  return { topic: key.slice(0, at), partition: Number(key.slice(at + 1)) };
+};
+
+/** Segment bytes held in memory at once across lanes (a segment is decoded whole). */
+const segmentBudgetBytes = 256 * 1024 * 1024;
 
 export async function runRestore(kafka: KafkaClient, store: StorageBackend, options: RestoreOptions): Promise<RestoreResult> {
   const started = Date.now();
   const log = (options.log ?? silentLogger).child({ backupId: options.backupId, restoreId: options.restoreId });
   const manifest = await readManifest(store, options.backupId);
   const plan = planRestore(manifest, options.selection);
+  const groups = options.consumerGroups
+    ? requestGroups(await loadGroupSnapshot(store, options.backupId), options.consumerGroups, plan)
+    : [];
   const admin = await kafka.admin();
-  await ensureTopics(kafka, plan, options);
 
-  // Where each target partition stood before this restore first wrote to it.
-  const key = checkpointKey(options.backupId, options.restoreId);
+  const key = restoreCheckpointKey(options.backupId, options.restoreId);
   let checkpoint = await loadCheckpoint(store, key);
+  let purgedTopics: string[] = checkpoint?.purged ?? [];
+  if (!checkpoint) {
+    // Checked once, before anything is written: a resumed restore finds its own topics.
+    const existing = new Set(await admin.listTopics());
+    const live = sameNameTargets(plan).filter((t) => existing.has(t));
+    if (live.length && !options.purgeTopics) {
+      throw new RestoreError(
+        "TargetTopicsLive",
+        `topics ${live.join(", ")} exist in the target cluster under the name they are restored from; set purgeTopics to replace their records, or map them to new names with topicMapping`,
+      );
+    }
+    await ensureTopics(kafka, plan, options);
+    if (options.purgeTopics) purgedTopics = await purge(kafka, plan, existing, log);
+  } else {
+    await ensureTopics(kafka, plan, options);
+  }
+
   const ends = new Map<string, number>();
   for (const t of plan.targetTopics) {
     for (const p of await admin.fetchTopicOffsets(t.name)) ends.set(tp(t.name, p.partition), Number(p.high));
@@ -82,96 +168,326 @@ export async function runRestore(kafka: KafkaClient, store: StorageBackend, opti
       restoreId: options.restoreId,
       backupId: options.backupId,
       startOffsets: Object.fromEntries(ends),
+      purged: purgedTopics,
       completed: false,
     };
     await store.put(key, Buffer.from(JSON.stringify(checkpoint)));
   }
+  const startOffsets = checkpoint.startOffsets;
+  const startOf = (target: string) => startOffsets[target] ?? ends.get(target) ?? 0;
   const alreadyWritten = new Map<string, number>();
-  for (const [target, end] of ends) alreadyWritten.set(target, end - (checkpoint.startOffsets[target] ?? end));
+  for (const [target, end] of ends) alreadyWritten.set(target, end - startOf(target));
+
+  const mapping = new OffsetMappingBuilder();
+  for (const g of groups) for (const s of g.source) mapping.anchor(s.sourceTopic, s.sourcePartition, s.sourceOffset);
+  for (const p of plan.partitions) {
+    if (p.routing.kind === "partition") mapping.declare(p.sourceTopic, p.sourcePartition, p.targetTopic, p.routing.partition);
+  }
 
   const { producerId, producerEpoch } = await kafka.initProducerId();
-  const sequences = new Map<string, number>();
-  const buffers = new Map<string, BackupRecord[]>();
-  const skipped = new Map<string, number>();
-  let records = 0;
-  let skippedTotal = 0;
+  const acks = options.acks === -1 || options.acks === undefined ? -1 : 1;
+  const timeoutMs = options.produceTimeoutMs ?? 30_000;
   const batchRecords = options.batchRecords ?? 1000;
+  const batchBytes = options.batchBytes ?? 512 * 1024;
+  const recordThrottle = new Throttle(options.recordsPerSec ?? 0);
+  const byteThrottle = new Throttle(options.bytesPerSec ?? 0);
+  const sequences = new Map<string, number>();
+  /** Selected records routed to each target partition so far, in write order (skipped included). */
+  const positions = new Map<string, number>();
+  const unexpectedOffsets: string[] = [];
+  const progress = new ProgressMeter(plan, options.onProgress);
+  const memory = new ByteBudget(segmentBudgetBytes);
 
-  const send = async (target: string, batch: BackupRecord[]) => {
-    const [topic, partitionText] = [target.slice(0, target.lastIndexOf("/")), target.slice(target.lastIndexOf("/") + 1)];
-    const partition = Number(partitionText);
+  const send = async (target: string, batch: BackupRecord[], firstPosition: number) => {
+    const { topic, partition } = splitTp(target);
     const sequence = sequences.get(target) ?? 0;
     const bytes = await encodeRecordBatch(batch, { producerId, producerEpoch, baseSequence: sequence }, options.compression ?? 4);
+    await recordThrottle.take(batch.length, options.signal);
+    await byteThrottle.take(bytes.length, options.signal);
     for (let attempt = 1; ; attempt++) {
       const leader = (await kafka.leaders([topic], attempt > 1)).get(topic)?.get(partition);
       const result =
         leader === undefined
-          ? { errorCode: 5 }
-          : await kafka.produce(leader, topic, partition, bytes, { acks: -1, timeoutMs: 30_000 }).catch((err: Error) => {
+          ? { errorCode: 5, baseOffset: -1 }
+          : await kafka.produce(leader, topic, partition, bytes, { acks, timeoutMs }).catch((err: Error) => {
               log.warn({ target, err: err.message }, "produce failed; resending the same batch");
-              return { errorCode: 13 };
+              return { errorCode: 13, baseOffset: -1 };
             });
       // 46 = DUPLICATE_SEQUENCE_NUMBER: an earlier attempt of this very batch was stored.
-      if (result.errorCode === 0 || result.errorCode === 46) break;
+      if (result.errorCode === 46) break;
+      if (result.errorCode === 0) {
+        const expected = startOf(target) + firstPosition;
+        if (result.baseOffset !== expected && unexpectedOffsets.length < 20) {
+          unexpectedOffsets.push(`${target}: expected ${expected}, got ${result.baseOffset}`);
+          log.warn({ target, expected, got: result.baseOffset }, "another producer is writing to the target partition");
+        }
+        break;
+      }
       if (!retriableFetchErrors.has(result.errorCode) || attempt > 20) {
         throw new RestoreError("KafkaError", `produce to ${target} failed with Kafka error code ${result.errorCode}`);
       }
       await sleep(Math.min(5000, 200 * 2 ** attempt));
     }
     sequences.set(target, sequence + batch.length);
-    records += batch.length;
   };
 
+  const restoreLane = async (lane: PartitionPlan[]): Promise<boolean> => {
+    const buffers = new Map<string, { records: BackupRecord[]; firstPosition: number; bytes: number }>();
+    const flush = async () => {
+      for (const [target, buffer] of buffers) {
+        if (!buffer.records.length) continue;
+        buffers.delete(target);
+        await send(target, buffer.records, buffer.firstPosition);
+        progress.restored(buffer.records);
+      }
+    };
+    for (const p of lane) {
+      for (const segment of p.segments) {
+        if (options.signal?.aborted) return false;
+        progress.current(p.targetTopic);
+        const release = await memory.acquire(segment.storedBytes);
+        try {
+          const records = await readSegment(
+            store,
+            segment,
+            options.encryptionKey ? { encryptionKey: options.encryptionKey } : {},
+          );
+          for (const r of records) {
+            progress.read();
+            if (!selected(r, p, plan.window)) continue;
+            const partition = targetPartition(p.routing, r, p.sourcePartition, javaPartition);
+            const target = tp(p.targetTopic, partition);
+            const position = positions.get(target) ?? 0;
+            positions.set(target, position + 1);
+            mapping.observe(
+              p.sourceTopic,
+              p.sourcePartition,
+              r.offset,
+              r.timestamp,
+              p.targetTopic,
+              partition,
+              startOf(target) + position,
+            );
+            if (position < (alreadyWritten.get(target) ?? 0)) {
+              progress.skipped(r);
+              continue;
+            }
+            let buffer = buffers.get(target);
+            if (!buffer) {
+              buffer = { records: [], firstPosition: position, bytes: 0 };
+              buffers.set(target, buffer);
+            }
+            buffer.records.push(options.addSourceHeaders ? withSourceHeaders(r, p) : r);
+            buffer.bytes += recordBytes(r);
+            // Batches stay under the broker's message size limit (a bigger record goes alone).
+            if (buffer.records.length >= batchRecords || buffer.bytes >= batchBytes) {
+              buffers.delete(target);
+              await send(target, buffer.records, buffer.firstPosition);
+              progress.restored(buffer.records);
+            }
+          }
+        } finally {
+          release();
+        }
+        progress.segment();
+        // A segment ends with its batches sent: progress is never ahead of Kafka.
+        await flush();
+      }
+    }
+    await flush();
+    return true;
+  };
+
+  const lanes = restoreLanes(plan);
+  let next = 0;
   let cancelled = false;
-  outer: for (const p of [...plan.partitions].sort(
-    (a, b) => a.sourceTopic.localeCompare(b.sourceTopic) || a.sourcePartition - b.sourcePartition,
-  )) {
-    for (const segment of p.segments) {
-      if (options.signal?.aborted) {
-        cancelled = true;
-        break outer;
-      }
-      const segmentRecords = await readSegment(
-        store,
-        segment,
-        options.encryptionKey ? { encryptionKey: options.encryptionKey } : {},
-      );
-      for (const r of segmentRecords) {
-        if (!selected(r, p, plan.window)) continue;
-        const target = tp(p.targetTopic, targetPartition(p.routing, r, p.sourcePartition, javaPartition));
-        const done = skipped.get(target) ?? 0;
-        if (done < (alreadyWritten.get(target) ?? 0)) {
-          skipped.set(target, done + 1);
-          skippedTotal++;
-          continue;
-        }
-        const buffer = buffers.get(target) ?? [];
-        buffer.push(r);
-        buffers.set(target, buffer);
-        if (buffer.length >= batchRecords) {
-          buffers.set(target, []);
-          await send(target, buffer);
-        }
-      }
+  const worker = async () => {
+    while (next < lanes.length) {
+      const lane = lanes[next++] as PartitionPlan[];
+      if (!(await restoreLane(lane))) cancelled = true;
     }
-    // Each source partition ends with its batches sent: progress is never ahead of Kafka.
-    for (const [target, buffer] of buffers) {
-      if (!buffer.length) continue;
-      buffers.set(target, []);
-      await send(target, buffer);
+  };
+  await Promise.all(Array.from({ length: Math.max(1, Math.min(options.maxConcurrentPartitions ?? 4, lanes.length)) }, worker));
+  cancelled ||= options.signal?.aborted ?? false;
+
+  let consumerGroups: GroupOffsetMapping[] = [];
+  let reportKey: string | undefined;
+  if (!cancelled) {
+    const targetEnds: Record<string, number> = {};
+    for (const target of new Set([...ends.keys(), ...positions.keys()])) {
+      targetEnds[target] = startOf(target) + (positions.get(target) ?? 0);
     }
+    const partitions = mapping.partitions();
+    consumerGroups = await commitGroups(kafka, groups, { partitions, targetEnds }, options.consumerGroups?.commit ?? false, log);
+    const report: OffsetMappingReport = {
+      format: offsetMappingFormat,
+      version: 1,
+      backupId: options.backupId,
+      restoreId: options.restoreId,
+      createdAt: new Date().toISOString(),
+      ...(manifest.sourceClusterId ? { sourceClusterId: manifest.sourceClusterId } : {}),
+      partitions,
+      targetEnds,
+      consumerGroups,
+    };
+    reportKey = offsetMappingKey(options.backupId, options.restoreId);
+    await store.put(reportKey, Buffer.from(JSON.stringify(report)));
+    await store.put(key, Buffer.from(JSON.stringify({ ...checkpoint, completed: true })));
   }
-  if (!cancelled) await store.put(key, Buffer.from(JSON.stringify({ ...checkpoint, completed: true })));
+  const totals = progress.totals();
   const result: RestoreResult = {
     restoreId: options.restoreId,
-    records,
-    skippedAsAlreadyRestored: skippedTotal,
+    backupId: options.backupId,
+    records: totals.records,
+    skippedAsAlreadyRestored: totals.skipped,
+    bytes: totals.bytes,
+    segments: totals.segments,
     targetTopics: plan.targetTopics.map((t) => t.name),
+    purgedTopics,
     durationMs: Date.now() - started,
     cancelled,
+    ...(reportKey ? { offsetMappingKey: reportKey } : {}),
+    consumerGroups,
   };
-  log.info(result, cancelled ? "restore stopped; rerun to resume" : "restore completed");
+  if (unexpectedOffsets.length) log.warn({ unexpectedOffsets }, "target partitions were written by others during the restore");
+  log.info(
+    { records: result.records, skipped: result.skippedAsAlreadyRestored, groups: consumerGroups.length },
+    cancelled ? "restore stopped; rerun to resume" : "restore completed",
+  );
   return result;
+}
+
+function withSourceHeaders(r: BackupRecord, p: PartitionPlan): BackupRecord {
+  const extra: RecordHeader[] = [
+    { key: "kbo-source-topic", value: Buffer.from(p.sourceTopic) },
+    { key: "kbo-source-partition", value: Buffer.from(String(p.sourcePartition)) },
+    { key: "kbo-source-offset", value: Buffer.from(String(r.offset)) },
+  ];
+  return { ...r, headers: [...r.headers, ...extra] };
+}
+
+/** Translates each group's offsets and commits them where asked; a group's failure is its own. */
+async function commitGroups(
+  kafka: KafkaClient,
+  groups: ReturnType<typeof requestGroups>,
+  mapping: Pick<OffsetMappingReport, "partitions" | "targetEnds">,
+  commit: boolean,
+  log: Logger,
+): Promise<GroupOffsetMapping[]> {
+  const out: GroupOffsetMapping[] = [];
+  for (const g of groups) {
+    const { target, untranslatable } = translateGroup(mapping, g.source);
+    const entry: GroupOffsetMapping = { groupId: g.groupId, source: g.source, target, committed: false };
+    if (g.error) entry.error = g.error;
+    else if (untranslatable.length) {
+      entry.error = `no exact translation for ${untranslatable.map((u) => `${u.sourceTopic}/${u.sourcePartition}@${u.sourceOffset}`).join(", ")}`;
+    } else if (commit && target.length) {
+      try {
+        const { members, state } = await kafka.groupState(g.groupId);
+        if (members > 0) {
+          entry.error = `group has ${members} live members in the target cluster (state ${state}); stop its consumers, then apply a KafkaOffsetReset with resetStrategy from-mapping`;
+        } else {
+          await kafka.commitGroupOffsets(g.groupId, target);
+          entry.committed = true;
+        }
+      } catch (err) {
+        entry.error = `commit failed: ${(err as Error).message}`;
+      }
+    }
+    if (entry.error) log.warn({ groupId: g.groupId, error: entry.error }, "consumer group offsets not committed");
+    out.push(entry);
+  }
+  return out;
+}
+
+/** Counts for progress: records read from planned segments against all they hold. */
+class ProgressMeter {
+  readonly #toRead: number;
+  readonly #started = Date.now();
+  readonly #onProgress: ((p: RestoreProgress) => void) | undefined;
+  #read = 0;
+  #records = 0;
+  #skipped = 0;
+  #bytes = 0;
+  #segments = 0;
+  #currentTopic: string | undefined;
+
+  constructor(plan: RestorePlan, onProgress?: (p: RestoreProgress) => void) {
+    this.#toRead = plan.partitions.reduce((n, p) => n + p.recordsUpperBound, 0);
+    this.#onProgress = onProgress;
+  }
+
+  read(): void {
+    this.#read++;
+  }
+
+  current(topic: string): void {
+    this.#currentTopic = topic;
+  }
+
+  skipped(r: BackupRecord): void {
+    this.#skipped++;
+    this.#records++;
+    this.#bytes += recordBytes(r);
+  }
+
+  restored(batch: readonly BackupRecord[]): void {
+    this.#records += batch.length;
+    for (const r of batch) this.#bytes += recordBytes(r);
+    this.#report();
+  }
+
+  segment(): void {
+    this.#segments++;
+    this.#report();
+  }
+
+  totals() {
+    return { records: this.#records, skipped: this.#skipped, bytes: this.#bytes, segments: this.#segments };
+  }
+
+  #report(): void {
+    if (!this.#onProgress) return;
+    const seconds = Math.max(0.001, (Date.now() - this.#started) / 1000);
+    const fraction = this.#toRead ? Math.min(1, this.#read / this.#toRead) : 1;
+    const readRate = this.#read / seconds;
+    this.#onProgress({
+      recordsRestored: this.#records,
+      bytesRestored: this.#bytes,
+      segmentsProcessed: this.#segments,
+      ...(this.#currentTopic ? { currentTopic: this.#currentTopic } : {}),
+      percent: Math.round(fraction * 1000) / 10,
+      recordsPerSec: this.#records / seconds,
+      bytesPerSec: this.#bytes / seconds,
+      ...(readRate > 0 ? { etaMs: Math.round(((this.#toRead - this.#read) / readRate) * 1000) } : {}),
+    });
+  }
+}
+
+const recordBytes = (r: BackupRecord) =>
+  (r.key?.length ?? 0) + (r.value?.length ?? 0) + r.headers.reduce((n, h) => n + h.key.length + (h.value?.length ?? 0), 0);
+
+/** At most `limit` bytes of segments held at once; one larger segment may still pass alone. */
+class ByteBudget {
+  readonly #limit: number;
+  #used = 0;
+  readonly #waiting: Array<() => void> = [];
+
+  constructor(limit: number) {
+    this.#limit = limit;
+  }
+
+  async acquire(bytes: number): Promise<() => void> {
+    const amount = Math.min(bytes, this.#limit);
+    while (this.#used > 0 && this.#used + amount > this.#limit) {
+      await new Promise<void>((resolve) => this.#waiting.push(resolve));
+    }
+    this.#used += amount;
+    return () => {
+      this.#used -= amount;
+      for (const wake of this.#waiting.splice(0)) wake();
+    };
+  }
 }
 
 async function loadCheckpoint(store: StorageBackend, key: string): Promise<RestoreCheckpoint | undefined> {
@@ -183,7 +499,28 @@ async function loadCheckpoint(store: StorageBackend, key: string): Promise<Resto
   }
 }
 
-async function ensureTopics(kafka: KafkaClient, plan: RestorePlan, options: RestoreOptions): Promise<void> {
+/** Deletes every record of the existing target topics (DeleteRecords up to the end). */
+async function purge(kafka: KafkaClient, plan: RestorePlan, existing: Set<string>, log: Logger): Promise<string[]> {
+  const admin = await kafka.admin();
+  const purged: string[] = [];
+  for (const t of plan.targetTopics) {
+    if (!existing.has(t.name)) continue;
+    const offsets = await admin.fetchTopicOffsets(t.name);
+    await admin.deleteTopicRecords({
+      topic: t.name,
+      partitions: offsets.map((o) => ({ partition: o.partition, offset: o.high })),
+    });
+    purged.push(t.name);
+    log.info({ topic: t.name }, "purged the target topic's records before restoring");
+  }
+  return purged;
+}
+
+export async function ensureTopics(
+  kafka: KafkaClient,
+  plan: RestorePlan,
+  options: Pick<RestoreOptions, "createTopics" | "replicationFactor">,
+): Promise<void> {
   const admin = await kafka.admin();
   const existing = new Set(await admin.listTopics());
   const missing = plan.targetTopics.filter((t) => !existing.has(t.name));
@@ -199,7 +536,8 @@ async function ensureTopics(kafka: KafkaClient, plan: RestorePlan, options: Rest
       topics: missing.map((t) => ({
         topic: t.name,
         numPartitions: t.partitionCount,
-        replicationFactor: options.replicationFactor ?? t.replicationFactor ?? -1,
+        replicationFactor:
+          options.replicationFactor && options.replicationFactor > 0 ? options.replicationFactor : (t.replicationFactor ?? -1),
         configEntries: Object.entries(t.configs ?? {}).map(([name, value]) => ({ name, value })),
       })),
     });

@@ -27,7 +27,12 @@ let store: StorageBackend;
 before(async () => {
   kafka = new KafkaClient({ bootstrapServers: stackEnv("KAFKA_BOOTSTRAP_SERVERS").split(",") });
   const admin = await kafka.admin();
-  await admin.createTopics({ topics: [{ topic: source, numPartitions: 3 }], waitForLeaders: true });
+  // Timestamps from 2023: without retention.ms=-1 (carried to the created targets as a backed-up
+  // config) the broker's retention check would delete them from the restored topics.
+  await admin.createTopics({
+    topics: [{ topic: source, numPartitions: 3, configEntries: [{ name: "retention.ms", value: "-1" }] }],
+    waitForLeaders: true,
+  });
   const producer = kafka.kafka.producer({ idempotent: true });
   await producer.connect();
   try {
@@ -120,16 +125,19 @@ describe("restore engine", () => {
       batchRecords: 100,
       signal: stop.signal,
     });
-    // Stop once part of it is in Kafka.
+    // Stop once part of it is in Kafka. A client of its own: asking for a topic that does not
+    // exist yet would put kafkajs's shared metadata in error for the restore too.
+    const observer = new KafkaClient({ bootstrapServers: stackEnv("KAFKA_BOOTSTRAP_SERVERS").split(",") });
     for (let i = 0; i < 200 && produced < 1500; i++) {
       await new Promise((r) => setTimeout(r, 25));
-      const admin = await kafka.admin();
+      const admin = await observer.admin();
       produced = await admin
         .fetchTopicOffsets(target)
         .then((ps) => ps.reduce((n, p) => n + Number(p.high), 0))
         .catch(() => 0);
     }
     stop.abort();
+    await observer.close();
     const partial = await first;
     const second = await runRestore(kafka, store, {
       backupId: "src",
@@ -137,13 +145,15 @@ describe("restore engine", () => {
       selection: { topicMapping: { [source]: target } },
       createTopics: true,
     });
-    assert.equal(partial.records + second.records, 6000, `first ${partial.records}, second ${second.records}`);
+    // The second run finds the first run's records in the target and writes only the rest.
+    assert.ok(partial.records > 0 && partial.records < 6000, `first run restored ${partial.records}`);
+    assert.equal(second.records, 6000);
     assert.equal(second.skippedAsAlreadyRestored, partial.records);
     const expected = javaDump(source).sort(byPartitionOffset).map(strip);
     const actual = javaDump(target).sort(byPartitionOffset).map(strip);
     assert.deepEqual(actual, expected);
     console.log(
-      `restore resume: stopped after ${partial.records} records, resumed with ${second.records}; 6000 checked, duplicates 0, missing 0`,
+      `restore resume: stopped after ${partial.records} records, resumed with ${second.records - second.skippedAsAlreadyRestored}; 6000 checked, duplicates 0, missing 0`,
     );
   });
 

@@ -11,6 +11,7 @@ import { generatedTypesPath, generatedYamlPath, renderTypes, renderYaml } from "
 import { customResourceDefinitions, kinds, rootSchema } from "../../crds/schema.ts";
 import type { BackupSpec } from "../../engine/cli/spec.ts";
 import type { KafkaClusterSpec } from "../../engine/kafka/spec.ts";
+import type { RestoreSpec } from "../../engine/restore/spec.ts";
 import type * as engine from "../../engine/storage/config.ts";
 
 const repoRoot = join(import.meta.dirname, "..", "..");
@@ -196,14 +197,17 @@ const storageAgrees: [
   KeysCovered<engine.GcsCredentialsSecret, generated.GcsCredentialsSecretRef>,
   KeysCovered<KafkaClusterSpec, generated.KafkaClusterSpec>,
   KeysCovered<BackupSpec, generated.KafkaBackupSpec>,
-] = [true, true, true, true, true, true, true, true, true, true, true, true, true, true];
+  KeysCovered<RestoreSpec, generated.KafkaRestoreSpec>,
+] = [true, true, true, true, true, true, true, true, true, true, true, true, true, true, true];
 const usableByEngine = (spec: generated.KafkaBackupSpec): [engine.StorageSpec, KafkaClusterSpec, BackupSpec] => [
   spec.storage,
   spec.kafkaCluster,
   spec,
 ];
+const restoreUsableByEngine = (spec: generated.KafkaRestoreSpec): RestoreSpec => spec;
 
 test("crds: generated types agree with the engine's storage, Kafka and backup config types", () => {
-  assert.equal(storageAgrees.length, 14);
+  assert.equal(storageAgrees.length, 15);
   assert.equal(typeof usableByEngine, "function");
+  assert.equal(typeof restoreUsableByEngine, "function");
 });

@@ -1,0 +1,300 @@
+// The KafkaRestore controller. It watches KafkaRestores; runs each one once (a dry run checks
+// and plans, a restore writes), outside the reconcile, with progress in status; resumes a
+// restore a dead controller left Running from its checkpoint; and reports consumer-group offsets
+// per group. A finished restore never runs again on its own: editing its spec changes nothing
+// (an Event says so); a new value of the annotation kafka.oso.sh/retry resumes a failed one.
+import type { KafkaRestoreSpec, KafkaRestoreStatus } from "../crds/generated/types.ts";
+import { type BackupSource, resolveBackupSource } from "../engine/k8s/backup-source.ts";
+import type { Action, Context } from "../engine/k8s/controller.ts";
+import { runController } from "../engine/k8s/controller.ts";
+import { type CustomResource, keyOf } from "../engine/k8s/resource.ts";
+import { failValidation, waitForConfiguration, writeFinalStatus } from "../engine/k8s/status.ts";
+import { KafkaClient } from "../engine/kafka/client.ts";
+import { resolveKafkaCluster } from "../engine/kafka/spec.ts";
+import { dryRunRestore } from "../engine/restore/dry-run.ts";
+import { RestorePlanError } from "../engine/restore/plan.ts";
+import { type RestoreProgress, type RestoreResult, runRestore } from "../engine/restore/restore.ts";
+import { restoreOptionsFromSpec } from "../engine/restore/spec.ts";
+
+// ── What it watches ────────────────────────────────────────────────────────────────────────────
+
+type KafkaRestore = CustomResource<KafkaRestoreSpec, KafkaRestoreStatus>;
+type Ctx = Context<KafkaRestoreSpec, KafkaRestoreStatus>;
+
+const pvcMountRoot = process.env.PVC_MOUNT_ROOT ?? "/data";
+const retryAnnotation = "kafka.oso.sh/retry";
+const finished = new Set(["Completed", "Failed", "RolledBack"]);
+
+/** One restore id per object: a resumed or retried run continues the same checkpoint. */
+export const restoreIdOf = (o: KafkaRestore) =>
+  `${o.metadata.namespace}.${o.metadata.name}.${(o.metadata.uid ?? "").slice(0, 8)}`;
+
+// ── How it decides ─────────────────────────────────────────────────────────────────────────────
+
+async function reconcile(o: KafkaRestore, ctx: Ctx): Promise<Action> {
+  const status = o.status ?? {};
+  if (ctx.work.running(keyOf(o))) return { requeueAfterMs: 30_000 };
+
+  const retry = o.metadata.annotations?.[retryAnnotation];
+  if (status.phase === "Failed" && retry && retry !== status.retryToken && !o.spec.dryRun) {
+    return await start(ctx, o, `retry ${retry}`, { retryToken: retry });
+  }
+  if (status.phase && finished.has(status.phase)) {
+    if (status.observedGeneration !== undefined && status.observedGeneration !== o.metadata.generation) {
+      await ignoredEdit(ctx, o);
+    }
+    return {};
+  }
+  // Left Running by a controller that stopped: continue from the checkpoint.
+  if (status.phase === "Running") return await start(ctx, o, "resumed");
+  return await start(ctx, o, o.spec.dryRun ? "dry run" : "new");
+}
+
+/** The spec of a finished restore changed: say once that nothing runs, and how to run again. */
+async function ignoredEdit(ctx: Ctx, o: KafkaRestore): Promise<void> {
+  const message =
+    "this restore has finished; spec changes do not run it again. Create a new KafkaRestore to restore again, or set the annotation kafka.oso.sh/retry to a new value to resume a failed one";
+  await ctx.resources.patchStatus(o, { observedGeneration: o.metadata.generation, message });
+  await ctx.events.record(o, "Normal", "SpecChangeIgnored", message);
+}
+
+interface Resolved {
+  kafka: KafkaClient;
+  source: BackupSource;
+}
+
+async function resolve(ctx: Ctx, o: KafkaRestore): Promise<Resolved> {
+  const source = await resolveBackupSource(ctx.kube, (ns) => ctx.secrets(ns), o.metadata.namespace, o.spec.backupRef, {
+    pvcMountRoot,
+    logger: ctx.log,
+  });
+  const cluster = await resolveKafkaCluster(
+    o.spec.kafkaCluster,
+    ctx.secrets(o.metadata.namespace),
+    `kafka-backup-operator/${o.metadata.namespace}/${o.metadata.name}`,
+  );
+  return { kafka: new KafkaClient(cluster, ctx.log), source };
+}
+
+async function start(ctx: Ctx, o: KafkaRestore, why: string, claim: Partial<KafkaRestoreStatus> = {}): Promise<Action> {
+  let resolved: Resolved;
+  try {
+    resolved = await resolve(ctx, o);
+  } catch (err) {
+    // A missing Secret, KafkaBackup or backup set may appear: look again soon.
+    return await waitForConfiguration(ctx, o, err);
+  }
+  const { backupId } = resolved.source;
+  const dryRun = o.spec.dryRun ?? false;
+  const message = dryRun ? `dry run of backup ${backupId} running` : `${why} restore of backup ${backupId} running`;
+  const claimed = await ctx.resources.patchStatus(
+    o,
+    {
+      ...claim,
+      phase: "Running",
+      backupId,
+      observedGeneration: o.metadata.generation,
+      message,
+      resumable: !dryRun,
+      ...(o.status?.startTime && why === "resumed" ? {} : { startTime: new Date().toISOString() }),
+    },
+    o.metadata.resourceVersion,
+  );
+  await ctx.events.record(claimed, "Normal", dryRun ? "DryRunStarted" : "RestoreStarted", message);
+  ctx.work.start(
+    keyOf(o),
+    (signal) => (dryRun ? executeDryRun(ctx, claimed, resolved, signal) : execute(ctx, claimed, resolved, signal)),
+    ctx.shutdown,
+  );
+  return { requeueAfterMs: 30_000 };
+}
+
+// ── What it writes ─────────────────────────────────────────────────────────────────────────────
+
+async function executeDryRun(ctx: Ctx, o: KafkaRestore, r: Resolved, signal: AbortSignal): Promise<void> {
+  try {
+    const plan = await dryRunRestore(r.kafka, r.source.store, {
+      ...restoreOptionsFromSpec(o.spec),
+      backupId: r.source.backupId,
+      ...(r.source.encryptionKey ? { encryptionKey: r.source.encryptionKey } : {}),
+      signal,
+    });
+    const status: Partial<KafkaRestoreStatus> = {
+      completionTime: new Date().toISOString(),
+      recordsTotal: plan.recordsTotal,
+      segmentsProcessed: plan.segmentsChecked,
+      resumable: false,
+      plan: plan.topics,
+    };
+    if (plan.problems.length) {
+      const message = `dry run found ${plan.problems.length} problem(s): ${plan.problems.join("; ")}`;
+      await writeFinalStatus(
+        ctx,
+        o,
+        { ...status, phase: "Failed", message },
+        {
+          status: "False",
+          reason: "ValidationFailed",
+          message,
+        },
+      );
+      await ctx.events.record(o, "Warning", "ValidationFailed", message);
+      return;
+    }
+    const message = `dry run passed: ${plan.recordsTotal} records in ${plan.topics.length} topics would be restored (${plan.segmentsChecked} segments read, checksums valid); nothing was written`;
+    await writeFinalStatus(
+      ctx,
+      o,
+      { ...status, phase: "Completed", progressPercent: 100, message },
+      {
+        status: "True",
+        reason: "DryRunPassed",
+        message,
+      },
+    );
+    await ctx.events.record(o, "Normal", "DryRunPassed", message);
+  } catch (err) {
+    if (signal.aborted) return;
+    await fail(ctx, o, err, r.source.backupId);
+  } finally {
+    await r.kafka.close();
+  }
+}
+
+async function execute(ctx: Ctx, o: KafkaRestore, r: Resolved, signal: AbortSignal): Promise<void> {
+  const { namespace, name } = o.metadata;
+  const labels = { resource_namespace: namespace, name };
+  const endTimer = ctx.metrics.restoreDuration.startTimer(labels);
+  let lastWrite = 0;
+  // Progress writes go one at a time and end before the final status, which they never overwrite.
+  let progressWrites: Promise<unknown> = Promise.resolve();
+  let done = false;
+  const onProgress = (p: RestoreProgress) => {
+    if (done || Date.now() - lastWrite < 2000) return;
+    lastWrite = Date.now();
+    progressWrites = progressWrites
+      .then(() => (done ? undefined : ctx.resources.patchStatus(o, progressStatus(p))))
+      .catch((err: Error) => ctx.log.warn({ err: err.message }, "progress status write failed"));
+  };
+  let result: RestoreResult;
+  try {
+    result = await runRestore(r.kafka, r.source.store, {
+      ...restoreOptionsFromSpec(o.spec),
+      backupId: r.source.backupId,
+      restoreId: restoreIdOf(o),
+      ...(r.source.encryptionKey ? { encryptionKey: r.source.encryptionKey } : {}),
+      signal,
+      log: ctx.log,
+      onProgress,
+    });
+  } catch (err) {
+    done = true;
+    await progressWrites;
+    endTimer();
+    if (signal.aborted) return void (await stopped(ctx, o, signal));
+    ctx.metrics.restores.inc({ outcome: "failure", ...labels });
+    return void (await fail(ctx, o, err, r.source.backupId));
+  } finally {
+    done = true;
+    await progressWrites;
+    await r.kafka.close();
+  }
+  endTimer();
+  if (result.cancelled) return void (await stopped(ctx, o, signal));
+  ctx.metrics.restores.inc({ outcome: "success", ...labels });
+  const groups = result.consumerGroups.map((g) => ({
+    groupId: g.groupId,
+    committed: g.committed,
+    partitions: g.target.length,
+    ...(g.error ? { error: g.error } : {}),
+  }));
+  const notCommitted = groups.filter((g) => g.error);
+  const seconds = Math.max(0.001, result.durationMs / 1000);
+  const message =
+    `restored ${result.records} records (${result.bytes} bytes) of backup ${result.backupId} into ${result.targetTopics.join(", ")}` +
+    (result.skippedAsAlreadyRestored ? `, ${result.skippedAsAlreadyRestored} of them found already restored` : "") +
+    (groups.length ? `; consumer groups: ${groups.length - notCommitted.length} of ${groups.length} carried over` : "");
+  await writeFinalStatus(
+    ctx,
+    o,
+    {
+      phase: "Completed",
+      message,
+      completionTime: new Date().toISOString(),
+      progressPercent: 100,
+      etaMs: 0,
+      recordsRestored: result.records,
+      recordsTotal: result.records,
+      bytesRestored: result.bytes,
+      segmentsProcessed: result.segments,
+      throughputRecordsPerSec: Math.round(result.records / seconds),
+      throughputBytesPerSec: Math.round(result.bytes / seconds),
+      resumable: false,
+      lastCheckpointTime: new Date().toISOString(),
+      ...(result.offsetMappingKey ? { offsetMappingPath: r.source.store.location(result.offsetMappingKey) } : {}),
+      consumerGroups: groups,
+    },
+    { status: "True", reason: "RestoreSucceeded", message },
+  );
+  for (const g of notCommitted) {
+    await ctx.events.record(o, "Warning", "ConsumerGroupNotCommitted", `consumer group ${g.groupId}: ${g.error}`);
+  }
+  await ctx.events.record(o, "Normal", "RestoreSucceeded", message);
+}
+
+function progressStatus(p: RestoreProgress): Partial<KafkaRestoreStatus> {
+  return {
+    progressPercent: p.percent,
+    recordsRestored: p.recordsRestored,
+    bytesRestored: p.bytesRestored,
+    segmentsProcessed: p.segmentsProcessed,
+    ...(p.currentTopic ? { currentTopic: p.currentTopic } : {}),
+    throughputRecordsPerSec: Math.round(p.recordsPerSec),
+    throughputBytesPerSec: Math.round(p.bytesPerSec),
+    ...(p.etaMs !== undefined ? { etaMs: p.etaMs } : {}),
+    lastCheckpointTime: new Date().toISOString(),
+  };
+}
+
+async function fail(ctx: Ctx, o: KafkaRestore, err: unknown, backupId: string): Promise<void> {
+  if (err instanceof RestorePlanError) {
+    await failValidation(ctx, o, err.reason, err.message);
+    return;
+  }
+  const reason = (err as { reason?: string }).reason ?? "RestoreFailed";
+  const message = `restore of backup ${backupId} failed: ${(err as Error).message}`;
+  await writeFinalStatus(
+    ctx,
+    o,
+    { phase: "Failed", message, completionTime: new Date().toISOString(), resumable: !o.spec.dryRun },
+    { status: "False", reason, message },
+  ).catch((e: Error) => ctx.log.error({ err: e.message }, "could not record the failure"));
+  await ctx.events.record(o, "Warning", reason, message);
+}
+
+/** Cancelled by deletion or shutdown: on shutdown the phase stays Running and the next controller resumes. */
+async function stopped(ctx: Ctx, o: KafkaRestore, signal: AbortSignal): Promise<void> {
+  const why = signal.reason instanceof Error ? signal.reason.message : "stopped";
+  ctx.log.info({ why }, "restore stopped at its checkpoint");
+  if (why !== "shutdown") {
+    await ctx.events.record(o, "Normal", "RestoreStopped", `restore stopped (${why}); resumable from its checkpoint`);
+  }
+}
+
+async function finalize(o: KafkaRestore, ctx: Ctx): Promise<void> {
+  await ctx.work.cancel(keyOf(o), "deleted");
+}
+
+if (import.meta.main) {
+  await runController<KafkaRestoreSpec, KafkaRestoreStatus>({
+    kind: { group: "kafka.oso.sh", version: "v1alpha1", plural: "kafkarestores", kind: "KafkaRestore" },
+    finalizer: "kafka.oso.sh/restore-finalizer",
+    component: "kafka-restore-controller",
+    metricsKind: "KafkaRestore",
+    reconcile,
+    finalize,
+    minimumBackoffMs: (err) => ((err as { reason?: string }).reason === "SecretNotFound" ? 10_000 : 0),
+  });
+}
+
+export { finalize, reconcile };
