@@ -2,7 +2,6 @@
 // as a local process (its .ts source, and the bundle), exactly as in its pod but out of cluster.
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
-import { randomUUID } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
@@ -10,6 +9,7 @@ import { setTimeout as sleep } from "node:timers/promises";
 import { KafkaClient } from "../../engine/kafka/client.ts";
 import { repoRoot } from "../stack/config.ts";
 import { minioStore, readBackup } from "../support/backup.ts";
+import { apply, events, minioSecret, s3Storage, topicWith } from "../support/e2e.ts";
 import {
   applyCrds,
   createNamespace,
@@ -41,29 +41,6 @@ after(async () => {
   await kafka.close();
 });
 
-async function topicWith(partitions: number, perPartition: number, valueBytes = 64): Promise<string> {
-  const topic = `e2e-${randomUUID().slice(0, 8)}`;
-  const admin = await kafka.admin();
-  await admin.createTopics({ topics: [{ topic, numPartitions: partitions }], waitForLeaders: true });
-  const producer = kafka.kafka.producer({ idempotent: true });
-  await producer.connect();
-  try {
-    for (let p = 0; p < partitions; p++) {
-      for (let i = 0; i < perPartition; i += 2000) {
-        const n = Math.min(2000, perPartition - i);
-        await producer.send({
-          topic,
-          acks: -1,
-          messages: Array.from({ length: n }, (_, j) => ({ partition: p, key: `p${p}-${i + j}`, value: "v".repeat(valueBytes) })),
-        });
-      }
-    }
-  } finally {
-    await producer.disconnect();
-  }
-  return topic;
-}
-
 /** The KafkaBackup controller from source, watching only the test's namespace. */
 async function backupController(namespace: string): Promise<RunningController> {
   const controller = await startController("controllers/backup.ts", {
@@ -74,50 +51,12 @@ async function backupController(namespace: string): Promise<RunningController> {
   return controller;
 }
 
-function minioSecret(namespace: string): void {
-  kubectl(
-    ["apply", "-n", namespace, "-f", "-"],
-    JSON.stringify({
-      apiVersion: "v1",
-      kind: "Secret",
-      metadata: { name: "minio-credentials" },
-      stringData: { AWS_ACCESS_KEY_ID: stackEnv("S3_ACCESS_KEY_ID"), AWS_SECRET_ACCESS_KEY: stackEnv("S3_SECRET_ACCESS_KEY") },
-    }),
-  );
-}
-
-const s3Storage = (prefix: string) => ({
-  storageType: "s3",
-  s3: {
-    bucket: stackEnv("S3_BUCKET"),
-    region: stackEnv("S3_REGION"),
-    endpoint: stackEnv("S3_ENDPOINT"),
-    pathStyle: true,
-    allowHttp: true,
-    prefix,
-    credentialsSecret: { name: "minio-credentials" },
-  },
-});
-
-function apply(namespace: string, manifest: Record<string, unknown>): void {
-  kubectl(["apply", "-n", namespace, "-f", "-"], JSON.stringify(manifest));
-}
-
 const status = (namespace: string, name: string) => getObject<{ status?: Status }>("kafkabackup", namespace, name).status ?? {};
-
-function events(namespace: string, name: string): Array<{ reason: string; message: string; type: string }> {
-  const list = JSON.parse(
-    kubectl(["get", "events", "-n", namespace, "--field-selector", `involvedObject.name=${name}`, "-o", "json"]),
-  ) as {
-    items: Array<{ reason: string; message: string; type: string }>;
-  };
-  return list.items;
-}
 
 describe("KafkaBackup controller", () => {
   test("an existing-operator-style manifest (TLS with a split CA Secret, 7-field cron, checkpoint, rate limiting, circuit breaker, retention) runs on schedule", async () => {
     const namespace = createNamespace("kb-style");
-    const topic = await topicWith(2, 200);
+    const topic = await topicWith(kafka, 2, 200);
     minioSecret(namespace);
     // Strimzi's layout: the client's certificate in one Secret, the cluster CA in another.
     kubectl([
@@ -197,7 +136,7 @@ describe("KafkaBackup controller", () => {
 
   test("a missing Secret is a condition and an Event naming it; creating it recovers without touching the resource", async () => {
     const namespace = createNamespace("kb-secret");
-    const topic = await topicWith(1, 50);
+    const topic = await topicWith(kafka, 1, 50);
     const controller = await backupController(namespace);
     apply(namespace, {
       apiVersion: "kafka.oso.sh/v1alpha1",
@@ -230,7 +169,7 @@ describe("KafkaBackup controller", () => {
 
   test("two replicas and a schedule every 2 seconds: exactly one run per tick", async () => {
     const namespace = createNamespace("kb-ha");
-    const topic = await topicWith(1, 10);
+    const topic = await topicWith(kafka, 1, 10);
     minioSecret(namespace);
     const env = { WATCH_NAMESPACES: namespace, LEADER_ELECTION_NAMESPACE: namespace, LEADER_ELECTION_LEASE_SECONDS: "6" };
     const a = await startController("controllers/backup.ts", env);
@@ -275,7 +214,7 @@ describe("KafkaBackup controller", () => {
     const namespace = createNamespace("kb-kill");
     const partitions = 3;
     const perPartition = 20_000;
-    const topic = await topicWith(partitions, perPartition, 200);
+    const topic = await topicWith(kafka, partitions, perPartition, 200);
     minioSecret(namespace);
     const env = { WATCH_NAMESPACES: namespace, LEADER_ELECTION_NAMESPACE: namespace, LEADER_ELECTION_LEASE_SECONDS: "4" };
     const first = await startController("dist/controllers/backup.js", env);
@@ -328,7 +267,7 @@ describe("KafkaBackup controller", () => {
 
   test("deleting a KafkaBackup cancels its run and keeps the data; deletionPolicy Delete removes it", async () => {
     const namespace = createNamespace("kb-delete");
-    const topic = await topicWith(2, 20_000, 100);
+    const topic = await topicWith(kafka, 2, 20_000, 100);
     minioSecret(namespace);
     const controller = await backupController(namespace);
     const spec = (prefix: string, extra: Record<string, unknown>) => ({
@@ -399,7 +338,7 @@ describe("KafkaBackup controller", () => {
 
   test("a continuous KafkaBackup follows new records until suspended", async () => {
     const namespace = createNamespace("kb-continuous");
-    const topic = await topicWith(1, 100);
+    const topic = await topicWith(kafka, 1, 100);
     minioSecret(namespace);
     const controller = await backupController(namespace);
     apply(namespace, {

@@ -1,0 +1,70 @@
+// What the controllers' end-to-end tests share: a topic filled with records, the MinIO Secret
+// and storage block their resources name, applying an object, and reading its Events.
+import { randomUUID } from "node:crypto";
+import type { KafkaClient } from "../../engine/kafka/client.ts";
+import { kubectl } from "./kube.ts";
+import { stackEnv } from "./stack-env.ts";
+
+/** A new topic with `perPartition` records in each partition (keys p<partition>-<i>). */
+export async function topicWith(kafka: KafkaClient, partitions: number, perPartition: number, valueBytes = 64): Promise<string> {
+  const topic = `e2e-${randomUUID().slice(0, 8)}`;
+  const admin = await kafka.admin();
+  await admin.createTopics({ topics: [{ topic, numPartitions: partitions }], waitForLeaders: true });
+  const producer = kafka.kafka.producer({ idempotent: true });
+  await producer.connect();
+  try {
+    for (let p = 0; p < partitions; p++) {
+      for (let i = 0; i < perPartition; i += 2000) {
+        const n = Math.min(2000, perPartition - i);
+        await producer.send({
+          topic,
+          acks: -1,
+          messages: Array.from({ length: n }, (_, j) => ({ partition: p, key: `p${p}-${i + j}`, value: "v".repeat(valueBytes) })),
+        });
+      }
+    }
+  } finally {
+    await producer.disconnect();
+  }
+  return topic;
+}
+
+/** The Secret `minio-credentials` with the local MinIO's keys. */
+export function minioSecret(namespace: string): void {
+  kubectl(
+    ["apply", "-n", namespace, "-f", "-"],
+    JSON.stringify({
+      apiVersion: "v1",
+      kind: "Secret",
+      metadata: { name: "minio-credentials" },
+      stringData: { AWS_ACCESS_KEY_ID: stackEnv("S3_ACCESS_KEY_ID"), AWS_SECRET_ACCESS_KEY: stackEnv("S3_SECRET_ACCESS_KEY") },
+    }),
+  );
+}
+
+/** A storage block for the local MinIO under `prefix`, with the Secret from minioSecret. */
+export const s3Storage = (prefix: string) => ({
+  storageType: "s3",
+  s3: {
+    bucket: stackEnv("S3_BUCKET"),
+    region: stackEnv("S3_REGION"),
+    endpoint: stackEnv("S3_ENDPOINT"),
+    pathStyle: true,
+    allowHttp: true,
+    prefix,
+    credentialsSecret: { name: "minio-credentials" },
+  },
+});
+
+export function apply(namespace: string, manifest: Record<string, unknown>): void {
+  kubectl(["apply", "-n", namespace, "-f", "-"], JSON.stringify(manifest));
+}
+
+export function events(namespace: string, name: string): Array<{ reason: string; message: string; type: string }> {
+  const list = JSON.parse(
+    kubectl(["get", "events", "-n", namespace, "--field-selector", `involvedObject.name=${name}`, "-o", "json"]),
+  ) as {
+    items: Array<{ reason: string; message: string; type: string }>;
+  };
+  return list.items;
+}
