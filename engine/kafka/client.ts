@@ -296,6 +296,25 @@ export class KafkaClient {
   }
 
   /**
+   * Each partition's end (high watermark) and start offsets. Retried while leadership settles
+   * (right after a topic is created, or during a leader election).
+   */
+  async endOffsets(topic: string): Promise<Array<{ partition: number; high: number; low: number }>> {
+    const admin = await this.admin();
+    for (let attempt = 1; ; attempt++) {
+      try {
+        const offsets = await admin.fetchTopicOffsets(topic);
+        return offsets.map((o) => ({ partition: o.partition, high: Number(o.high), low: Number(o.low) }));
+      } catch (err) {
+        if (!(err as { retriable?: boolean }).retriable || attempt >= 15) throw err;
+        // A fresh look at the topic's leaders for the admin client's next try.
+        await admin.fetchTopicMetadata({ topics: [topic] }).catch(() => {});
+        await new Promise((resolve) => setTimeout(resolve, Math.min(2000, 100 * 2 ** attempt)));
+      }
+    }
+  }
+
+  /**
    * Commits a consumer group's offsets the way Kafka's admin tools do: through the group's
    * coordinator, with no member id and generation -1, so nothing joins the group. The broker
    * refuses it (an error naming the group) while the group has live members.

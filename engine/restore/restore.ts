@@ -160,7 +160,7 @@ export async function runRestore(kafka: KafkaClient, store: StorageBackend, opti
 
   const ends = new Map<string, number>();
   for (const t of plan.targetTopics) {
-    for (const p of await admin.fetchTopicOffsets(t.name)) ends.set(tp(t.name, p.partition), Number(p.high));
+    for (const p of await kafka.endOffsets(t.name)) ends.set(tp(t.name, p.partition), p.high);
   }
   if (!checkpoint) {
     checkpoint = {
@@ -505,10 +505,10 @@ async function purge(kafka: KafkaClient, plan: RestorePlan, existing: Set<string
   const purged: string[] = [];
   for (const t of plan.targetTopics) {
     if (!existing.has(t.name)) continue;
-    const offsets = await admin.fetchTopicOffsets(t.name);
+    const offsets = await kafka.endOffsets(t.name);
     await admin.deleteTopicRecords({
       topic: t.name,
-      partitions: offsets.map((o) => ({ partition: o.partition, offset: o.high })),
+      partitions: offsets.map((o) => ({ partition: o.partition, offset: String(o.high) })),
     });
     purged.push(t.name);
     log.info({ topic: t.name }, "purged the target topic's records before restoring");
