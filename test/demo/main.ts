@@ -15,7 +15,9 @@ import { repoRoot, stackConfig } from "../stack/config.ts";
 import { serviceAccountKubeconfig } from "../stack/kube.ts";
 import { context, readStackEnv, down as stackDown, up as stackUp } from "../stack/stack.ts";
 
-const namespace = "kbo-demo";
+// A namespace per run: the local stack has no kube-controller-manager, so a deleted namespace
+// stays Terminating there and cannot be used again.
+const namespace = `kbo-demo-${new Date().toISOString().replace(/\D/g, "").slice(0, 14)}`;
 const topic = "demo-orders";
 const restored = "demo-orders-restored";
 const group = "demo-billing";
@@ -138,6 +140,26 @@ function applyRbac(env: Env): void {
   kubectl(env, ["apply", "-f", "-"], JSON.stringify({ apiVersion: "v1", kind: "List", items }));
 }
 
+/**
+ * Earlier runs' resources go. Their controllers are gone, so the finalizers are taken off first
+ * (the documented escape for an operator that is not coming back), then their namespaces deleted.
+ */
+function removeEarlierRuns(env: Env): void {
+  const earlier = kubectl(env, ["get", "namespaces", "-o", "name"])
+    .split("\n")
+    .map((n) => n.replace("namespace/", ""))
+    .filter((n) => n.startsWith("kbo-demo"));
+  for (const ns of earlier) {
+    for (const kind of ["kafkabackups", "kafkarestores"]) {
+      for (const name of kubectl(env, ["get", kind, "-n", ns, "-o", "name"]).split("\n").filter(Boolean)) {
+        kubectl(env, ["patch", name, "-n", ns, "--type=merge", "-p", '{"metadata":{"finalizers":null}}']);
+        kubectl(env, ["delete", name, "-n", ns, "--ignore-not-found", "--wait=false"]);
+      }
+    }
+    kubectl(env, ["delete", "namespace", ns, "--ignore-not-found", "--wait=false"]);
+  }
+}
+
 async function demo(): Promise<void> {
   const config = stackConfig();
   const ctx = context(config, (line) => process.stdout.write(`  ${line}\n`));
@@ -151,7 +173,7 @@ async function demo(): Promise<void> {
   done = step("installing the custom resource definitions and the controllers' RBAC");
   kubectl(env, ["apply", "--server-side", "--force-conflicts", "-f", join(repoRoot, "crds", "generated", "crds.yaml")]);
   kubectl(env, ["wait", "--for=condition=Established", "crd", "--all", "--timeout=60s"]);
-  kubectl(env, ["delete", "namespace", namespace, "--ignore-not-found", "--wait=true", "--timeout=120s"]);
+  removeEarlierRuns(env);
   kubectl(env, ["create", "namespace", namespace]);
   applyRbac(env);
   kubectl(
