@@ -1,13 +1,21 @@
-// `npm run crds`: writes crds/generated/crds.yaml and crds/generated/types.ts from the schema
+// `npm run crds`: writes crds/generated/crds.yaml, crds/generated/types.ts and docs/reference.md from the schema
 // source. `--check` writes nothing and fails when the checked-in files are out of date (CI).
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
-import { generatedTypesPath, generatedYamlPath, renderTypes, renderYaml } from "./render.ts";
+import {
+  generatedReferencePath,
+  generatedTypesPath,
+  generatedYamlPath,
+  renderReference,
+  renderTypes,
+  renderYaml,
+} from "./render.ts";
 
 const root = join(import.meta.dirname, "..");
 const outputs: [string, string][] = [
   [generatedYamlPath, renderYaml()],
   [generatedTypesPath, renderTypes()],
+  [generatedReferencePath, renderReference()],
 ];
 const check = process.argv.includes("--check");
 let stale = 0;

@@ -7,7 +7,14 @@ import { join } from "node:path";
 import { describe, test } from "node:test";
 import type * as generated from "../../crds/generated/types.ts";
 import { type Schema, walk } from "../../crds/openapi.ts";
-import { generatedTypesPath, generatedYamlPath, renderTypes, renderYaml } from "../../crds/render.ts";
+import {
+  generatedReferencePath,
+  generatedTypesPath,
+  generatedYamlPath,
+  renderReference,
+  renderTypes,
+  renderYaml,
+} from "../../crds/render.ts";
 import { customResourceDefinitions, kinds, rootSchema } from "../../crds/schema.ts";
 import type { BackupSpec } from "../../engine/cli/spec.ts";
 import type { KafkaClusterSpec } from "../../engine/kafka/spec.ts";
@@ -46,6 +53,11 @@ describe("crds: generated files", () => {
   test("crds/generated/crds.yaml is what `npm run crds` writes now", () => {
     const current = readFileSync(join(repoRoot, generatedYamlPath), "utf8");
     assert.ok(current === renderYaml(), "crds/generated/crds.yaml is out of date: run `npm run crds`");
+  });
+
+  test("docs/reference.md is what `npm run crds` writes now", () => {
+    const current = readFileSync(join(repoRoot, generatedReferencePath), "utf8");
+    assert.ok(current === renderReference(), "docs/reference.md is out of date: run `npm run crds`");
   });
 
   test("crds/generated/types.ts is what `npm run crds` writes now", () => {
