@@ -76,7 +76,10 @@ const allChecks = {
 };
 
 function cli(args: string[]) {
-  const r = spawnSync(process.execPath, [join(repoRoot, "engine/cli/main.ts"), ...args, "--secrets-dir", join(dir, "secrets")], { encoding: "utf8", timeout: 120_000 });
+  const r = spawnSync(process.execPath, [join(repoRoot, "engine/cli/main.ts"), ...args, "--secrets-dir", join(dir, "secrets")], {
+    encoding: "utf8",
+    timeout: 120_000,
+  });
   return { code: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 
