@@ -106,8 +106,11 @@ async function reconcile(o: KafkaBackupValidation, ctx: Ctx): Promise<Action> {
 
   // A run a controller left Running (it died): validation has no partial state, so run again.
   if (status.phase === "Running") {
+    // The cache may not have the run's final status yet: only the API server can tell.
+    const latest = await ctx.resources.get(o.metadata.namespace, o.metadata.name);
+    if (latest.status?.phase !== "Running") return await reconcile(latest, ctx);
     ctx.log.info("re-running a validation left running");
-    return await start(ctx, o, "resumed", {});
+    return await start(ctx, latest, "resumed", {});
   }
 
   if (!schedule) {

@@ -57,8 +57,10 @@ export interface ValidationRunOptions {
   restored?: { topicMapping?: Record<string, string>; window?: TimeWindow };
   encryptionKey?: Buffer;
   validation: { name: string; namespace?: string; triggeredBy: string };
-  /** Segments read at once by the deep check. */
+  /** Segments read at once by the deep check (default 4). */
   concurrency?: number;
+  /** Stored bytes of segments held in memory at once (default 256 MiB; one segment always fits). */
+  memoryBudgetBytes?: number;
   signal?: AbortSignal;
   log?: Logger;
 }
@@ -257,12 +259,24 @@ async function scanSegments(
   o: ValidationRunOptions,
 ): Promise<SegmentScan[]> {
   const out: SegmentScan[] = new Array(segments.length);
+  const budget = o.memoryBudgetBytes ?? 256 * 1024 * 1024;
   let next = 0;
+  let held = 0;
+  const waiting: Array<() => void> = [];
   const worker = async () => {
     while (next < segments.length) {
       if (o.signal?.aborted) throw o.signal.reason ?? new Error("cancelled");
       const i = next++;
-      out[i] = await scanSegment(store, segments[i] as ManifestSegment, where, window, o.encryptionKey, o.signal);
+      const segment = segments[i] as ManifestSegment;
+      // Memory stays bounded whatever the segment size: wait while others hold the budget.
+      while (held > 0 && held + segment.storedBytes > budget) await new Promise<void>((resolve) => waiting.push(resolve));
+      held += segment.storedBytes;
+      try {
+        out[i] = await scanSegment(store, segment, where, window, o.encryptionKey, o.signal);
+      } finally {
+        held -= segment.storedBytes;
+        for (const wake of waiting.splice(0)) wake();
+      }
     }
   };
   await Promise.all(Array.from({ length: Math.min(o.concurrency ?? 4, segments.length) }, worker));
