@@ -143,22 +143,23 @@ async function reconcile(o: KafkaBackupValidation, ctx: Ctx): Promise<Action> {
       return await waitForConfiguration(ctx, o, err);
     }
     const next = due.next?.toISOString();
-    await writeStatus(
-      ctx,
-      o,
-      {
-        // Before the first run there is no result: Ready is Unknown, not a guess.
-        phase: status.validationResult ? (status.phase ?? "Pending") : "Pending",
-        message: status.validationResult
-          ? (status.message ?? "schedule active")
-          : `schedule active; first run ${next ?? "never"}`,
-        observedGeneration: o.metadata.generation,
-        ...(next ? { nextScheduledValidation: next } : {}),
-      },
-      status.validationResult
-        ? undefined
-        : { status: "Unknown", reason: "AwaitingFirstRun", message: `first validation at ${next ?? "never"}` },
-    );
+    const last = status.validationResult;
+    const waiting = { observedGeneration: o.metadata.generation, ...(next ? { nextScheduledValidation: next } : {}) };
+    if (!last) {
+      // Before the first run there is no result: Ready is Unknown, not a guess.
+      await writeStatus(
+        ctx,
+        o,
+        { ...waiting, phase: "Pending", message: `schedule active; first run ${next ?? "never"}` },
+        { status: "Unknown", reason: "AwaitingFirstRun", message: `first validation at ${next ?? "never"}` },
+      );
+    } else if (status.phase === "Suspended" || status.phase === "Pending") {
+      // Resumed, or a missing reference now resolves: the last result speaks again until the next run.
+      const d = statusForResult(last, `last result ${last} (backup ${status.backupId ?? "?"}); next run ${next ?? "never"}`);
+      await writeStatus(ctx, o, { ...waiting, phase: d.phase, message: d.ready.message ?? "" }, d.ready);
+    } else {
+      await writeStatus(ctx, o, waiting, undefined);
+    }
   }
   return { requeueAfterMs: due.next ? Math.min(Math.max(0, due.next.getTime() - Date.now()), 60_000) : 3_600_000 };
 }

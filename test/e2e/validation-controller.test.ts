@@ -286,6 +286,17 @@ describe("KafkaBackupValidation controller", () => {
     const before = (await evidenceFolders(store, backupId, name)).length;
     await sleep(11_000);
     assert.equal((await evidenceFolders(store, backupId, name)).length, before, "no run while suspended");
+    // Resumed: runs again, Ready from the result.
+    kubectl(["patch", "kafkabackupvalidation", name, "-n", namespace, "--type=merge", "-p", '{"spec":{"suspend":false}}']);
+    await waitFor(
+      "a run after resuming",
+      async () => ((await evidenceFolders(store, backupId, name)).length > before ? true : undefined),
+      30_000,
+    );
+    await waitFor("Completed and Ready after resuming", () => {
+      const s = status(namespace, name);
+      return s.phase === "Completed" && ready(s)?.status === "True" ? true : undefined;
+    });
 
     // Metrics: the existing operator's family, by outcome.
     const metrics = await (await fetch(`http://127.0.0.1:${controller.metricsPort}/metrics`)).text();
