@@ -128,13 +128,7 @@ export async function runValidation(store: StorageBackend, o: ValidationRunOptio
     );
   }
   if (enabled(checks.offsetRange)) {
-    await timed(() =>
-      offsetRangeCheck({
-        manifest,
-        ...(checks.messageCount?.topics ? { topics: checks.messageCount.topics } : {}),
-        ...(watermarks ? { cluster: { role, watermarks } } : {}),
-      }),
-    );
+    await timed(() => offsetRangeCheck({ manifest, ...(watermarks ? { cluster: { role, watermarks } } : {}) }));
   }
   if (enabled(checks.consumerGroupOffsets)) {
     await timed(async () => {
