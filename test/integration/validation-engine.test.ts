@@ -16,7 +16,7 @@ import { KafkaClient } from "../../engine/kafka/client.ts";
 import type { StorageBackend } from "../../engine/storage/backend.ts";
 import { parsePrivateKey, parsePublicKey, verifyEvidence } from "../../engine/validation/evidence.ts";
 import { notifyPagerDuty, notifySlack } from "../../engine/validation/notify.ts";
-import { runValidation, storeEvidence } from "../../engine/validation/run.ts";
+import { applyEvidenceRetention, runValidation, storeEvidence } from "../../engine/validation/run.ts";
 import { repoRoot } from "../stack/config.ts";
 import { minioStorageSpec, minioStore } from "../support/backup.ts";
 import { type Receiver, startReceiver } from "../support/receiver.ts";
@@ -274,6 +274,23 @@ describe("validation engine", () => {
       generateKeyPairSync("ec", { namedCurve: "P-256" }).publicKey.export({ type: "spki", format: "pem" }).toString(),
     );
     assert.equal(cli(["verify", local, "--public-key", other]).code, 1);
+  });
+
+  test("evidence older than retentionDays is deleted, only this validation's and only under this backup", async () => {
+    const put = (key: string) => store.put(key, Buffer.from("{}"));
+    await put("intact/validations/aged-20200101-000000/evidence.json");
+    await put("intact/validations/aged-20200101-000000/evidence.json.sig");
+    await put(`intact/validations/aged-${new Date().toISOString().slice(0, 10).replace(/-/g, "")}-000000/evidence.json`);
+    await put("intact/validations/aged-other-20200101-000000/evidence.json");
+    await put("intact/validations/other-20200101-000000/evidence.json");
+    assert.equal(await applyEvidenceRetention(store, "intact", "aged", 90), 1);
+    const left: string[] = [];
+    for await (const o of store.list("intact/validations/"))
+      if (o.type === "object" && o.key.includes("20200101")) left.push(o.key);
+    assert.deepEqual(left.sort(), [
+      "intact/validations/aged-other-20200101-000000/evidence.json",
+      "intact/validations/other-20200101-000000/evidence.json",
+    ]);
   });
 
   test("CLI validate stores signed evidence beside the backup", () => {

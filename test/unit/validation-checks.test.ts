@@ -19,6 +19,7 @@ import {
   type Watermarks,
   webhookCheck,
 } from "../../engine/validation/checks.ts";
+import { displayUrl, pagerDutyEventsUrl } from "../../engine/validation/notify.ts";
 import { enabledChecks, restoredFromSpec } from "../../engine/validation/spec.ts";
 
 function segment(
@@ -299,5 +300,14 @@ describe("from the spec", () => {
       "nightly-20261124-020000",
     );
     assert.equal(chooseBackupId("nightly", undefined, undefined, []), undefined);
+  });
+});
+
+describe("what may be shown of a URL", () => {
+  test("user info, query and fragment are dropped; the PagerDuty endpoint can be overridden", () => {
+    assert.equal(displayUrl("https://user:pw@hooks.example.com/services/x?token=t#f"), "https://hooks.example.com/services/x");
+    assert.equal(displayUrl("not a url"), "(invalid URL)");
+    assert.equal(pagerDutyEventsUrl({}), "https://events.pagerduty.com/v2/enqueue");
+    assert.equal(pagerDutyEventsUrl({ PAGERDUTY_EVENTS_URL: "http://127.0.0.1:9/x" }), "http://127.0.0.1:9/x");
   });
 });
