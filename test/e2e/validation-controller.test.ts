@@ -363,6 +363,18 @@ describe("KafkaBackupValidation controller", () => {
     });
     apply(namespace, validation("once", "nightly"));
     apply(namespace, validation("dangling", "no-such-backup"));
+    // A signing key that is not ECDSA P-256 (RSA, with a canary line in its PEM).
+    const rsaPem = generateKeyPairSync("rsa", { modulusLength: 2048 })
+      .privateKey.export({ type: "pkcs8", format: "pem" })
+      .toString();
+    secret(namespace, "rsa-signing", { "signing-key.pem": rsaPem });
+    apply(namespace, {
+      ...validation("badkey", "nightly"),
+      spec: {
+        ...validation("badkey", "nightly").spec,
+        evidence: { signing: { enabled: true, keySecret: { name: "rsa-signing" } } },
+      },
+    });
 
     const done = await waitFor("the one-shot result", () => {
       const s = status(namespace, "once");
@@ -384,5 +396,15 @@ describe("KafkaBackupValidation controller", () => {
     assert.equal(ready(dangling)?.status, "False");
     assert.match(ready(dangling)?.message ?? "", new RegExp(`KafkaBackup ${namespace}/no-such-backup not found`));
     assert.ok(events(namespace, "dangling").some((e) => e.type === "Warning" && e.reason === "BackupNotFound"));
+
+    const badKey = await waitFor("the signing key's condition", () => {
+      const s = status(namespace, "badkey");
+      return ready(s)?.reason === "InvalidSigningKey" ? s : undefined;
+    });
+    assert.equal(ready(badKey)?.status, "False");
+    assert.match(ready(badKey)?.message ?? "", /spec\.evidence\.signing\.keySecret.*rsa-signing.*not an ECDSA P-256 key/);
+    const rsaLine = rsaPem.split("\n")[3] as string;
+    assert.ok(!kubectl(["get", "events", "-n", namespace, "-o", "yaml"]).includes(rsaLine));
+    assert.ok(!JSON.stringify(badKey).includes(rsaLine));
   });
 });
