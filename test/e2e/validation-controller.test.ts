@@ -340,6 +340,51 @@ describe("KafkaBackupValidation controller", () => {
     }
   });
 
+  test("two replicas: each tick runs once, and a SIGKILLed leader's standby carries on", async () => {
+    const namespace = createNamespace("kbv-ha");
+    const prefix = `e2e-kbv-${randomUUID().slice(0, 8)}`;
+    const store = await minioStore(prefix);
+    const { topic } = await topicWithGroup();
+    secret(namespace, "minio-credentials", {
+      AWS_ACCESS_KEY_ID: stackEnv("S3_ACCESS_KEY_ID"),
+      AWS_SECRET_ACCESS_KEY: stackEnv("S3_SECRET_ACCESS_KEY"),
+    });
+    const backupId = await backupResource(namespace, "ha", topic, prefix, store);
+    const env = {
+      WATCH_NAMESPACES: namespace,
+      LEADER_ELECTION_NAMESPACE: namespace,
+      LEADER_ELECTION_LEASE_SECONDS: "4",
+    };
+    const replicas = [
+      await startController("controllers/validation.ts", env),
+      await startController("controllers/validation.ts", env),
+    ];
+    controllers.push(...replicas);
+    apply(namespace, {
+      apiVersion: "kafka.oso.sh/v1alpha1",
+      kind: "KafkaBackupValidation",
+      metadata: { name: "ha-check" },
+      spec: { backupRef: { name: "ha" }, checks: { deepIntegrity: {} }, schedule: "*/2 * * * * *" },
+    });
+    const runs = async () => (await evidenceFolders(store, backupId, "ha-check")).length;
+    await waitFor("three runs", async () => ((await runs()) >= 3 ? true : undefined), 60_000);
+    const leader = await waitFor("the leader", () => replicas.find((r) => r.logs().includes("became the leader")));
+    await leader.stop("SIGKILL");
+    const atKill = await runs();
+    await waitFor("three runs by the standby", async () => ((await runs()) >= atKill + 3 ? true : undefined), 60_000);
+    const standby = replicas.find((r) => r !== leader);
+    assert.ok(standby?.logs().includes("became the leader"));
+    kubectl(["patch", "kafkabackupvalidation", "ha-check", "-n", namespace, "--type=merge", "-p", '{"spec":{"suspend":true}}']);
+    await waitFor("Suspended", () => (status(namespace, "ha-check").phase === "Suspended" ? true : undefined));
+    await sleep(3000);
+    // Every run claimed its own tick: as many evidence reports as runs started, no tick twice.
+    const started = events(namespace, "ha-check").filter((e) => e.reason === "ValidationStarted");
+    const folders = await evidenceFolders(store, backupId, "ha-check");
+    assert.equal(started.length, folders.length, `${started.length} runs started, ${folders.length} reports`);
+    const stamps = folders.map((f) => f.slice(-16, -1));
+    assert.equal(new Set(stamps).size, stamps.length, "two runs in one second: a tick ran twice");
+  });
+
   test("a one-shot validation runs once per generation; a missing KafkaBackup is Ready=False with an Event", async () => {
     const namespace = createNamespace("kbv-once");
     const prefix = `e2e-kbv-${randomUUID().slice(0, 8)}`;
