@@ -869,6 +869,23 @@ const validationSpec = named(
         kafkaCluster,
         "The cluster to compare against; needed for consumerGroupOffsets and cluster comparisons.",
       ),
+      restored: named(
+        "RestoredAsSpec",
+        object(
+          "Addition: kafkaCluster holds a restore of this backup (not its source). Cluster comparisons then count the backup's records per mapped topic inside the window instead of comparing offsets, which a restore renumbers.",
+          {
+            topicMapping: map(
+              "Source topic -> topic in kafkaCluster, as the KafkaRestore's topicMapping.",
+              topicName("Target topic."),
+              {
+                default: {},
+                maxProperties: 10000,
+              },
+            ),
+            pitr,
+          },
+        ),
+      ),
       checks,
       evidence: named(
         "EvidenceSpec",

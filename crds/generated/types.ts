@@ -944,6 +944,8 @@ export interface KafkaBackupValidationSpec {
   backupRef: BackupRef;
   /** The cluster to compare against; needed for consumerGroupOffsets and cluster comparisons. */
   kafkaCluster?: KafkaClusterSpec;
+  /** Addition: kafkaCluster holds a restore of this backup (not its source). Cluster comparisons then count the backup's records per mapped topic inside the window instead of comparing offsets, which a restore renumbers. */
+  restored?: RestoredAsSpec;
   /** The checks to run; at least one must be enabled. */
   checks: ValidationChecksSpec;
   /** The evidence report (JSON, optionally signed with ECDSA P-256), stored with the backup. It never contains credentials. */
@@ -956,6 +958,13 @@ export interface KafkaBackupValidationSpec {
   timeZone?: string;
   /** Suspend scheduled validation. Default: false. */
   suspend?: boolean;
+}
+
+export interface RestoredAsSpec {
+  /** Source topic -> topic in kafkaCluster, as the KafkaRestore's topicMapping. Default: {}. */
+  topicMapping?: Record<string, string>;
+  /** Point-in-time window on record timestamps, inclusive at both ends. Epoch milliseconds take precedence over the RFC 3339 forms. */
+  pitr?: PitrSpec;
 }
 
 export interface ValidationChecksSpec {

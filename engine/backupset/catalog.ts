@@ -83,8 +83,17 @@ export async function readSegment(
   segment: ManifestSegment,
   opts: { encryptionKey?: Buffer; signal?: AbortSignal } = {},
 ): Promise<BackupRecord[]> {
-  const where = store.location(segment.key);
   const { body } = await store.getBuffer(segment.key, opts.signal ? { signal: opts.signal } : {});
+  return await decodeSegmentObject(body, segment, store.location(segment.key), opts);
+}
+
+/** The checks and decoding of `readSegment` on an object already read (validation hashes the bytes too). */
+export async function decodeSegmentObject(
+  body: Buffer,
+  segment: ManifestSegment,
+  where: string,
+  opts: { encryptionKey?: Buffer } = {},
+): Promise<BackupRecord[]> {
   if (body.length !== segment.storedBytes) {
     throw new FormatError(`${where}: ${body.length} bytes, the manifest says ${segment.storedBytes}`);
   }

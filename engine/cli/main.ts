@@ -21,6 +21,7 @@ import { StorageConfigError } from "../storage/errors.ts";
 import { openStorage } from "../storage/open.ts";
 import { ProgressLine } from "./progress.ts";
 import { type BackupSpec, CliUsageError, folderSecretReader, loadSpec, parseEncryptionKey } from "./spec.ts";
+import { registerValidationCommands } from "./validate.ts";
 
 export const exitCodes = { ok: 0, failed: 1, usage: 2, locked: 3, interrupted: 130 } as const;
 
@@ -282,6 +283,8 @@ function exitCodeOf(err: unknown): number {
   if (usage.some((kind) => err instanceof kind)) return exitCodes.usage;
   return exitCodes.failed;
 }
+
+registerValidationCommands(program);
 
 await program.parseAsync().catch((err: Error) => {
   console.error(`kafka-backup: ${err.message}`);

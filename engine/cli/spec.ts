@@ -4,6 +4,7 @@
 // a KafkaBackup.
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
+import { Option } from "commander";
 import { parse as parseYaml } from "yaml";
 import type { SecretReader } from "../storage/config.ts";
 
@@ -46,3 +47,11 @@ export function parseEncryptionKey(text: string, where: string): Buffer {
     throw new CliUsageError(`${where}: an encryption key is 32 bytes (base64 or 64 hex digits), got ${key.length}`);
   return key;
 }
+
+/** The options every storage-reading command takes (main.ts's commands define the same). */
+export const secretsDirOption = () =>
+  new Option("--secrets-dir <dir>", "Secrets as Kubernetes mounts them: <dir>/<secret>/<key>").default("./secrets");
+export const pvcRootOption = () =>
+  new Option("--pvc-root <dir>", "where PVC storage lives: claim <name> is the folder <dir>/<name>")
+    .env("KBO_PVC_ROOT")
+    .default("/data");
