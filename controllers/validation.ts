@@ -3,24 +3,17 @@
 // status write); runs the checks outside the reconcile; stores the evidence report (signed when
 // a key is configured) beside the backup; writes the result to status with Ready telling the
 // truth (Fail is Ready=False); and notifies Slack and PagerDuty on failure.
-import type {
-  KafkaBackupSpec,
-  KafkaBackupStatus,
-  KafkaBackupValidationSpec,
-  KafkaBackupValidationStatus,
-} from "../crds/generated/types.ts";
-import { ownedBy } from "../engine/backup/retention.ts";
-import { BackupNotFoundError, listBackupSets } from "../engine/backupset/catalog.ts";
-import { parseEncryptionKey } from "../engine/cli/spec.ts";
-import { httpCode } from "../engine/k8s/client.ts";
-import { type Condition, setCondition } from "../engine/k8s/conditions.ts";
+import type { KafkaBackupValidationSpec, KafkaBackupValidationStatus } from "../crds/generated/types.ts";
+import { BackupNotFoundError } from "../engine/backupset/catalog.ts";
+import { resolveBackupSource } from "../engine/k8s/backup-source.ts";
+import type { Condition } from "../engine/k8s/conditions.ts";
 import { type Action, type Context, runController } from "../engine/k8s/controller.ts";
 import { type CustomResource, keyOf } from "../engine/k8s/resource.ts";
 import { dueTick, parseSchedule, ScheduleError } from "../engine/k8s/schedule.ts";
+import { failValidation, waitForConfiguration, writeFinalStatus, writeStatus } from "../engine/k8s/status.ts";
 import { KafkaClient } from "../engine/kafka/client.ts";
 import { resolveKafkaCluster } from "../engine/kafka/spec.ts";
 import type { StorageBackend } from "../engine/storage/backend.ts";
-import type { SecretReader } from "../engine/storage/config.ts";
 import { openStorage } from "../engine/storage/open.ts";
 import type { ValidationResult } from "../engine/validation/checks.ts";
 import { type EvidenceReport, parsePrivateKey } from "../engine/validation/evidence.ts";
@@ -32,7 +25,6 @@ import { checkSpec, restoredFromSpec, ValidationSpecError } from "../engine/vali
 
 type KafkaBackupValidation = CustomResource<KafkaBackupValidationSpec, KafkaBackupValidationStatus>;
 type Ctx = Context<KafkaBackupValidationSpec, KafkaBackupValidationStatus>;
-type KafkaBackup = CustomResource<KafkaBackupSpec, KafkaBackupStatus>;
 
 const pvcMountRoot = process.env.PVC_MOUNT_ROOT ?? "/data";
 
@@ -54,22 +46,6 @@ export function statusForResult(
     default:
       return { phase: "Failed", ready: { status: "False", reason: "ValidationFailed", message: summary }, event: "Warning" };
   }
-}
-
-/**
- * The backup set a KafkaBackup reference means now: the given id, else the KafkaBackup's last
- * backup unless that is still being written, else its newest set in storage. Pure.
- */
-export function chooseBackupId(
-  name: string,
-  given: string | undefined,
-  kb: KafkaBackupStatus | undefined,
-  sets: readonly string[],
-): string | undefined {
-  if (given) return given;
-  if (kb?.backupId && kb.phase !== "Running") return kb.backupId;
-  const owned = sets.filter((id) => ownedBy(name, id) && id !== (kb?.phase === "Running" ? kb.backupId : undefined));
-  return owned.sort().at(-1);
 }
 
 async function reconcile(o: KafkaBackupValidation, ctx: Ctx): Promise<Action> {
@@ -164,31 +140,6 @@ async function reconcile(o: KafkaBackupValidation, ctx: Ctx): Promise<Action> {
   return { requeueAfterMs: due.next ? Math.min(Math.max(0, due.next.getTime() - Date.now()), 60_000) : 3_600_000 };
 }
 
-async function failValidation(ctx: Ctx, o: KafkaBackupValidation, reason: string, message: string): Promise<Action> {
-  const current = o.status?.conditions?.find((c) => c.type === "Ready");
-  if (o.status?.phase === "Failed" && current?.reason === reason && current.message === message) return {};
-  await writeStatus(
-    ctx,
-    o,
-    { phase: "Failed", message, observedGeneration: o.metadata.generation },
-    { status: "False", reason, message },
-  );
-  await ctx.events.record(o, "Warning", reason, message);
-  return {};
-}
-
-/** A missing Secret, KafkaBackup or backup set: a condition and an Event, and another look soon. */
-async function waitForConfiguration(ctx: Ctx, o: KafkaBackupValidation, err: unknown): Promise<Action> {
-  const reason = (err as { reason?: string }).reason ?? "ConfigurationError";
-  const message = (err as Error).message;
-  const current = o.status?.conditions?.find((c) => c.type === "Ready");
-  if (current?.reason !== reason || current.message !== message) {
-    await writeStatus(ctx, o, { phase: "Pending", message }, { status: "False", reason, message });
-    await ctx.events.record(o, "Warning", reason, message);
-  }
-  return { requeueAfterMs: 10_000 };
-}
-
 interface Resolved {
   store: StorageBackend;
   evidenceStore: StorageBackend;
@@ -201,67 +152,16 @@ interface Resolved {
   close(): Promise<void>;
 }
 
-class BackupReferenceError extends Error {
-  readonly reason: string;
-  override name = "ReferenceError";
-  constructor(reason: string, message: string) {
-    super(message);
-    this.reason = reason;
-  }
-}
-
 /** References, Secrets and clients. Every Secret value stays in here and in the run. */
 async function resolve(ctx: Ctx, o: KafkaBackupValidation): Promise<Resolved> {
   const { namespace, name } = o.metadata;
   const spec = o.spec;
   const read = ctx.secrets(namespace);
   const ref = spec.backupRef;
-  let store: StorageBackend;
-  let backupId: string | undefined;
-  let encryptionKey: Buffer | undefined;
-  if (ref.storage) {
-    store = await openStorage(ref.storage, read, { pvcMountRoot, logger: ctx.log });
-    backupId = ref.backupId ?? (await listBackupSets(store)).at(-1);
-    if (!backupId)
-      throw new BackupReferenceError("BackupNotFound", `spec.backupRef.storage: no backup set in ${store.location()}`);
-  } else {
-    const kbNamespace = ref.namespace ?? namespace;
-    let kb: KafkaBackup;
-    try {
-      kb = (await ctx.kube.objects.getNamespacedCustomObject({
-        group: "kafka.oso.sh",
-        version: "v1alpha1",
-        plural: "kafkabackups",
-        namespace: kbNamespace,
-        name: ref.name ?? "",
-      })) as KafkaBackup;
-    } catch (err) {
-      if (httpCode(err) === 404)
-        throw new BackupReferenceError("BackupNotFound", `spec.backupRef: KafkaBackup ${kbNamespace}/${ref.name} not found`);
-      throw err;
-    }
-    const kbRead: SecretReader = kbNamespace === namespace ? read : ctx.secrets(kbNamespace);
-    store = await openStorage(kb.spec.storage, kbRead, { pvcMountRoot, logger: ctx.log });
-    backupId = chooseBackupId(
-      kb.metadata.name,
-      ref.backupId,
-      kb.status,
-      ref.backupId || (kb.status?.backupId && kb.status.phase !== "Running") ? [] : await listBackupSets(store),
-    );
-    if (!backupId)
-      throw new BackupReferenceError(
-        "BackupNotFound",
-        `spec.backupRef: KafkaBackup ${kbNamespace}/${ref.name} has no backup set yet`,
-      );
-    const enc = kb.spec.encryption;
-    if (enc) {
-      const field = `KafkaBackup ${kbNamespace}/${kb.metadata.name} spec.encryption.keySecret`;
-      encryptionKey = parseEncryptionKey(
-        await kbRead({ field, secretName: enc.keySecret.name, key: enc.keySecret.key ?? "key" }),
-        field,
-      );
-    }
-  }
+  const { store, backupId, encryptionKey } = await resolveBackupSource(ctx.kube, (ns) => ctx.secrets(ns), namespace, ref, {
+    pvcMountRoot,
+    logger: ctx.log,
+  });
   const evidenceStore = spec.evidence?.storage
     ? await openStorage(spec.evidence.storage, read, { pvcMountRoot, logger: ctx.log })
     : store;
@@ -521,45 +421,6 @@ async function sendPagerDuty(
     ctx.log.warn({ err: (err as Error).message }, "PagerDuty notification failed");
     await ctx.events.record(o, "Warning", "NotificationFailed", (err as Error).message);
   }
-}
-
-/** The outcome of a run must land: a few tries with a pause, each on the latest version. */
-async function writeFinalStatus(
-  ctx: Ctx,
-  o: KafkaBackupValidation,
-  status: Partial<KafkaBackupValidationStatus>,
-  ready: Omit<Condition, "type" | "lastTransitionTime">,
-): Promise<void> {
-  for (let attempt = 1; ; attempt++) {
-    try {
-      return await writeStatus(ctx, o, status, ready);
-    } catch (err) {
-      if (attempt >= 5) throw err;
-      ctx.log.warn({ attempt, err: (err as Error).message }, "final status write failed; retrying");
-      await new Promise((resolve) => setTimeout(resolve, 1000 * attempt));
-    }
-  }
-}
-
-async function writeStatus(
-  ctx: Ctx,
-  o: KafkaBackupValidation,
-  status: Partial<KafkaBackupValidationStatus>,
-  ready: Omit<Condition, "type" | "lastTransitionTime"> | undefined,
-): Promise<void> {
-  const latest = await ctx.resources.get(o.metadata.namespace, o.metadata.name);
-  await ctx.resources.patchStatus(latest, {
-    ...status,
-    ...(ready
-      ? {
-          conditions: setCondition(
-            latest.status?.conditions,
-            { type: "Ready", ...ready, observedGeneration: latest.metadata.generation },
-            new Date(),
-          ),
-        }
-      : {}),
-  });
 }
 
 async function finalize(o: KafkaBackupValidation, ctx: Ctx): Promise<void> {

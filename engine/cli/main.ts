@@ -20,7 +20,15 @@ import { restoreOptionsFromSpec } from "../restore/spec.ts";
 import { StorageConfigError } from "../storage/errors.ts";
 import { openStorage } from "../storage/open.ts";
 import { ProgressLine } from "./progress.ts";
-import { type BackupSpec, CliUsageError, folderSecretReader, loadSpec, parseEncryptionKey } from "./spec.ts";
+import {
+  type BackupSpec,
+  CliUsageError,
+  folderSecretReader,
+  loadSpec,
+  parseEncryptionKey,
+  pvcRootOption,
+  secretsDirOption,
+} from "./spec.ts";
 import { registerValidationCommands } from "./validate.ts";
 
 export const exitCodes = { ok: 0, failed: 1, usage: 2, locked: 3, interrupted: 130 } as const;
@@ -32,18 +40,11 @@ export const program = new Command("kafka-backup")
 
 const specOption = () =>
   new Option("-c, --config <file>", "a KafkaBackup spec (YAML or JSON; a whole custom resource works too)").makeOptionMandatory();
-const secretsOption = () =>
-  new Option("--secrets-dir <dir>", "Secrets as Kubernetes mounts them: <dir>/<secret>/<key>").default("./secrets");
-const pvcRootOption = () =>
-  new Option("--pvc-root <dir>", "where PVC storage lives: claim <name> is the folder <dir>/<name>")
-    .env("KBO_PVC_ROOT")
-    .default("/data");
-
 program
   .command("backup")
   .description("back up the spec's topics into a backup set (resumes the set when it exists)")
   .addOption(specOption())
-  .addOption(secretsOption())
+  .addOption(secretsDirOption())
   .addOption(pvcRootOption())
   .option("--backup-id <id>", "the backup set to write (default: <name>-<YYYYMMDD-HHMMSS>)")
   .option("--name <name>", "name for a generated backup id", "backup")
@@ -114,7 +115,7 @@ program
   .command("restore")
   .description("restore a backup set into Kafka (a rerun with the same --restore-id resumes without duplicates)")
   .addOption(new Option("-c, --config <file>", "a KafkaRestore spec (YAML or JSON) with backupRef.storage").makeOptionMandatory())
-  .addOption(secretsOption())
+  .addOption(secretsDirOption())
   .addOption(pvcRootOption())
   .option("--backup-id <id>", "the backup set (default: backupRef.backupId, else the newest)")
   .option("--restore-id <id>", "names the restore's checkpoint; rerun with the same id to resume (required unless --dry-run)")
@@ -217,7 +218,7 @@ program
   .command("list")
   .description("list the backup sets in the spec's storage")
   .addOption(specOption())
-  .addOption(secretsOption())
+  .addOption(secretsDirOption())
   .addOption(pvcRootOption())
   .option("--json", "JSON output")
   .action(async (opts: { config: string; secretsDir: string; pvcRoot: string; json?: boolean }) => {
@@ -243,7 +244,7 @@ program
   .description("show a backup set: topics, partitions, offsets, segments and gaps")
   .argument("<backupId>")
   .addOption(specOption())
-  .addOption(secretsOption())
+  .addOption(secretsDirOption())
   .addOption(pvcRootOption())
   .option("--json", "the whole manifest as JSON")
   .action(async (backupId: string, opts: { config: string; secretsDir: string; pvcRoot: string; json?: boolean }) => {

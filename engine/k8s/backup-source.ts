@@ -2,6 +2,7 @@
 // its storage, its Secrets read in its own namespace, its latest completed backup set or the one
 // named — or storage given directly, with the newest backup set under it by default.
 import type { KafkaBackupSpec, KafkaBackupStatus } from "../../crds/generated/types.ts";
+import { ownedBy } from "../backup/retention.ts";
 import { listBackupSets } from "../backupset/catalog.ts";
 import { parseEncryptionKey } from "../cli/spec.ts";
 import type { Logger } from "../log.ts";
@@ -62,20 +63,26 @@ export async function resolveBackupSource(
     })) as CustomResource<KafkaBackupSpec, KafkaBackupStatus>;
   } catch (err) {
     if (httpCode(err) === 404) {
-      throw new BackupSourceError("BackupNotFound", `${field}.name: KafkaBackup ${namespace}/${ref.name} does not exist`);
+      throw new BackupSourceError("BackupNotFound", `${field}.name: KafkaBackup ${namespace}/${ref.name} not found`);
     }
     throw new BackupSourceError("BackupNotReadable", `KafkaBackup ${namespace}/${ref.name}: ${apiErrorMessage(err)}`);
-  }
-  const backupId = ref.backupId || backup.status?.backupId;
-  if (!backupId) {
-    throw new BackupSourceError(
-      "BackupNotReady",
-      `KafkaBackup ${namespace}/${ref.name} has no backup yet (status.backupId is empty); set ${field}.backupId or wait for its first run`,
-    );
   }
   // The backup's Secrets live with the backup.
   const read = secrets(namespace);
   const store = await openStorage(backup.spec.storage, read, options);
+  const status = backup.status;
+  const backupId = chooseBackupId(
+    ref.name,
+    ref.backupId,
+    status,
+    ref.backupId || (status?.backupId && status.phase !== "Running") ? [] : await listBackupSets(store),
+  );
+  if (!backupId) {
+    throw new BackupSourceError(
+      "BackupNotReady",
+      `KafkaBackup ${namespace}/${ref.name} has no completed backup set yet; set ${field}.backupId or wait for its first run`,
+    );
+  }
   const keyRef = backup.spec.encryption?.keySecret;
   const encryptionKey = keyRef
     ? parseEncryptionKey(
@@ -84,4 +91,20 @@ export async function resolveBackupSource(
       )
     : undefined;
   return { store, backupId, ...(encryptionKey ? { encryptionKey } : {}), kafkaBackup: `${namespace}/${ref.name}` };
+}
+
+/**
+ * The backup set a KafkaBackup reference means now: the given id, else the KafkaBackup's last
+ * backup unless that one is still being written, else its newest other set in storage. Pure.
+ */
+export function chooseBackupId(
+  name: string,
+  given: string | undefined,
+  kb: KafkaBackupStatus | undefined,
+  sets: readonly string[],
+): string | undefined {
+  if (given) return given;
+  if (kb?.backupId && kb.phase !== "Running") return kb.backupId;
+  const owned = sets.filter((id) => ownedBy(name, id) && id !== (kb?.phase === "Running" ? kb.backupId : undefined));
+  return owned.sort().at(-1);
 }

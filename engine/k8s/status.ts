@@ -14,21 +14,25 @@ interface StatusWithConditions {
 
 export type ReadyCondition = Omit<Condition, "type" | "lastTransitionTime">;
 
-/** Status and the Ready condition, written on the latest version of the object. */
+/** Status and (unless undefined) the Ready condition, written on the latest version of the object. */
 export async function writeStatus<Spec, Status extends StatusWithConditions>(
   ctx: Context<Spec, Status>,
   o: CustomResource<Spec, Status>,
   status: Partial<Status>,
-  ready: ReadyCondition,
+  ready: ReadyCondition | undefined,
 ): Promise<void> {
   const latest = await ctx.resources.get(o.metadata.namespace, o.metadata.name);
   await ctx.resources.patchStatus(latest, {
     ...status,
-    conditions: setCondition(
-      latest.status?.conditions,
-      { type: "Ready", ...ready, observedGeneration: latest.metadata.generation },
-      new Date(),
-    ),
+    ...(ready
+      ? {
+          conditions: setCondition(
+            latest.status?.conditions,
+            { type: "Ready", ...ready, observedGeneration: latest.metadata.generation },
+            new Date(),
+          ),
+        }
+      : {}),
   } as Partial<Status>);
 }
 
@@ -50,13 +54,15 @@ export async function writeFinalStatus<Spec, Status extends StatusWithConditions
   }
 }
 
-/** A spec the controller cannot act on: Failed with the reason, an Event, no retry. */
+/** A spec the controller cannot act on: Failed with the reason, an Event (once), no retry. */
 export async function failValidation<Spec, Status extends StatusWithConditions>(
   ctx: Context<Spec, Status>,
   o: CustomResource<Spec, Status>,
   reason: string,
   message: string,
 ): Promise<Action> {
+  const current = o.status?.conditions?.find((c) => c.type === "Ready");
+  if (o.status?.phase === "Failed" && current?.reason === reason && current.message === message) return {};
   await writeStatus(ctx, o, { phase: "Failed", message, observedGeneration: o.metadata.generation } as Partial<Status>, {
     status: "False",
     reason,

@@ -3,8 +3,9 @@
 // webhooks, the overall result, and what the controller makes of it.
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
-import { chooseBackupId, statusForResult } from "../../controllers/validation.ts";
+import { statusForResult } from "../../controllers/validation.ts";
 import type { Manifest, ManifestSegment } from "../../engine/format/manifest.ts";
+import { chooseBackupId } from "../../engine/k8s/backup-source.ts";
 import {
   consumerGroupCheck,
   deepIntegrityCheck,
