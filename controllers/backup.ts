@@ -15,7 +15,7 @@ import { setCondition } from "../engine/k8s/conditions.ts";
 import { type Action, type Context, runController } from "../engine/k8s/controller.ts";
 import { type CustomResource, keyOf } from "../engine/k8s/resource.ts";
 import { dueTick, parseSchedule, ScheduleError } from "../engine/k8s/schedule.ts";
-import { failValidation, waitForConfiguration, writeFinalStatus, writeStatus } from "../engine/k8s/status.ts";
+import { failValidation, suspend, waitForConfiguration, writeFinalStatus, writeStatus } from "../engine/k8s/status.ts";
 import { KafkaClient } from "../engine/kafka/client.ts";
 import { resolveKafkaCluster } from "../engine/kafka/spec.ts";
 import type { StorageBackend } from "../engine/storage/backend.ts";
@@ -39,23 +39,7 @@ async function reconcile(o: KafkaBackup, ctx: Ctx): Promise<Action> {
   const now = new Date();
   const running = ctx.work.running(key);
 
-  if (spec.suspend) {
-    if (running) await ctx.work.cancel(key, "suspended");
-    if (status.phase !== "Suspended") {
-      await writeStatus(
-        ctx,
-        o,
-        { phase: "Suspended", message: "suspended: no run starts until spec.suspend is false" },
-        {
-          status: "False",
-          reason: "Suspended",
-          message: "spec.suspend is true",
-        },
-      );
-      await ctx.events.record(o, "Normal", "Suspended", "backups suspended");
-    }
-    return {};
-  }
+  if (spec.suspend) return await suspend(ctx, o, "backup");
   let schedule: ReturnType<typeof parseSchedule> | undefined;
   try {
     schedule = spec.schedule ? parseSchedule(spec.schedule, spec.timeZone) : undefined;
@@ -385,7 +369,6 @@ if (import.meta.main) {
     metricsKind: "KafkaBackup",
     reconcile,
     finalize,
-    minimumBackoffMs: (err) => ((err as { reason?: string }).reason === "SecretNotFound" ? 10_000 : 0),
   });
 }
 

@@ -293,7 +293,6 @@ if (import.meta.main) {
     metricsKind: "KafkaRestore",
     reconcile,
     finalize,
-    minimumBackoffMs: (err) => ((err as { reason?: string }).reason === "SecretNotFound" ? 10_000 : 0),
   });
 }
 

@@ -189,7 +189,7 @@ export async function runController<Spec, Status>(
         queue.addAfter(key, 100);
         return;
       }
-      const delay = backoff.fail(key, def.minimumBackoffMs?.(err) ?? 0);
+      const delay = backoff.fail(key, (def.minimumBackoffMs ?? secretBackoff)(err));
       objectLog.warn({ err: apiErrorMessage(err), retryInMs: delay }, "reconcile failed");
       queue.addAfter(key, delay);
     } finally {
@@ -268,4 +268,9 @@ export async function runController<Spec, Status>(
     `${def.component} started`,
   );
   return { stop, registry: metrics.registry };
+}
+
+/** A missing Secret is looked for again after 10 s at the soonest (Secrets are not watched). */
+function secretBackoff(err: unknown): number {
+  return (err as { reason?: string }).reason === "SecretNotFound" ? 10_000 : 0;
 }

@@ -3,7 +3,7 @@
 // condition and an Event, and an invalid spec as a terminal failure.
 import { type Condition, setCondition } from "./conditions.ts";
 import type { Action, Context } from "./controller.ts";
-import type { CustomResource } from "./resource.ts";
+import { type CustomResource, keyOf } from "./resource.ts";
 
 interface StatusWithConditions {
   phase?: string;
@@ -91,4 +91,28 @@ export async function waitForConfiguration<Spec, Status extends StatusWithCondit
     await ctx.events.record(o, "Warning", reason, message);
   }
   return { requeueAfterMs: retryAfterMs };
+}
+
+/** spec.suspend: cancel the running work, say so once, start nothing. */
+export async function suspend<Spec, Status extends StatusWithConditions>(
+  ctx: Context<Spec, Status>,
+  o: CustomResource<Spec, Status>,
+  what: string,
+): Promise<Action> {
+  const key = keyOf(o);
+  if (ctx.work.running(key)) await ctx.work.cancel(key, "suspended");
+  if (o.status?.phase !== "Suspended") {
+    await writeStatus(
+      ctx,
+      o,
+      { phase: "Suspended", message: `suspended: no ${what} starts until spec.suspend is false` } as Partial<Status>,
+      {
+        status: "False",
+        reason: "Suspended",
+        message: "spec.suspend is true",
+      },
+    );
+    await ctx.events.record(o, "Normal", "Suspended", `${what}s suspended`);
+  }
+  return {};
 }
