@@ -8,6 +8,7 @@ import { Registry } from "prom-client";
 import { type BackupProgress, runBackup } from "../../engine/backup/engine.ts";
 import { BackupMetrics } from "../../engine/backup/metrics.ts";
 import { KafkaClient } from "../../engine/kafka/client.ts";
+import { runRestore } from "../../engine/restore/restore.ts";
 import { minioStore, readBackup } from "../support/backup.ts";
 import { stackEnv } from "../support/stack-env.ts";
 
@@ -129,7 +130,7 @@ test("the records/s limit holds the backup back", async () => {
   );
 });
 
-test("backups over SSL with a client certificate and over SASL_SSL with SCRAM-SHA-512, Secrets as the CRD names them", async () => {
+test("backups and restores over SSL with a client certificate and over SASL_SSL with SCRAM-SHA-512, Secrets as the CRD names them", async () => {
   const { readFileSync } = await import("node:fs");
   const { resolveKafkaCluster } = await import("../../engine/kafka/spec.ts");
   const topic = await newTopic(1);
@@ -178,6 +179,22 @@ test("backups over SSL with a client certificate and over SASL_SSL with SCRAM-SH
       assert.equal(result.records, 250, protocol);
       const { records } = await readBackup(store, `secure-${protocol}`);
       assert.equal(records.get(topic)?.length, 250, protocol);
+      // And back: an idempotent restore and a group commit over the same listener.
+      const target = `${topic}-${protocol.toLowerCase().replace("_", "-")}`;
+      const restored = await runRestore(client, store, {
+        backupId: `secure-${protocol}`,
+        restoreId: "secure",
+        selection: { topicMapping: { [topic]: target } },
+        createTopics: true,
+      });
+      assert.equal(restored.records, 250, protocol);
+      assert.deepEqual(
+        (await client.endOffsets(target)).map((p) => p.high),
+        [250],
+        protocol,
+      );
+      await client.commitGroupOffsets(`secure-${protocol}`, [{ topic: target, partition: 0, offset: 100 }]);
+      assert.equal((await client.groupState(`secure-${protocol}`)).members, 0);
     } finally {
       await client.close();
     }
