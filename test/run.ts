@@ -1,15 +1,17 @@
 // The one test command. `npm test` = lint, typecheck, then every test file (unit, integration,
-// e2e) in one node:test run against the local stack, which it starts when it is not running.
+// e2e) in one node:test run against the local stack, which it starts when it is not running, then
+// the fault suite (test/faults/: brokers restarted, object stores paused, the API server
+// restarted), one file at a time, because each fault hits servers every test shares.
 // `npm run test:unit` needs no stack.
 import { spawnSync } from "node:child_process";
 import { globSync } from "node:fs";
 import { stackConfig } from "./stack/config.ts";
 import { context, readStackEnv, status, up } from "./stack/stack.ts";
 
-type Mode = "unit" | "integration" | "e2e" | "all";
+type Mode = "unit" | "integration" | "e2e" | "faults" | "all";
 const mode = (process.argv[2] ?? "all") as Mode;
-if (!["unit", "integration", "e2e", "all"].includes(mode)) {
-  console.error(`test/run.ts: unknown mode ${mode}; use unit, integration, e2e or all`);
+if (!["unit", "integration", "e2e", "faults", "all"].includes(mode)) {
+  console.error(`test/run.ts: unknown mode ${mode}; use unit, integration, e2e, faults or all`);
   process.exit(2);
 }
 const extra = process.argv.slice(3);
@@ -27,9 +29,12 @@ if (mode === "all") {
   step("typecheck", "tsc", ["--noEmit", "-p", "tsconfig.json"]);
 }
 
-const folders = { unit: ["unit"], integration: ["integration"], e2e: ["e2e"], all: ["unit", "integration", "e2e"] }[mode];
+const folders = { unit: ["unit"], integration: ["integration"], e2e: ["e2e"], faults: [], all: ["unit", "integration", "e2e"] }[
+  mode
+];
 const files = folders.flatMap((f) => globSync(`test/${f}/**/*.test.ts`)).sort();
-if (files.length === 0) {
+const faultFiles = mode === "all" || mode === "faults" ? globSync("test/faults/**/*.test.ts").sort() : [];
+if (files.length + faultFiles.length === 0) {
   console.error(`no test files under ${folders.map((f) => `test/${f}/`).join(", ")}`);
   process.exit(1);
 }
@@ -48,19 +53,16 @@ if (mode !== "unit") {
   env = { ...readStackEnv(config), ...process.env };
 }
 
+const nodeTest = (concurrency: number, list: string[]) => [
+  "--test",
+  "--test-reporter=spec",
+  `--test-concurrency=${concurrency}`,
+  "--test-timeout=900000",
+  "--test-force-exit",
+  ...extra,
+  ...list,
+];
 // Integration tests share one broker and one API server; two files at a time keeps a 2-core
 // machine responsive while still overlapping I/O waits.
-step(
-  `tests (${mode}, ${files.length} files)`,
-  process.execPath,
-  [
-    "--test",
-    "--test-reporter=spec",
-    `--test-concurrency=${mode === "unit" ? 4 : 2}`,
-    "--test-timeout=900000",
-    "--test-force-exit",
-    ...extra,
-    ...files,
-  ],
-  env,
-);
+if (files.length) step(`tests (${mode}, ${files.length} files)`, process.execPath, nodeTest(mode === "unit" ? 4 : 2, files), env);
+if (faultFiles.length) step(`faults (${faultFiles.length} files, one at a time)`, process.execPath, nodeTest(1, faultFiles), env);

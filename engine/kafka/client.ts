@@ -244,10 +244,18 @@ export class KafkaClient {
 
   /** A producer id and epoch for idempotent produce (no transactional id). */
   async initProducerId(): Promise<{ producerId: number; producerEpoch: number }> {
-    await this.leaders([]);
-    const broker = await this.cluster.findBroker({ nodeId: this.anyNode() });
-    const result = await broker.initProducerId({ transactionTimeout: 60_000 });
-    return { producerId: Number(result.producerId), producerEpoch: result.producerEpoch };
+    // Retried while the broker's coordinators load (right after a broker start) or move.
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await this.leaders([], attempt > 1);
+        const broker = await this.cluster.findBroker({ nodeId: this.anyNode() });
+        const result = await broker.initProducerId({ transactionTimeout: 60_000 });
+        return { producerId: Number(result.producerId), producerEpoch: result.producerEpoch };
+      } catch (err) {
+        if (!(err as { retriable?: boolean }).retriable || attempt >= 20) throw err;
+        await new Promise((resolve) => setTimeout(resolve, Math.min(3000, 100 * 2 ** attempt)));
+      }
+    }
   }
 
   private anyNode(): number {
@@ -329,8 +337,18 @@ export class KafkaClient {
       byTopic.set(o.topic, list);
     }
     const topics = [...byTopic].map(([topic, partitions]) => ({ topic, partitions }));
-    const coordinator = await this.cluster.findGroupCoordinator({ groupId });
-    await coordinator.offsetCommit({ groupId, groupGenerationId: -1, memberId: "", topics });
+    for (let attempt = 1; ; attempt++) {
+      try {
+        const coordinator = await this.cluster.findGroupCoordinator({ groupId });
+        await coordinator.offsetCommit({ groupId, groupGenerationId: -1, memberId: "", topics });
+        return;
+      } catch (err) {
+        // A coordinator loading or moving is retried; live members (UNKNOWN_MEMBER_ID, …) are not.
+        const type = (err as { type?: string }).type ?? "";
+        if (!/COORDINATOR|NOT_LEADER|REQUEST_TIMED_OUT/.test(type) || attempt >= 10) throw err;
+        await new Promise((resolve) => setTimeout(resolve, Math.min(3000, 100 * 2 ** attempt)));
+      }
+    }
   }
 
   /** A consumer group's state and live member count in this cluster ("Dead" = no such group). */

@@ -9,7 +9,6 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Readable, Writable } from "node:stream";
 import { after, before, describe, type TestContext, test } from "node:test";
-import { setTimeout as sleep } from "node:timers/promises";
 import { inspect } from "node:util";
 import { ContainerSASPermissions, generateBlobSASQueryParameters, StorageSharedKeyCredential } from "@azure/storage-blob";
 import { pino } from "pino";
@@ -21,6 +20,7 @@ import type { RetryEvent } from "../../engine/storage/retry.ts";
 import { forEachLimit, readAll } from "../../engine/storage/transfer.ts";
 import { repoRoot, runDirs, stackConfig } from "../stack/config.ts";
 import { isAlive, readPid } from "../stack/process.ts";
+import { pauseServer } from "../support/faults.ts";
 import { stackEnv } from "../support/stack-env.ts";
 
 const MiB = 1024 * 1024;
@@ -266,30 +266,6 @@ function rssSampler(intervalMs = 10): { stop(): { baseline: number; peak: number
       return { baseline, peak: Math.max(peak, process.memoryUsage.rss()) };
     },
   };
-}
-
-/** Stops a stack server's process group (SIGSTOP) and continues it (SIGCONT) after `ms`; always continued. */
-function pauseServer(processName: string, ms: number): { resumed: Promise<void>; resume(): void } {
-  const pid = readPid(runDirs(stackConfig()), processName);
-  if (pid === undefined) throw new Error(`no pid for ${processName}`);
-  const signal = (s: NodeJS.Signals) => {
-    try {
-      process.kill(-pid, s);
-    } catch {
-      process.kill(pid, s);
-    }
-  };
-  let done = false;
-  const resume = () => {
-    if (done) return;
-    done = true;
-    signal("SIGCONT");
-    process.off("exit", resume);
-  };
-  process.on("exit", resume);
-  signal("SIGSTOP");
-  const resumed = sleep(ms).then(resume);
-  return { resumed, resume };
 }
 
 const pausePolicy = { attemptTimeoutMs: 1500, maxAttempts: 12, baseDelayMs: 100, maxDelayMs: 1000 };
