@@ -3,6 +3,7 @@
 // partitions' log bounds and timestamp lookups to their leaders, once per topic per run. A group
 // with live members is reported (Kafka refuses to move it); `continueOnError` decides whether the
 // other groups go on. Nothing is committed in a dry run.
+import type { KafkaOffsetResetSpec } from "../../crds/generated/types.ts";
 import type { KafkaClient } from "../kafka/client.ts";
 import {
   commitGroupOffsets,
@@ -296,4 +297,20 @@ export async function rollbackOffsets(
     };
   }
   return result;
+}
+
+/** A KafkaOffsetReset spec (the resource's, or the CLI's file) as reset options. */
+export function resetOptionsFromSpec(spec: KafkaOffsetResetSpec): Omit<ResetOptions, "mapping" | "signal" | "log" | "onGroup"> {
+  return {
+    groups: spec.consumerGroups,
+    strategy: spec.resetStrategy,
+    ...(spec.resetTimestamp !== undefined ? { resetTimestamp: spec.resetTimestamp } : {}),
+    ...(spec.resetOffset !== undefined ? { resetOffset: spec.resetOffset } : {}),
+    ...(spec.shiftBy !== undefined ? { shiftBy: spec.shiftBy } : {}),
+    ...(spec.topics?.length ? { topics: spec.topics } : {}),
+    ...(spec.partitions?.length ? { partitions: spec.partitions } : {}),
+    parallelism: spec.parallelism ?? 50,
+    continueOnError: spec.continueOnError ?? false,
+    dryRun: spec.dryRun ?? false,
+  };
 }

@@ -3,6 +3,7 @@
 // document: in object storage (`offset-snapshots/{snapshotId}.json` under the storage's prefix)
 // or, without storage, in a ConfigMap owned by the resource (engine/k8s/offset-snapshots.ts).
 import { readFile } from "node:fs/promises";
+import { isAbsolute, resolve } from "node:path";
 import type { KafkaClient } from "../kafka/client.ts";
 import { fetchGroupOffsets, type TopicPartitionOffset } from "../kafka/groups.ts";
 import type { StorageBackend } from "../storage/backend.ts";
@@ -26,6 +27,16 @@ export class OffsetSnapshotError extends Error {
   readonly reason: string;
   override name = "OffsetSnapshotError";
   constructor(reason: "SnapshotNotFound" | "InvalidSnapshot" | "SnapshotTooLarge" | "SnapshotFailed", message: string) {
+    super(message);
+    this.reason = reason;
+  }
+}
+
+/** A reference (path, claim, resource) that cannot name a file or object. */
+export class OffsetReferenceError extends Error {
+  readonly reason: string;
+  override name = "OffsetReferenceError";
+  constructor(message: string, reason: "InvalidReference" | "OffsetMappingNotFound" = "InvalidReference") {
     super(message);
     this.reason = reason;
   }
@@ -125,4 +136,27 @@ export async function loadSnapshotFromFile(path: string): Promise<OffsetSnapshot
     throw err;
   }
   return parseSnapshot(text, path);
+}
+
+/**
+ * A file named by `path`, alone (absolute, or relative to the working directory) or relative to
+ * the claim `pvcName` mounted at {pvcMountRoot}/{pvcName} (an absolute path is used as is, as the
+ * existing operator does). `defaultFile` is used when only the claim is given.
+ */
+export function claimFilePath(
+  ref: { path?: string; pvcName?: string },
+  pvcMountRoot: string,
+  defaultFile: string,
+  field: string,
+): string {
+  if (ref.pvcName) {
+    const path = ref.path ?? defaultFile;
+    if (isAbsolute(path)) return path;
+    const root = resolve(pvcMountRoot, ref.pvcName);
+    const full = resolve(root, path);
+    if (!full.startsWith(`${root}/`)) throw new OffsetReferenceError(`${field}.path: ${path} leaves the claim`);
+    return full;
+  }
+  if (!ref.path) throw new OffsetReferenceError(`${field}: path or pvcName is required`);
+  return resolve(ref.path);
 }
