@@ -75,7 +75,12 @@ export async function fetchGroupOffsets(
 ): Promise<TopicPartitionOffset[]> {
   const request: Array<{ topic: string; partitions: Array<{ partition: number }> }> = [];
   if (topics.length) {
-    const leaders = await kafka.leaders([...topics]);
+    let leaders: Map<string, Map<number, number>>;
+    try {
+      leaders = await kafka.leaders([...topics]);
+    } catch (err) {
+      throw new OffsetLookupError(`partitions of ${topics.join(", ")} (group ${groupId}): ${(err as Error).message}`);
+    }
     for (const topic of topics) {
       const partitions = [...(leaders.get(topic)?.keys() ?? [])].map((partition) => ({ partition }));
       if (partitions.length) request.push({ topic, partitions });
