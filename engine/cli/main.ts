@@ -17,6 +17,7 @@ import { RestorePlanError, timeWindow } from "../restore/plan.ts";
 import { runRestore } from "../restore/restore.ts";
 import { StorageConfigError } from "../storage/errors.ts";
 import { openStorage } from "../storage/open.ts";
+import { registerOffsetsCommands } from "./offsets.ts";
 import { ProgressLine } from "./progress.ts";
 import { type BackupSpec, CliUsageError, folderSecretReader, loadSpec, parseEncryptionKey } from "./spec.ts";
 
@@ -251,6 +252,8 @@ function exitCodeOf(err: unknown): number {
   if (usage.some((kind) => err instanceof kind)) return exitCodes.usage;
   return exitCodes.failed;
 }
+
+registerOffsetsCommands(program);
 
 await program.parseAsync().catch((err: Error) => {
   console.error(`kafka-backup: ${err.message}`);
