@@ -143,12 +143,20 @@ export async function loadSnapshotFromConfigMap(kube: Kube, namespace: string, n
   return parseSnapshot(text, `ConfigMap ${namespace}/${name}`);
 }
 
-async function getResource<T>(kube: Kube, plural: string, namespace: string, name: string, field: string): Promise<T> {
+const kinds = { kafkaoffsetresets: "KafkaOffsetReset", kafkarestores: "KafkaRestore" } as const;
+
+async function getResource<T>(
+  kube: Kube,
+  plural: keyof typeof kinds,
+  namespace: string,
+  name: string,
+  field: string,
+): Promise<T> {
   try {
     return (await kube.objects.getNamespacedCustomObject({ group, version, plural, namespace, name })) as T;
   } catch (err) {
     if (httpCode(err) === 404)
-      throw new OffsetSnapshotError("SnapshotNotFound", `${field}: ${plural} ${namespace}/${name} not found`);
+      throw new OffsetReferenceError(`${field}: ${kinds[plural]} ${namespace}/${name} not found`, "ReferenceNotFound");
     throw err;
   }
 }

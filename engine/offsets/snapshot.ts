@@ -36,7 +36,7 @@ export class OffsetSnapshotError extends Error {
 export class OffsetReferenceError extends Error {
   readonly reason: string;
   override name = "OffsetReferenceError";
-  constructor(message: string, reason: "InvalidReference" | "OffsetMappingNotFound" = "InvalidReference") {
+  constructor(message: string, reason: "InvalidReference" | "OffsetMappingNotFound" | "ReferenceNotFound" = "InvalidReference") {
     super(message);
     this.reason = reason;
   }
