@@ -86,7 +86,7 @@ async function topicWith(partitions: number, perPartition: number): Promise<stri
   const topic = `e2e-off-${uid()}`;
   const admin = await kafka.admin();
   await admin.createTopics({ topics: [{ topic, numPartitions: partitions }], waitForLeaders: true });
-  const producer = kafka.kafka.producer();
+  const producer = kafka.kafka.producer({ idempotent: true });
   await producer.connect();
   const messages = [];
   for (let p = 0; p < partitions; p++)
@@ -395,5 +395,160 @@ describe("KafkaOffsetReset and KafkaOffsetRollback controllers", () => {
     assert.equal(ready.status, "False");
     assert.match(ready.message, /KafkaRestore .*restore-orders not found/i);
     assert.equal(status("kafkaoffsetreset", name).phase, "Pending");
+  });
+});
+
+describe("limits and recovery", () => {
+  test("a snapshot too large for a ConfigMap fails the reset before any offset moves; a large dry run keeps its full plan in a ConfigMap", async () => {
+    // 60 groups × 100 partitions of a topic with a long name: the snapshot's JSON is about 1.4 MB.
+    const admin = await kafka.admin();
+    const longTopic = `e2e-long-${uid()}-${"x".repeat(180)}`;
+    await admin.createTopics({ topics: [{ topic: longTopic, numPartitions: 100 }], waitForLeaders: true });
+    const groups = Array.from({ length: 60 }, (_, i) => `big-${i}-${uid()}`);
+    let next = 0;
+    await Promise.all(
+      Array.from({ length: 10 }, async () => {
+        while (next < groups.length) {
+          const g = groups[next++] as string;
+          await commitGroupOffsets(
+            kafka,
+            g,
+            Array.from({ length: 100 }, (_, partition) => ({ topic: longTopic, partition, offset: 0 })),
+          );
+        }
+      }),
+    );
+    const name = `too-big-${uid()}`;
+    kubectl(
+      ["apply", "-n", namespace, "-f", "-"],
+      stringify({
+        apiVersion: "kafka.oso.sh/v1alpha1",
+        kind: "KafkaOffsetReset",
+        metadata: { name },
+        spec: {
+          kafkaCluster: { bootstrapServers: stackEnv("KAFKA_BOOTSTRAP_SERVERS").split(",") },
+          consumerGroups: groups,
+          resetStrategy: "to-latest",
+        },
+      }),
+    );
+    const s = await finished("kafkaoffsetreset", name);
+    assert.equal(s.phase, "Failed");
+    const ready = s.conditions?.find((c) => c.type === "Ready");
+    assert.equal(ready?.reason, "SnapshotTooLarge");
+    assert.match(ready?.message ?? "", /no offset changed.*snapshotStorage/);
+    // Nothing moved (the topic is empty, so "latest" would still be 0: the proof is that no group was attempted).
+    assert.equal(s.groupsReset ?? 0, 0);
+    assert.equal(s.groupResults, undefined);
+
+    // The same groups in a dry run on a short-named topic: 3000 partition rows, more than status keeps.
+    const topic = await topicWith(100, 2);
+    const dryGroups = groups.slice(0, 30);
+    for (const g of dryGroups)
+      await commitGroupOffsets(
+        kafka,
+        g,
+        Array.from({ length: 100 }, (_, partition) => ({ topic, partition, offset: 0 })),
+      );
+    const dry = `big-plan-${uid()}`;
+    kubectl(
+      ["apply", "-n", namespace, "-f", "-"],
+      stringify({
+        apiVersion: "kafka.oso.sh/v1alpha1",
+        kind: "KafkaOffsetReset",
+        metadata: { name: dry },
+        spec: {
+          kafkaCluster: { bootstrapServers: stackEnv("KAFKA_BOOTSTRAP_SERVERS").split(",") },
+          consumerGroups: dryGroups,
+          topics: [topic],
+          resetStrategy: "to-latest",
+          dryRun: true,
+        },
+      }),
+    );
+    const d = (await finished("kafkaoffsetreset", dry)) as Status & { resultsRef?: string };
+    assert.equal(d.phase, "Completed");
+    assert.equal(d.groupResults?.length, 30);
+    const rows = (d.groupResults ?? []).reduce((n, g) => n + (g.partitions?.length ?? 0), 0);
+    assert.ok(rows <= 2000, `status keeps at most 2000 partition rows, has ${rows}`);
+    assert.match(d.resultsRef ?? "", /^configmap\//);
+    const cm = getObject<{ data: Record<string, string> }>(
+      "configmap",
+      namespace,
+      (d.resultsRef ?? "").slice("configmap/".length),
+    );
+    const full = JSON.parse(cm.data["groups.json"] ?? "[]") as Array<{
+      offsets: Array<{ partition: number; newOffset: number }>;
+    }>;
+    assert.equal(full.length, 30);
+    // to-latest plans each partition's log end, read here through kafkajs' admin.
+    const ends = new Map((await admin.fetchTopicOffsets(topic)).map((p) => [p.partition, Number(p.high)]));
+    const wrong = full.filter((g) => g.offsets.length !== 100 || g.offsets.some((o) => o.newOffset !== ends.get(o.partition)));
+    assert.deepEqual(wrong.slice(0, 1), []);
+    assert.deepEqual(await committed(dryGroups[0] as string, topic), Array(100).fill(0));
+  });
+
+  test("a reset left Running by a stopped controller resumes with its snapshot kept, or fails after 30 minutes or for shift-by", async () => {
+    const ns = createNamespace("offsets-recovery");
+    const topic = await topicWith(2, 10);
+    const cluster = { bootstrapServers: stackEnv("KAFKA_BOOTSTRAP_SERVERS").split(",") };
+    const make = async (name: string, spec: Record<string, unknown>, startedAgoMs: number) => {
+      const group = `rec-${name}-${uid()}`;
+      await commitEach(group, topic, [4, 4]);
+      kubectl(
+        ["apply", "-n", ns, "-f", "-"],
+        stringify({
+          apiVersion: "kafka.oso.sh/v1alpha1",
+          kind: "KafkaOffsetReset",
+          metadata: { name, finalizers: ["kafka.oso.sh/offset-reset-finalizer"] },
+          spec: { kafkaCluster: cluster, consumerGroups: [group], topics: [topic], ...spec },
+        }),
+      );
+      // What a controller that died mid-run leaves: Running, the generation claimed, a snapshot reference.
+      kubectl([
+        "patch",
+        "kafkaoffsetreset",
+        name,
+        "-n",
+        ns,
+        "--subresource=status",
+        "--type=merge",
+        "-p",
+        JSON.stringify({
+          status: {
+            phase: "Running",
+            observedGeneration: 1,
+            startTime: new Date(Date.now() - startedAgoMs).toISOString(),
+            snapshotId: `${name}-earlier`,
+            snapshotPath: `configmap/${name}-earlier`,
+          },
+        }),
+      ]);
+      return group;
+    };
+    const resumed = await make("resumed", { resetStrategy: "to-latest" }, 60_000);
+    const stale = await make("stale", { resetStrategy: "to-latest" }, 31 * 60_000);
+    const shifted = await make("shifted", { resetStrategy: "shift-by", shiftBy: 1 }, 60_000);
+    const controller = await startController("controllers/offset-reset.ts", {
+      WATCH_NAMESPACES: ns,
+      LEADER_ELECTION_NAMESPACE: ns,
+    });
+    controllers.push(controller);
+    const get = (name: string) => getObject<{ status?: Status }>("kafkaoffsetreset", ns, name).status ?? {};
+    const done = (name: string) =>
+      waitFor(`${name} to finish`, () => (["Completed", "Failed"].includes(get(name).phase ?? "") ? get(name) : undefined));
+    const r = await done("resumed");
+    assert.equal(r.phase, "Completed");
+    assert.equal(r.snapshotPath, "configmap/resumed-earlier", "the snapshot of the first attempt is kept");
+    assert.deepEqual(await committed(resumed, topic), [10, 10]);
+    const s = await done("stale");
+    assert.equal(s.phase, "Failed");
+    assert.equal(s.conditions?.find((c) => c.type === "Ready")?.reason, "Interrupted");
+    assert.match(s.message ?? "", /30 minutes.*snapshot stale-earlier/);
+    assert.deepEqual(await committed(stale, topic), [4, 4]);
+    const f = await done("shifted");
+    assert.equal(f.phase, "Failed");
+    assert.match(f.message ?? "", /shift-by is not repeatable/);
+    assert.deepEqual(await committed(shifted, topic), [4, 4]);
   });
 });

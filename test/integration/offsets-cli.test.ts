@@ -35,7 +35,7 @@ before(async () => {
   kafka = new KafkaClient({ bootstrapServers: stackEnv("KAFKA_BOOTSTRAP_SERVERS").split(",") });
   const admin = await kafka.admin();
   await admin.createTopics({ topics: [{ topic, numPartitions: 2 }], waitForLeaders: true });
-  const producer = kafka.kafka.producer();
+  const producer = kafka.kafka.producer({ idempotent: true });
   await producer.connect();
   await producer.send({ topic, messages: Array.from({ length: 40 }, (_, i) => ({ partition: i % 2, value: `v${i}` })) });
   await producer.disconnect();

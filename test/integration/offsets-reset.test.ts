@@ -41,7 +41,7 @@ async function topicWith(partitions: number, perPartition: number): Promise<stri
   const topic = `offsets-${uid()}`;
   const admin = await kafka.admin();
   await admin.createTopics({ topics: [{ topic, numPartitions: partitions }], waitForLeaders: true });
-  const producer = kafka.kafka.producer();
+  const producer = kafka.kafka.producer({ idempotent: true });
   await producer.connect();
   try {
     const messages = [];
