@@ -12,7 +12,7 @@ import {
   writeOwnedConfigMap,
 } from "../engine/k8s/offset-snapshots.ts";
 import { type CustomResource, keyOf } from "../engine/k8s/resource.ts";
-import { type Ready, writeFinalReadyStatus, writeReadyStatus } from "../engine/k8s/status.ts";
+import { ignoreEditOfFinished, type Ready, waitForConfiguration, writeFinalReadyStatus } from "../engine/k8s/status.ts";
 import { KafkaClient } from "../engine/kafka/client.ts";
 import { resolveKafkaCluster } from "../engine/kafka/spec.ts";
 import { type RunResult, resetOffsets, resetOptionsFromSpec } from "../engine/offsets/reset.ts";
@@ -30,8 +30,6 @@ const pvcMountRoot = process.env.PVC_MOUNT_ROOT ?? "/data";
 /** A reset found Running with no work in this process after this long is failed (the existing operator's #49 rule). */
 const staleRunningMs = 30 * 60_000;
 const terminal = new Set(["Completed", "PartiallyCompleted", "Failed"]);
-/** Generations whose edit after completion was already reported (one Event each). */
-const ignoredEdits = new Set<string>();
 
 // ── How it decides ─────────────────────────────────────────────────────────────────────────────
 
@@ -42,15 +40,7 @@ async function reconcile(o: KafkaOffsetReset, ctx: Ctx): Promise<Action> {
 
   if (status.phase && terminal.has(status.phase)) {
     // Final: a reset moves offsets, so running it again must be a deliberate new resource.
-    if (status.observedGeneration !== o.metadata.generation && !ignoredEdits.has(`${key}@${o.metadata.generation}`)) {
-      ignoredEdits.add(`${key}@${o.metadata.generation}`);
-      await ctx.events.record(
-        o,
-        "Warning",
-        "SpecChangeIgnored",
-        `this reset already ran (${status.phase}); spec changes do not run it again: create a new KafkaOffsetReset`,
-      );
-    }
+    await ignoreEditOfFinished(ctx, o);
     return {};
   }
 
@@ -83,18 +73,6 @@ async function fail(ctx: Ctx, o: KafkaOffsetReset, reason: string, message: stri
   await ctx.events.record(o, "Warning", reason, message);
   ctx.metrics.offsetResets.inc({ outcome: "failure", resource_namespace: o.metadata.namespace });
   return {};
-}
-
-/** A missing Secret or unusable reference: a condition and an Event, and another look soon. */
-async function waitForConfiguration(ctx: Ctx, o: KafkaOffsetReset, err: unknown): Promise<Action> {
-  const reason = (err as { reason?: string }).reason ?? "ConfigurationError";
-  const message = (err as Error).message;
-  const current = o.status?.conditions?.find((c) => c.type === "Ready");
-  if (current?.reason !== reason || current.message !== message) {
-    await writeReadyStatus(ctx, o, { phase: "Pending", message }, { status: "False", reason, message });
-    await ctx.events.record(o, "Warning", reason, message);
-  }
-  return { requeueAfterMs: 10_000 };
 }
 
 interface Resolved {

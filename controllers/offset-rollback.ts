@@ -7,7 +7,7 @@ import type { KafkaOffsetRollbackSpec, KafkaOffsetRollbackStatus } from "../crds
 import { type Action, type Context, runController } from "../engine/k8s/controller.ts";
 import { configMapName, loadRollbackSnapshot, writeOwnedConfigMap } from "../engine/k8s/offset-snapshots.ts";
 import { type CustomResource, keyOf } from "../engine/k8s/resource.ts";
-import { type Ready, writeFinalReadyStatus, writeReadyStatus } from "../engine/k8s/status.ts";
+import { ignoreEditOfFinished, type Ready, waitForConfiguration, writeFinalReadyStatus } from "../engine/k8s/status.ts";
 import { KafkaClient } from "../engine/kafka/client.ts";
 import { resolveKafkaCluster } from "../engine/kafka/spec.ts";
 import { type RollbackResult, rollbackOffsets } from "../engine/offsets/reset.ts";
@@ -21,7 +21,6 @@ type Ctx = Context<KafkaOffsetRollbackSpec, KafkaOffsetRollbackStatus>;
 
 const pvcMountRoot = process.env.PVC_MOUNT_ROOT ?? "/data";
 const terminal = new Set(["Completed", "PartiallyCompleted", "Failed"]);
-const ignoredEdits = new Set<string>();
 /** Mismatching partitions listed in status; the rest are counted in the message. */
 const maxMismatchesInStatus = 1000;
 
@@ -32,30 +31,11 @@ async function reconcile(o: KafkaOffsetRollback, ctx: Ctx): Promise<Action> {
   const status = o.status ?? {};
   if (ctx.work.running(key)) return { requeueAfterMs: 30_000 };
   if (status.phase && terminal.has(status.phase)) {
-    if (status.observedGeneration !== o.metadata.generation && !ignoredEdits.has(`${key}@${o.metadata.generation}`)) {
-      ignoredEdits.add(`${key}@${o.metadata.generation}`);
-      await ctx.events.record(
-        o,
-        "Warning",
-        "SpecChangeIgnored",
-        `this rollback already ran (${status.phase}); spec changes do not run it again: create a new KafkaOffsetRollback`,
-      );
-    }
+    await ignoreEditOfFinished(ctx, o);
     return {};
   }
   // New, or left Running by a controller that stopped: committing a snapshot again is harmless.
   return await start(ctx, o);
-}
-
-async function waitForConfiguration(ctx: Ctx, o: KafkaOffsetRollback, err: unknown): Promise<Action> {
-  const reason = (err as { reason?: string }).reason ?? "ConfigurationError";
-  const message = (err as Error).message;
-  const current = o.status?.conditions?.find((c) => c.type === "Ready");
-  if (current?.reason !== reason || current.message !== message) {
-    await writeReadyStatus(ctx, o, { phase: "Pending", message }, { status: "False", reason, message });
-    await ctx.events.record(o, "Warning", reason, message);
-  }
-  return { requeueAfterMs: 10_000 };
 }
 
 interface Resolved {
@@ -157,7 +137,7 @@ async function execute(ctx: Ctx, o: KafkaOffsetRollback, r: Resolved, groups: st
   }
   const { results, complete } = boundedGroupResults(result.outcomes);
   let resultsRef: string | undefined;
-  if (!complete || (v && v.mismatches.length > maxMismatchesInStatus)) {
+  if (!complete || (v && (v.mismatches.length > maxMismatchesInStatus || v.mismatchedGroups.length > maxMismatchesInStatus))) {
     const cm = configMapName(`${o.metadata.name}-results`);
     const text = JSON.stringify({ groups: result.outcomes, verification: v });
     if (Buffer.byteLength(text) < 1_000_000) {
@@ -178,7 +158,11 @@ async function execute(ctx: Ctx, o: KafkaOffsetRollback, r: Resolved, groups: st
     ...(v
       ? {
           verified: !dryRun && v.allMatched,
-          verification: { ...v, mismatches: v.mismatches.slice(0, maxMismatchesInStatus) },
+          verification: {
+            ...v,
+            mismatchedGroups: v.mismatchedGroups.slice(0, maxMismatchesInStatus),
+            mismatches: v.mismatches.slice(0, maxMismatchesInStatus),
+          },
         }
       : {}),
     ...(resultsRef ? { resultsRef } : {}),

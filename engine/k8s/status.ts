@@ -43,3 +43,45 @@ export async function writeFinalReadyStatus<Spec, Status extends { conditions?: 
     }
   }
 }
+
+/**
+ * A missing Secret or referenced object, or an unusable setting: phase Pending, Ready=False with
+ * the error's reason, one Warning Event per distinct message, and another look in 10 s (Secrets
+ * and references are not watched, so creating them recovers without touching the resource).
+ */
+export async function waitForConfiguration<Spec, Status extends { conditions?: Condition[]; phase?: string; message?: string }>(
+  ctx: Context<Spec, Status>,
+  o: CustomResource<Spec, Status>,
+  err: unknown,
+): Promise<{ requeueAfterMs: number }> {
+  const reason = (err as { reason?: string }).reason ?? "ConfigurationError";
+  const message = (err as Error).message;
+  const current = o.status?.conditions?.find((c) => c.type === "Ready");
+  if (current?.reason !== reason || current.message !== message) {
+    await writeReadyStatus(ctx, o, { phase: "Pending", message } as Partial<Status>, { status: "False", reason, message });
+    await ctx.events.record(o as CustomResource, "Warning", reason, message);
+  }
+  return { requeueAfterMs: 10_000 };
+}
+
+const reportedEdits = new Set<string>();
+
+/**
+ * For resources that run once (offset reset and rollback): a spec edited after the run finished
+ * is not run again; the edit gets one SpecChangeIgnored Warning Event per generation.
+ */
+export async function ignoreEditOfFinished<Spec, Status extends { observedGeneration?: number; phase?: string }>(
+  ctx: Context<Spec, Status>,
+  o: CustomResource<Spec, Status>,
+): Promise<void> {
+  const { namespace, name, generation } = o.metadata;
+  const seen = `${namespace}/${name}@${generation}`;
+  if (o.status?.observedGeneration === generation || reportedEdits.has(seen)) return;
+  reportedEdits.add(seen);
+  await ctx.events.record(
+    o as CustomResource,
+    "Warning",
+    "SpecChangeIgnored",
+    `this ${o.kind} already ran (${o.status?.phase}); spec changes do not run it again: create a new ${o.kind} to run again`,
+  );
+}
