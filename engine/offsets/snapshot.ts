@@ -107,8 +107,10 @@ export async function saveSnapshotToStorage(
 
 /** The key of a location written by saveSnapshotToStorage (or a key given as is). */
 export function keyOfLocation(store: StorageBackend, location: string): string {
-  const base = `${store.location()}/`;
-  if (location.startsWith(base)) return location.slice(base.length);
+  // Where key "k" lives ends in "k": what precedes it is the bucket and prefix, with or without a prefix.
+  const probe = store.location("k");
+  const base = probe.slice(0, -1);
+  if (location.startsWith(base) && location.length > base.length) return location.slice(base.length);
   if (!location.includes("://")) return location.replace(/^\/+/, "");
   throw new OffsetSnapshotError("SnapshotNotFound", `${location} is not in ${store.location()}`);
 }

@@ -221,3 +221,27 @@ describe("snapshots", () => {
     assert.throws(() => claimFilePath({ pvcName: "c", path: "../../etc/passwd" }, "/data", "d.json", "f"), /leaves the claim/);
   });
 });
+
+describe("keyOfLocation", () => {
+  test("strips the store's bucket and prefix, with or without a prefix", async () => {
+    const { createStorageBackend } = await import("../../engine/storage/open.ts");
+    const { keyOfLocation } = await import("../../engine/offsets/snapshot.ts");
+    const s3 = (prefix?: string) =>
+      createStorageBackend(
+        { storageType: "s3", s3: { bucket: "b", region: "r", ...(prefix ? { prefix } : {}) } },
+        { s3: { accessKeyId: "a", secretAccessKey: "s" } },
+      );
+    for (const store of [s3(), s3("p/q")]) {
+      const key = "b1/restores/r1/offset-mapping.json";
+      assert.equal(keyOfLocation(store, store.location(key)), key);
+      assert.equal(keyOfLocation(store, key), key);
+    }
+    assert.throws(() => keyOfLocation(s3("p"), "s3://other/p/x.json"), /is not in/);
+    const fs = createStorageBackend(
+      { storageType: "pvc", pvc: { claimName: "c", subPath: "sub" } },
+      {},
+      { pvcMountRoot: "/data" },
+    );
+    assert.equal(keyOfLocation(fs, fs.location("offset-snapshots/x.json")), "offset-snapshots/x.json");
+  });
+});
