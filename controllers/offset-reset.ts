@@ -5,6 +5,7 @@
 // editing its spec does not run it again (create a new resource to run again, docs/offsets.md).
 import type { KafkaOffsetResetSpec, KafkaOffsetResetStatus } from "../crds/generated/types.ts";
 import { type Action, type Context, runController } from "../engine/k8s/controller.ts";
+import { ignoreEditOfFinished } from "../engine/k8s/finished.ts";
 import {
   configMapName,
   loadOffsetMappingRef,
@@ -12,7 +13,7 @@ import {
   writeOwnedConfigMap,
 } from "../engine/k8s/offset-snapshots.ts";
 import { type CustomResource, keyOf } from "../engine/k8s/resource.ts";
-import { ignoreEditOfFinished, type Ready, waitForConfiguration, writeFinalReadyStatus } from "../engine/k8s/status.ts";
+import { type ReadyCondition, waitForConfiguration, writeFinalStatus } from "../engine/k8s/status.ts";
 import { KafkaClient } from "../engine/kafka/client.ts";
 import { resolveKafkaCluster } from "../engine/kafka/spec.ts";
 import { type RunResult, resetOffsets, resetOptionsFromSpec } from "../engine/offsets/reset.ts";
@@ -64,7 +65,7 @@ function rollbackHint(status: KafkaOffsetResetStatus): string {
 }
 
 async function fail(ctx: Ctx, o: KafkaOffsetReset, reason: string, message: string): Promise<Action> {
-  await writeFinalReadyStatus(
+  await writeFinalStatus(
     ctx,
     o,
     { phase: "Failed", message, completionTime: new Date().toISOString(), observedGeneration: o.metadata.generation },
@@ -249,7 +250,7 @@ async function finish(
     ...snapshot,
     ...(resultsRef ? { resultsRef } : {}),
   };
-  const ready: Ready =
+  const ready: ReadyCondition =
     summary.phase === "Completed"
       ? { status: "True", reason: dryRun ? "DryRunPassed" : "ResetSucceeded", message: summary.message }
       : {
@@ -257,7 +258,7 @@ async function finish(
           reason: summary.phase === "PartiallyCompleted" ? "PartialFailure" : "ResetFailed",
           message: summary.message,
         };
-  await writeFinalReadyStatus(ctx, o, status, ready);
+  await writeFinalStatus(ctx, o, status, ready);
   ctx.metrics.offsetResets.inc({
     outcome:
       summary.phase === "Completed" ? "completed" : summary.phase === "PartiallyCompleted" ? "partiallycompleted" : "failure",

@@ -5,9 +5,10 @@
 // rollback is final: editing its spec does not run it again.
 import type { KafkaOffsetRollbackSpec, KafkaOffsetRollbackStatus } from "../crds/generated/types.ts";
 import { type Action, type Context, runController } from "../engine/k8s/controller.ts";
+import { ignoreEditOfFinished } from "../engine/k8s/finished.ts";
 import { configMapName, loadRollbackSnapshot, writeOwnedConfigMap } from "../engine/k8s/offset-snapshots.ts";
 import { type CustomResource, keyOf } from "../engine/k8s/resource.ts";
-import { ignoreEditOfFinished, type Ready, waitForConfiguration, writeFinalReadyStatus } from "../engine/k8s/status.ts";
+import { type ReadyCondition, waitForConfiguration, writeFinalStatus } from "../engine/k8s/status.ts";
 import { KafkaClient } from "../engine/kafka/client.ts";
 import { resolveKafkaCluster } from "../engine/kafka/spec.ts";
 import { type RollbackResult, rollbackOffsets } from "../engine/offsets/reset.ts";
@@ -109,7 +110,7 @@ async function execute(ctx: Ctx, o: KafkaOffsetRollback, r: Resolved, groups: st
     });
   } catch (err) {
     const message = `rollback failed: ${(err as Error).message}`;
-    await writeFinalReadyStatus(
+    await writeFinalStatus(
       ctx,
       o,
       { phase: "Failed", message, completionTime: new Date().toISOString() },
@@ -167,7 +168,7 @@ async function execute(ctx: Ctx, o: KafkaOffsetRollback, r: Resolved, groups: st
       : {}),
     ...(resultsRef ? { resultsRef } : {}),
   };
-  const ready: Ready =
+  const ready: ReadyCondition =
     phase === "Completed"
       ? { status: "True", reason: dryRun ? "DryRunPassed" : "RollbackSucceeded", message }
       : {
@@ -175,7 +176,7 @@ async function execute(ctx: Ctx, o: KafkaOffsetRollback, r: Resolved, groups: st
           reason: mismatched ? "VerificationFailed" : phase === "PartiallyCompleted" ? "PartialFailure" : "RollbackFailed",
           message,
         };
-  await writeFinalReadyStatus(ctx, o, status, ready);
+  await writeFinalStatus(ctx, o, status, ready);
   await ctx.events.record(o, phase === "Completed" ? "Normal" : "Warning", ready.reason ?? "RollbackFinished", message);
 }
 

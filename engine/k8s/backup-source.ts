@@ -1,77 +1,87 @@
-// Where a `backupRef` points: storage given directly, or the storage of a KafkaBackup named by
-// the reference (in its namespace, whose Secrets the storage block then names). The KafkaRestore
-// controller resolves its source with this, and KafkaOffsetReset's from-mapping and
-// KafkaOffsetRollback use it to open a KafkaRestore's storage.
-import type { BackupRef, KafkaBackupSpec, KafkaBackupStatus } from "../../crds/generated/types.ts";
+// Where a KafkaRestore (or anything else naming a backup) reads from: a KafkaBackup by name —
+// its storage, its Secrets read in its own namespace, its latest completed backup set or the one
+// named — or storage given directly, with the newest backup set under it by default.
+import type { KafkaBackupSpec, KafkaBackupStatus } from "../../crds/generated/types.ts";
+import { listBackupSets } from "../backupset/catalog.ts";
+import { parseEncryptionKey } from "../cli/spec.ts";
 import type { Logger } from "../log.ts";
 import type { StorageBackend } from "../storage/backend.ts";
-import type { StorageSpec } from "../storage/config.ts";
+import type { SecretReader, StorageSpec } from "../storage/config.ts";
 import { openStorage } from "../storage/open.ts";
-import { httpCode, type Kube } from "./client.ts";
-import { secretReader } from "./secrets.ts";
+import { apiErrorMessage, httpCode, type Kube } from "./client.ts";
+import type { CustomResource } from "./resource.ts";
+
+export interface BackupReference {
+  name?: string;
+  namespace?: string;
+  backupId?: string;
+  storage?: StorageSpec;
+}
+
+export interface BackupSource {
+  store: StorageBackend;
+  backupId: string;
+  encryptionKey?: Buffer;
+  /** "namespace/name" of the KafkaBackup, when the reference named one. */
+  kafkaBackup?: string;
+}
 
 export class BackupSourceError extends Error {
   readonly reason: string;
   override name = "BackupSourceError";
-  constructor(reason: "BackupNotFound" | "InvalidBackupRef", message: string) {
+  constructor(reason: string, message: string) {
     super(message);
     this.reason = reason;
   }
 }
 
-export interface BackupSource {
-  storage: StorageSpec;
-  /** The namespace whose Secrets the storage block names: the KafkaBackup's, or the referrer's for direct storage. */
-  secretsNamespace: string;
-  /** backupRef.backupId, else the KafkaBackup's latest backup (status.backupId); undefined = the caller picks (newest set). */
-  backupId?: string;
-  /** The KafkaBackup, when the reference named one: namespace/name. */
-  backup?: string;
-}
-
-/** Resolves `ref`, given in a resource of `namespace`; `field` names it in messages (e.g. spec.backupRef). */
 export async function resolveBackupSource(
   kube: Kube,
-  namespace: string,
-  ref: BackupRef,
-  field = "spec.backupRef",
+  secrets: (namespace: string) => SecretReader,
+  ownNamespace: string,
+  ref: BackupReference,
+  options: { pvcMountRoot: string; logger: Logger; field?: string },
 ): Promise<BackupSource> {
+  const field = options.field ?? "spec.backupRef";
   if (ref.storage) {
-    return { storage: ref.storage, secretsNamespace: namespace, ...(ref.backupId ? { backupId: ref.backupId } : {}) };
+    const store = await openStorage(ref.storage, secrets(ownNamespace), options);
+    const backupId = ref.backupId || (await listBackupSets(store)).at(-1);
+    if (!backupId) throw new BackupSourceError("BackupNotFound", `${field}.storage: no backup set in ${store.location()}`);
+    return { store, backupId };
   }
-  if (!ref.name) throw new BackupSourceError("InvalidBackupRef", `${field}: name or storage is required`);
-  const backupNamespace = ref.namespace ?? namespace;
-  let backup: { spec: KafkaBackupSpec; status?: KafkaBackupStatus };
+  if (!ref.name) throw new BackupSourceError("InvalidBackupRef", `${field}: give name (a KafkaBackup) or storage`);
+  const namespace = ref.namespace || ownNamespace;
+  let backup: CustomResource<KafkaBackupSpec, KafkaBackupStatus>;
   try {
     backup = (await kube.objects.getNamespacedCustomObject({
       group: "kafka.oso.sh",
       version: "v1alpha1",
       plural: "kafkabackups",
-      namespace: backupNamespace,
+      namespace,
       name: ref.name,
-    })) as typeof backup;
+    })) as CustomResource<KafkaBackupSpec, KafkaBackupStatus>;
   } catch (err) {
-    if (httpCode(err) === 404)
-      throw new BackupSourceError("BackupNotFound", `${field}.name: KafkaBackup ${backupNamespace}/${ref.name} not found`);
-    throw err;
+    if (httpCode(err) === 404) {
+      throw new BackupSourceError("BackupNotFound", `${field}.name: KafkaBackup ${namespace}/${ref.name} does not exist`);
+    }
+    throw new BackupSourceError("BackupNotReadable", `KafkaBackup ${namespace}/${ref.name}: ${apiErrorMessage(err)}`);
   }
-  const backupId = ref.backupId ?? backup.status?.backupId;
-  return {
-    storage: backup.spec.storage as StorageSpec,
-    secretsNamespace: backupNamespace,
-    backup: `${backupNamespace}/${ref.name}`,
-    ...(backupId ? { backupId } : {}),
-  };
-}
-
-/** The source's storage, opened with the Secrets of its namespace. */
-export async function openBackupSource(
-  kube: Kube,
-  source: BackupSource,
-  opts: { pvcMountRoot?: string; logger?: Logger } = {},
-): Promise<StorageBackend> {
-  return await openStorage(source.storage, secretReader(kube, source.secretsNamespace), {
-    pvcMountRoot: opts.pvcMountRoot ?? process.env.PVC_MOUNT_ROOT ?? "/data",
-    ...(opts.logger ? { logger: opts.logger } : {}),
-  });
+  const backupId = ref.backupId || backup.status?.backupId;
+  if (!backupId) {
+    throw new BackupSourceError(
+      "BackupNotReady",
+      `KafkaBackup ${namespace}/${ref.name} has no backup yet (status.backupId is empty); set ${field}.backupId or wait for its first run`,
+    );
+  }
+  // The backup's Secrets live with the backup.
+  const read = secrets(namespace);
+  const store = await openStorage(backup.spec.storage, read, options);
+  const keyRef = backup.spec.encryption?.keySecret;
+  const encryptionKey = keyRef
+    ? parseEncryptionKey(
+        await read({ field: "spec.encryption.keySecret", secretName: keyRef.name, key: keyRef.key ?? "key" }),
+        `KafkaBackup ${namespace}/${ref.name} spec.encryption.keySecret`,
+      )
+    : undefined;
+  return { store, backupId, ...(encryptionKey ? { encryptionKey } : {}), kafkaBackup: `${namespace}/${ref.name}` };
 }

@@ -13,7 +13,7 @@ import type {
   SnapshotRef,
 } from "../../crds/generated/types.ts";
 import type { KafkaClient } from "../kafka/client.ts";
-import type { Logger } from "../log.ts";
+import { type Logger, silentLogger } from "../log.ts";
 import {
   claimFilePath,
   encodeSnapshot,
@@ -30,7 +30,7 @@ import {
 import { type OffsetMappingReport, parseOffsetMapping, readOffsetMapping } from "../restore/offset-mapping.ts";
 import type { StorageBackend } from "../storage/backend.ts";
 import { openStorage } from "../storage/open.ts";
-import { openBackupSource, resolveBackupSource } from "./backup-source.ts";
+import { resolveBackupSource } from "./backup-source.ts";
 import { httpCode, type Kube } from "./client.ts";
 import type { CustomResource } from "./resource.ts";
 import { secretReader } from "./secrets.ts";
@@ -225,7 +225,7 @@ export async function loadRollbackSnapshot(
           secretReader(kube, namespace),
           { pvcMountRoot: opts.pvcMountRoot },
         )
-      : await openBackupSource(kube, await resolveBackupSource(kube, namespace, restore.spec.backupRef), opts);
+      : await restoreStorage(kube, namespace, restore.spec.backupRef, opts, "KafkaRestore spec.backupRef");
     return { snapshot: await loadSnapshotFromStorage(store, path), from: path };
   }
   if (ref.path || ref.pvcName) {
@@ -266,15 +266,27 @@ export async function loadOffsetMappingRef(
       );
     }
     if (!path.includes("://")) return { report: parseOffsetMapping(await readText(path), path), from: path };
-    const store = await openBackupSource(
-      kube,
-      await resolveBackupSource(kube, namespace, restore.spec.backupRef, "KafkaRestore spec.backupRef"),
-      opts,
-    );
+    const store = await restoreStorage(kube, namespace, restore.spec.backupRef, opts, "KafkaRestore spec.backupRef");
     return { report: await readOffsetMapping(store, keyOfLocation(store, path)), from: path };
   }
   const file = claimFilePath(ref, opts.pvcMountRoot, "offset-mapping.json", "spec.offsetMappingRef");
   return { report: parseOffsetMapping(await readText(file), file), from: file };
+}
+
+/** The storage of a KafkaRestore's backup: its backupRef resolved as the restore controller does. */
+async function restoreStorage(
+  kube: Kube,
+  namespace: string,
+  ref: KafkaRestoreSpec["backupRef"],
+  opts: SourceOptions,
+  field: string,
+): Promise<StorageBackend> {
+  const source = await resolveBackupSource(kube, (ns) => secretReader(kube, ns), namespace, ref, {
+    pvcMountRoot: opts.pvcMountRoot,
+    logger: opts.logger ?? silentLogger,
+    field,
+  });
+  return source.store;
 }
 
 async function readText(path: string): Promise<string> {

@@ -1,21 +1,28 @@
-// Status writes that end a step: the status fields and the Ready condition together, on the latest
-// version of the object (its lastTransitionTime moves only when Ready's status changes), and the
-// outcome of a run retried until it lands.
-import type { Condition } from "./conditions.ts";
-import { setCondition } from "./conditions.ts";
-import type { Context } from "./controller.ts";
+// Status writes every controller makes the same way: the Ready condition with the rest of the
+// status, the final outcome of long work (retried, so it lands), a configuration problem as a
+// condition and an Event, and an invalid spec as a terminal failure.
+import { type Condition, setCondition } from "./conditions.ts";
+import type { Action, Context } from "./controller.ts";
 import type { CustomResource } from "./resource.ts";
 
-export type Ready = Omit<Condition, "type" | "lastTransitionTime">;
+interface StatusWithConditions {
+  phase?: string;
+  message?: string;
+  observedGeneration?: number;
+  conditions?: Condition[];
+}
 
-export async function writeReadyStatus<Spec, Status extends { conditions?: Condition[] }>(
+export type ReadyCondition = Omit<Condition, "type" | "lastTransitionTime">;
+
+/** Status and the Ready condition, written on the latest version of the object. */
+export async function writeStatus<Spec, Status extends StatusWithConditions>(
   ctx: Context<Spec, Status>,
   o: CustomResource<Spec, Status>,
   status: Partial<Status>,
-  ready: Ready,
-): Promise<CustomResource<Spec, Status>> {
+  ready: ReadyCondition,
+): Promise<void> {
   const latest = await ctx.resources.get(o.metadata.namespace, o.metadata.name);
-  return await ctx.resources.patchStatus(latest, {
+  await ctx.resources.patchStatus(latest, {
     ...status,
     conditions: setCondition(
       latest.status?.conditions,
@@ -25,17 +32,16 @@ export async function writeReadyStatus<Spec, Status extends { conditions?: Condi
   } as Partial<Status>);
 }
 
-/** The outcome of a run must land: a few tries with a pause, each on the latest version. */
-export async function writeFinalReadyStatus<Spec, Status extends { conditions?: Condition[] }>(
+/** The outcome of long work must land: a few tries with a pause, each on the latest version. */
+export async function writeFinalStatus<Spec, Status extends StatusWithConditions>(
   ctx: Context<Spec, Status>,
   o: CustomResource<Spec, Status>,
   status: Partial<Status>,
-  ready: Ready,
+  ready: ReadyCondition,
 ): Promise<void> {
   for (let attempt = 1; ; attempt++) {
     try {
-      await writeReadyStatus(ctx, o, status, ready);
-      return;
+      return await writeStatus(ctx, o, status, ready);
     } catch (err) {
       if (attempt >= 5) throw err;
       ctx.log.warn({ attempt, err: (err as Error).message }, "final status write failed; retrying");
@@ -44,44 +50,39 @@ export async function writeFinalReadyStatus<Spec, Status extends { conditions?: 
   }
 }
 
+/** A spec the controller cannot act on: Failed with the reason, an Event, no retry. */
+export async function failValidation<Spec, Status extends StatusWithConditions>(
+  ctx: Context<Spec, Status>,
+  o: CustomResource<Spec, Status>,
+  reason: string,
+  message: string,
+): Promise<Action> {
+  await writeStatus(ctx, o, { phase: "Failed", message, observedGeneration: o.metadata.generation } as Partial<Status>, {
+    status: "False",
+    reason,
+    message,
+  });
+  await ctx.events.record(o, "Warning", reason, message);
+  return {};
+}
+
 /**
- * A missing Secret or referenced object, or an unusable setting: phase Pending, Ready=False with
- * the error's reason, one Warning Event per distinct message, and another look in 10 s (Secrets
- * and references are not watched, so creating them recovers without touching the resource).
+ * A missing Secret or unusable setting: a condition and an Event (once per distinct problem), and
+ * another look soon — Secrets are not watched, so creating one recovers without touching the
+ * resource.
  */
-export async function waitForConfiguration<Spec, Status extends { conditions?: Condition[]; phase?: string; message?: string }>(
+export async function waitForConfiguration<Spec, Status extends StatusWithConditions>(
   ctx: Context<Spec, Status>,
   o: CustomResource<Spec, Status>,
   err: unknown,
-): Promise<{ requeueAfterMs: number }> {
+  retryAfterMs = 10_000,
+): Promise<Action> {
   const reason = (err as { reason?: string }).reason ?? "ConfigurationError";
   const message = (err as Error).message;
   const current = o.status?.conditions?.find((c) => c.type === "Ready");
   if (current?.reason !== reason || current.message !== message) {
-    await writeReadyStatus(ctx, o, { phase: "Pending", message } as Partial<Status>, { status: "False", reason, message });
-    await ctx.events.record(o as CustomResource, "Warning", reason, message);
+    await writeStatus(ctx, o, { phase: "Pending", message } as Partial<Status>, { status: "False", reason, message });
+    await ctx.events.record(o, "Warning", reason, message);
   }
-  return { requeueAfterMs: 10_000 };
-}
-
-const reportedEdits = new Set<string>();
-
-/**
- * For resources that run once (offset reset and rollback): a spec edited after the run finished
- * is not run again; the edit gets one SpecChangeIgnored Warning Event per generation.
- */
-export async function ignoreEditOfFinished<Spec, Status extends { observedGeneration?: number; phase?: string }>(
-  ctx: Context<Spec, Status>,
-  o: CustomResource<Spec, Status>,
-): Promise<void> {
-  const { namespace, name, generation } = o.metadata;
-  const seen = `${namespace}/${name}@${generation}`;
-  if (o.status?.observedGeneration === generation || reportedEdits.has(seen)) return;
-  reportedEdits.add(seen);
-  await ctx.events.record(
-    o as CustomResource,
-    "Warning",
-    "SpecChangeIgnored",
-    `this ${o.kind} already ran (${o.status?.phase}); spec changes do not run it again: create a new ${o.kind} to run again`,
-  );
+  return { requeueAfterMs: retryAfterMs };
 }

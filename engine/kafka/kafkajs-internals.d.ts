@@ -8,27 +8,18 @@ declare module "kafkajs/src/cluster/index.js" {
     replicas: number[];
     isr: number[];
   }
-  export interface InternalBroker {
+  interface InternalBroker {
     nodeId: number;
-    /** Throws the first partition error (KafkaJSProtocolError with its `type`). */
-    offsetCommit(args: {
-      groupId: string;
-      groupGenerationId: number;
-      memberId: string;
-      retentionTime?: number;
-      topics: Array<{ topic: string; partitions: Array<{ partition: number; offset: string }> }>;
-    }): Promise<unknown>;
-    /** An empty topic list asks for every topic the group has committed (OffsetFetch v3+). */
-    offsetFetch(args: { groupId: string; topics: Array<{ topic: string; partitions: Array<{ partition: number }> }> }): Promise<{
-      responses: Array<{ topic: string; partitions: Array<{ partition: number; offset: string; errorCode?: number }> }>;
-    }>;
-    describeGroups(args: { groupIds: string[] }): Promise<{
-      groups: Array<{ groupId: string; errorCode: number; state: string; protocolType: string; members: unknown[] }>;
-    }>;
     initProducerId(args: {
       transactionalId?: string;
       transactionTimeout: number;
     }): Promise<{ producerId: string; producerEpoch: number; errorCode: number }>;
+    offsetCommit(args: {
+      groupId: string;
+      groupGenerationId: number;
+      memberId: string;
+      topics: Array<{ topic: string; partitions: Array<{ partition: number; offset: string }> }>;
+    }): Promise<unknown>;
     connectionPool: {
       /** Index 1 is the connection kafkajs reserves for Fetch requests. */
       getConnection(index: number): Promise<unknown>;
@@ -48,9 +39,7 @@ declare module "kafkajs/src/cluster/index.js" {
     addMultipleTargetTopics(topics: string[]): Promise<void>;
     findTopicPartitionMetadata(topic: string): PartitionMetadata[];
     findBroker(args: { nodeId: number | string }): Promise<InternalBroker>;
-    findGroupCoordinatorMetadata(args: { groupId: string; coordinatorType?: number }): Promise<{
-      coordinator: { nodeId: number; host: string; port: number };
-    }>;
+    findGroupCoordinator(args: { groupId: string }): Promise<InternalBroker>;
   }
 }
 
