@@ -58,6 +58,21 @@ let namespace: string;
 const controllers: RunningController[] = [];
 const uid = () => randomUUID().slice(0, 8);
 
+/** Right after createTopics a partition may not have a leader yet (NOT_LEADER on the first request): wait until every one answers. */
+async function leadersSettled(topic: string): Promise<void> {
+  const admin = await kafka.admin();
+  for (let attempt = 1; ; attempt++) {
+    try {
+      await admin.fetchTopicOffsets(topic);
+      return;
+    } catch (err) {
+      if (attempt >= 30) throw err;
+      await admin.fetchTopicMetadata({ topics: [topic] }).catch(() => {});
+      await new Promise((resolve) => setTimeout(resolve, 300));
+    }
+  }
+}
+
 before(async () => {
   applyCrds();
   kafka = new KafkaClient({ bootstrapServers: stackEnv("KAFKA_BOOTSTRAP_SERVERS").split(",") });
@@ -86,6 +101,7 @@ async function topicWith(partitions: number, perPartition: number): Promise<stri
   const topic = `e2e-off-${uid()}`;
   const admin = await kafka.admin();
   await admin.createTopics({ topics: [{ topic, numPartitions: partitions }], waitForLeaders: true });
+  await leadersSettled(topic);
   const producer = kafka.kafka.producer({ idempotent: true });
   await producer.connect();
   const messages = [];
@@ -404,6 +420,7 @@ describe("limits and recovery", () => {
     const admin = await kafka.admin();
     const longTopic = `e2e-long-${uid()}-${"x".repeat(180)}`;
     await admin.createTopics({ topics: [{ topic: longTopic, numPartitions: 100 }], waitForLeaders: true });
+    await leadersSettled(longTopic);
     const groups = Array.from({ length: 60 }, (_, i) => `big-${i}-${uid()}`);
     let next = 0;
     await Promise.all(

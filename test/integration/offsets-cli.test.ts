@@ -31,10 +31,25 @@ async function committed(groupId: string): Promise<number[]> {
   return (t?.partitions ?? []).sort((a, b) => a.partition - b.partition).map((p) => Number(p.offset));
 }
 
+/** Right after createTopics a partition may not have a leader yet (NOT_LEADER on the first request): wait until every one answers. */
+async function leadersSettled(topic: string): Promise<void> {
+  const admin = await kafka.admin();
+  for (let attempt = 1; ; attempt++) {
+    try {
+      await admin.fetchTopicOffsets(topic);
+      return;
+    } catch (err) {
+      if (attempt >= 30) throw err;
+      await admin.fetchTopicMetadata({ topics: [topic] }).catch(() => {});
+      await new Promise((resolve) => setTimeout(resolve, 300));
+    }
+  }
+}
 before(async () => {
   kafka = new KafkaClient({ bootstrapServers: stackEnv("KAFKA_BOOTSTRAP_SERVERS").split(",") });
   const admin = await kafka.admin();
   await admin.createTopics({ topics: [{ topic, numPartitions: 2 }], waitForLeaders: true });
+  await leadersSettled(topic);
   const producer = kafka.kafka.producer({ idempotent: true });
   await producer.connect();
   await producer.send({ topic, messages: Array.from({ length: 40 }, (_, i) => ({ partition: i % 2, value: `v${i}` })) });

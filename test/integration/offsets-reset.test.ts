@@ -36,11 +36,27 @@ after(async () => {
 
 const uid = () => randomUUID().slice(0, 8);
 
+/** Right after createTopics a partition may not have a leader yet (NOT_LEADER on the first request): wait until every one answers. */
+async function leadersSettled(topic: string): Promise<void> {
+  const admin = await kafka.admin();
+  for (let attempt = 1; ; attempt++) {
+    try {
+      await admin.fetchTopicOffsets(topic);
+      return;
+    } catch (err) {
+      if (attempt >= 30) throw err;
+      await admin.fetchTopicMetadata({ topics: [topic] }).catch(() => {});
+      await new Promise((resolve) => setTimeout(resolve, 300));
+    }
+  }
+}
+
 /** A topic whose record i of every partition has timestamp T0 + i * 1000. */
 async function topicWith(partitions: number, perPartition: number): Promise<string> {
   const topic = `offsets-${uid()}`;
   const admin = await kafka.admin();
   await admin.createTopics({ topics: [{ topic, numPartitions: partitions }], waitForLeaders: true });
+  await leadersSettled(topic);
   const producer = kafka.kafka.producer({ idempotent: true });
   await producer.connect();
   try {
