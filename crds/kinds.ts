@@ -584,6 +584,11 @@ const groupResult = named(
   ),
 );
 
+const resultsRef = string(
+  "Addition: configmap/{name} holding every group's offsets (JSON) when status.groupResults is cut short: large runs and large dry runs.",
+  { maxLength: 512 },
+);
+
 const offsetResetSpec = named(
   "KafkaOffsetResetSpec",
   object(
@@ -645,7 +650,7 @@ const offsetResetSpec = named(
       snapshotStorage: named(
         "OffsetSnapshotStorage",
         object(
-          "Addition: keep the snapshot in object storage instead of a ConfigMap ({name}-offsets-snapshot) in this namespace.",
+          "Addition: keep the snapshot in object storage instead of a ConfigMap (named after status.snapshotId, owned by this resource, at most 1 MiB) in this namespace.",
           { storage },
           { required: ["storage"] },
         ),
@@ -692,6 +697,7 @@ const offsetResetStatus = status("KafkaOffsetResetStatus", "Observed state of th
   snapshotId: string("ID of the offset snapshot taken before the reset.", { maxLength: 253 }),
   snapshotPath: string("Where the snapshot is stored (object key, or configmap/{name}).", { maxLength: 4096 }),
   groupResults: array("Per consumer group.", groupResult),
+  resultsRef,
 });
 
 // ---- KafkaOffsetRollback ----------------------------------------------------------------------
@@ -779,6 +785,8 @@ const offsetRollbackStatus = status(
       ),
     ),
     groupResults: array("Addition: per consumer group.", groupResult),
+    snapshotPath: string("Addition: where the snapshot rolled back to was read from.", { maxLength: 4096 }),
+    resultsRef,
   },
 );
 

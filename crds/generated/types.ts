@@ -783,7 +783,7 @@ export interface KafkaOffsetResetSpec {
   offsetMappingRef?: OffsetMappingRef;
   /** Store the current offsets before changing them (status.snapshotId), for KafkaOffsetRollback. Default: true. */
   snapshotBeforeReset?: boolean;
-  /** Addition: keep the snapshot in object storage instead of a ConfigMap ({name}-offsets-snapshot) in this namespace. */
+  /** Addition: keep the snapshot in object storage instead of a ConfigMap (named after status.snapshotId, owned by this resource, at most 1 MiB) in this namespace. */
   snapshotStorage?: OffsetSnapshotStorage;
 }
 
@@ -822,6 +822,8 @@ export interface KafkaOffsetResetStatus {
   snapshotPath?: string;
   /** Per consumer group. */
   groupResults?: GroupResult[];
+  /** Addition: configmap/{name} holding every group's offsets (JSON) when status.groupResults is cut short: large runs and large dry runs. */
+  resultsRef?: string;
   /** Human-readable summary of the current state. */
   message?: string;
   /** The metadata.generation the controller last acted on. */
@@ -905,6 +907,10 @@ export interface KafkaOffsetRollbackStatus {
   verification?: RollbackVerification;
   /** Addition: per consumer group. */
   groupResults?: GroupResult[];
+  /** Addition: where the snapshot rolled back to was read from. */
+  snapshotPath?: string;
+  /** Addition: configmap/{name} holding every group's offsets (JSON) when status.groupResults is cut short: large runs and large dry runs. */
+  resultsRef?: string;
   /** Human-readable summary of the current state. */
   message?: string;
   /** The metadata.generation the controller last acted on. */

@@ -19,6 +19,7 @@ import { runRestore } from "../restore/restore.ts";
 import { restoreOptionsFromSpec } from "../restore/spec.ts";
 import { StorageConfigError } from "../storage/errors.ts";
 import { openStorage } from "../storage/open.ts";
+import { registerOffsetsCommands } from "./offsets.ts";
 import { ProgressLine } from "./progress.ts";
 import {
   type BackupSpec,
@@ -286,6 +287,7 @@ function exitCodeOf(err: unknown): number {
 }
 
 registerValidationCommands(program);
+registerOffsetsCommands(program);
 
 await program.parseAsync().catch((err: Error) => {
   console.error(`kafka-backup: ${err.message}`);

@@ -2,7 +2,7 @@
 // keeps record batches raw (see record-batch.ts). The rest of the engine imports this module,
 // never kafkajs.
 import { type Admin, Kafka, type Kafka as KafkaJs, type LogEntry, logLevel } from "kafkajs";
-import Cluster from "kafkajs/src/cluster/index.js";
+import Cluster, { type InternalBroker } from "kafkajs/src/cluster/index.js";
 import socketFactory from "kafkajs/src/network/socketFactory.js";
 import Encoder from "kafkajs/src/protocol/encoder.js";
 import fetchRequest from "kafkajs/src/protocol/requests/fetch/v11/request.js";
@@ -240,6 +240,23 @@ export class KafkaClient {
       });
     }
     return out;
+  }
+
+  /**
+   * The broker coordinating a consumer group (FindCoordinator, retried by kafkajs while the
+   * coordinator loads or moves), over the same cached broker connections as fetch. For
+   * engine/kafka/groups.ts, which sends each group's requests there.
+   */
+  async groupCoordinator(groupId: string): Promise<InternalBroker> {
+    await this.leaders([]);
+    const { coordinator } = await this.cluster.findGroupCoordinatorMetadata({ groupId, coordinatorType: 0 });
+    let found = this.brokers.get(coordinator.nodeId);
+    if (!found) {
+      found = this.cluster.findBroker({ nodeId: coordinator.nodeId });
+      this.brokers.set(coordinator.nodeId, found);
+      found.catch(() => this.brokers.delete(coordinator.nodeId));
+    }
+    return await found;
   }
 
   /** A producer id and epoch for idempotent produce (no transactional id). */
