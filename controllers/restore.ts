@@ -4,17 +4,23 @@
 // per group. A finished restore never runs again on its own: editing its spec changes nothing
 // (an Event says so); a new value of the annotation kafka.oso.sh/retry resumes a failed one.
 import type { KafkaRestoreSpec, KafkaRestoreStatus } from "../crds/generated/types.ts";
+import { readManifest } from "../engine/backupset/catalog.ts";
 import { type BackupSource, resolveBackupSource } from "../engine/k8s/backup-source.ts";
 import type { Action, Context } from "../engine/k8s/controller.ts";
 import { runController } from "../engine/k8s/controller.ts";
+import { type PersistedSnapshot, persistOffsetSnapshot } from "../engine/k8s/offset-snapshots.ts";
 import { type CustomResource, keyOf } from "../engine/k8s/resource.ts";
 import { failValidation, waitForConfiguration, writeFinalStatus } from "../engine/k8s/status.ts";
 import { KafkaClient } from "../engine/kafka/client.ts";
 import { resolveKafkaCluster } from "../engine/kafka/spec.ts";
+import { rollbackOffsets } from "../engine/offsets/reset.ts";
+import { snapshotIdFor } from "../engine/offsets/snapshot.ts";
 import { dryRunRestore } from "../engine/restore/dry-run.ts";
-import { RestorePlanError } from "../engine/restore/plan.ts";
+import { carriedGroupIds } from "../engine/restore/groups.ts";
+import { planRestore, RestorePlanError } from "../engine/restore/plan.ts";
 import { type RestoreProgress, type RestoreResult, runRestore } from "../engine/restore/restore.ts";
 import { restoreOptionsFromSpec } from "../engine/restore/spec.ts";
+import { openStorage } from "../engine/storage/open.ts";
 
 // ── What it watches ────────────────────────────────────────────────────────────────────────────
 
@@ -36,7 +42,7 @@ async function reconcile(o: KafkaRestore, ctx: Ctx): Promise<Action> {
   if (ctx.work.running(keyOf(o))) return { requeueAfterMs: 30_000 };
 
   const retry = o.metadata.annotations?.[retryAnnotation];
-  if (status.phase === "Failed" && retry && retry !== status.retryToken && !o.spec.dryRun) {
+  if ((status.phase === "Failed" || status.phase === "RolledBack") && retry && retry !== status.retryToken && !o.spec.dryRun) {
     return await start(ctx, o, `retry ${retry}`, { retryToken: retry });
   }
   if (status.phase && finished.has(status.phase)) {
@@ -177,7 +183,9 @@ async function execute(ctx: Ctx, o: KafkaRestore, r: Resolved, signal: AbortSign
       .catch((err: Error) => ctx.log.warn({ err: err.message }, "progress status write failed"));
   };
   let result: RestoreResult;
+  let snapshot: PersistedSnapshot | undefined;
   try {
+    snapshot = await snapshotBeforeRestore(ctx, o, r);
     result = await runRestore(r.kafka, r.source.store, {
       ...restoreOptionsFromSpec(o.spec),
       backupId: r.source.backupId,
@@ -193,6 +201,7 @@ async function execute(ctx: Ctx, o: KafkaRestore, r: Resolved, signal: AbortSign
     endTimer();
     if (signal.aborted) return void (await stopped(ctx, o, signal));
     ctx.metrics.restores.inc({ outcome: "failure", ...labels });
+    if (snapshot && o.spec.rollback?.autoRollbackOnFailure) return void (await rollBack(ctx, o, r, snapshot, err));
     return void (await fail(ctx, o, err, r.source.backupId));
   } finally {
     done = true;
@@ -240,6 +249,81 @@ async function execute(ctx: Ctx, o: KafkaRestore, r: Resolved, signal: AbortSign
     await ctx.events.record(o, "Warning", "ConsumerGroupNotCommitted", `consumer group ${g.groupId}: ${g.error}`);
   }
   await ctx.events.record(o, "Normal", "RestoreSucceeded", message);
+}
+
+/**
+ * rollback.snapshotBeforeRestore: the committed offsets of the groups this restore will move,
+ * stored before anything is written (in the snapshot claim, else a ConfigMap the restore owns) and
+ * referenced in status.rollback, for a KafkaOffsetRollback (restoreRef) or autoRollbackOnFailure.
+ * Taken once: a resumed restore keeps the first snapshot.
+ */
+async function snapshotBeforeRestore(ctx: Ctx, o: KafkaRestore, r: Resolved): Promise<PersistedSnapshot | undefined> {
+  const rollback = o.spec.rollback;
+  if (!rollback || rollback.snapshotBeforeRestore === false || o.status?.rollback) return undefined;
+  const { namespace, name } = o.metadata;
+  const options = restoreOptionsFromSpec(o.spec);
+  const plan = planRestore(await readManifest(r.source.store, r.source.backupId), options.selection);
+  const groups = await carriedGroupIds(r.source.store, r.source.backupId, options.consumerGroups, plan);
+  const claim = rollback.snapshotStorage;
+  const target = claim
+    ? {
+        store: await openStorage(
+          { storageType: "pvc", pvc: { claimName: claim.pvcName, ...(claim.subPath ? { subPath: claim.subPath } : {}) } },
+          ctx.secrets(namespace),
+          { pvcMountRoot, logger: ctx.log },
+        ),
+      }
+    : { configMapOwner: o };
+  const at = new Date();
+  const persisted = await persistOffsetSnapshot(ctx.kube, r.kafka, groups, target, {
+    snapshotId: snapshotIdFor(name, at),
+    takenFor: `KafkaRestore ${namespace}/${name}`,
+  });
+  const hours = rollback.snapshotRetentionHours ?? 24;
+  await ctx.resources.patchStatus(o, {
+    rollback: {
+      snapshotId: persisted.snapshotId,
+      snapshotTime: at.toISOString(),
+      snapshotPath: persisted.path,
+      rollbackAvailable: true,
+      expiresAt: new Date(at.getTime() + hours * 3_600_000).toISOString(),
+    },
+  });
+  await ctx.events.record(
+    o,
+    "Normal",
+    "OffsetSnapshotTaken",
+    `offsets of ${groups.length} consumer groups stored before the restore (${persisted.path})`,
+  );
+  return persisted;
+}
+
+/** autoRollbackOnFailure: the groups' offsets go back to the snapshot; the phase says RolledBack. */
+async function rollBack(ctx: Ctx, o: KafkaRestore, r: Resolved, snapshot: PersistedSnapshot, cause: unknown): Promise<void> {
+  const failure = `restore of backup ${r.source.backupId} failed: ${(cause as Error).message}`;
+  try {
+    const result = await rollbackOffsets(r.kafka, snapshot.snapshot, { log: ctx.log });
+    const verified = result.verification?.allMatched ?? false;
+    const message = `${failure}; consumer group offsets rolled back to snapshot ${snapshot.snapshotId}${verified ? " (verified)" : ` (mismatches: ${result.verification?.mismatchedGroups.join(", ")})`}`;
+    await writeFinalStatus(
+      ctx,
+      o,
+      { phase: "RolledBack", message, completionTime: new Date().toISOString(), resumable: true },
+      {
+        status: "False",
+        reason: (cause as { reason?: string }).reason ?? "RestoreFailed",
+        message,
+      },
+    );
+    await ctx.events.record(o, "Warning", "RolledBack", message);
+  } catch (err) {
+    await fail(
+      ctx,
+      o,
+      new Error(`${(cause as Error).message}; the offset rollback failed too: ${(err as Error).message}`),
+      r.source.backupId,
+    );
+  }
 }
 
 function progressStatus(p: RestoreProgress): Partial<KafkaRestoreStatus> {

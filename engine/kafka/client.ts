@@ -339,43 +339,6 @@ export class KafkaClient {
     }
   }
 
-  /**
-   * Commits a consumer group's offsets the way Kafka's admin tools do: through the group's
-   * coordinator, with no member id and generation -1, so nothing joins the group. The broker
-   * refuses it (an error naming the group) while the group has live members.
-   */
-  async commitGroupOffsets(groupId: string, offsets: ReadonlyArray<{ topic: string; partition: number; offset: number }>) {
-    if (!offsets.length) return;
-    await this.leaders([]);
-    const byTopic = new Map<string, Array<{ partition: number; offset: string }>>();
-    for (const o of offsets) {
-      const list = byTopic.get(o.topic) ?? [];
-      list.push({ partition: o.partition, offset: String(o.offset) });
-      byTopic.set(o.topic, list);
-    }
-    const topics = [...byTopic].map(([topic, partitions]) => ({ topic, partitions }));
-    for (let attempt = 1; ; attempt++) {
-      try {
-        const coordinator = await this.cluster.findGroupCoordinator({ groupId });
-        await coordinator.offsetCommit({ groupId, groupGenerationId: -1, memberId: "", topics });
-        return;
-      } catch (err) {
-        // A coordinator loading or moving is retried; live members (UNKNOWN_MEMBER_ID, …) are not.
-        const type = (err as { type?: string }).type ?? "";
-        if (!/COORDINATOR|NOT_LEADER|REQUEST_TIMED_OUT/.test(type) || attempt >= 10) throw err;
-        await new Promise((resolve) => setTimeout(resolve, Math.min(3000, 100 * 2 ** attempt)));
-      }
-    }
-  }
-
-  /** A consumer group's state and live member count in this cluster ("Dead" = no such group). */
-  async groupState(groupId: string): Promise<{ state: string; members: number }> {
-    const admin = await this.admin();
-    const { groups } = await admin.describeGroups([groupId]);
-    const group = groups[0];
-    return { state: group?.state ?? "Dead", members: group?.members.length ?? 0 };
-  }
-
   async close(): Promise<void> {
     await this.adminClient?.disconnect().catch(() => {});
     this.adminClient = undefined;

@@ -76,3 +76,19 @@ export function requestGroups(
   }
   return out;
 }
+
+/**
+ * The groups a restore will commit offsets for (those it can translate), by id: what a snapshot
+ * taken before the restore (rollback.snapshotBeforeRestore) has to hold.
+ */
+export async function carriedGroupIds(
+  store: StorageBackend,
+  backupId: string,
+  requested: RequestedGroups | undefined,
+  plan: Pick<RestorePlan, "partitions">,
+): Promise<string[]> {
+  if (!requested?.commit) return [];
+  return requestGroups(await loadGroupSnapshot(store, backupId), requested, plan)
+    .filter((g) => !g.error)
+    .map((g) => g.groupId);
+}

@@ -13,6 +13,7 @@ import { Throttle } from "../backup/throttle.ts";
 import { readManifest, readSegment } from "../backupset/catalog.ts";
 import type { BackupRecord, RecordHeader } from "../format/record.ts";
 import { type KafkaClient, retriableFetchErrors } from "../kafka/client.ts";
+import { commitGroupOffsets, describeGroup, GroupHasMembersError } from "../kafka/groups.ts";
 import { javaPartition } from "../kafka/partitioner.ts";
 import { encodeRecordBatch } from "../kafka/record-batch-encoder.ts";
 import { type Logger, silentLogger } from "../log.ts";
@@ -383,15 +384,15 @@ async function commitGroups(
       entry.error = `no exact translation for ${untranslatable.map((u) => `${u.sourceTopic}/${u.sourcePartition}@${u.sourceOffset}`).join(", ")}`;
     } else if (commit && target.length) {
       try {
-        const { members, state } = await kafka.groupState(g.groupId);
-        if (members > 0) {
-          entry.error = `group has ${members} live members in the target cluster (state ${state}); stop its consumers, then apply a KafkaOffsetReset with resetStrategy from-mapping`;
-        } else {
-          await kafka.commitGroupOffsets(g.groupId, target);
-          entry.committed = true;
-        }
+        const { members, state } = await describeGroup(kafka, g.groupId);
+        if (members > 0) throw new GroupHasMembersError(g.groupId, `${members} live members, state ${state}`);
+        await commitGroupOffsets(kafka, g.groupId, target);
+        entry.committed = true;
       } catch (err) {
-        entry.error = `commit failed: ${(err as Error).message}`;
+        entry.error =
+          err instanceof GroupHasMembersError
+            ? `group has live members in the target cluster (${err.message}); stop its consumers, then apply a KafkaOffsetReset with resetStrategy from-mapping`
+            : `commit failed: ${(err as Error).message}`;
       }
     }
     if (entry.error) log.warn({ groupId: g.groupId, error: entry.error }, "consumer group offsets not committed");

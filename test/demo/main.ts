@@ -11,6 +11,7 @@ import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { Command } from "commander";
 import { KafkaClient } from "../../engine/kafka/client.ts";
+import { commitGroupOffsets } from "../../engine/kafka/groups.ts";
 import { repoRoot, stackConfig } from "../stack/config.ts";
 import { serviceAccountKubeconfig } from "../stack/kube.ts";
 import { context, readStackEnv, down as stackDown, up as stackUp } from "../stack/stack.ts";
@@ -228,7 +229,8 @@ async function demo(): Promise<void> {
     await producer.disconnect();
     const pointInTime = new Date(base + 3_600_000).toISOString();
     const consumed = [4000, 7000, 12000];
-    await kafka.commitGroupOffsets(
+    await commitGroupOffsets(
+      kafka,
       group,
       consumed.map((offset, partition) => ({ topic, partition, offset })),
     );

@@ -6,6 +6,7 @@ import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { setTimeout as sleep } from "node:timers/promises";
 import { KafkaClient } from "../../engine/kafka/client.ts";
+import { commitGroupOffsets } from "../../engine/kafka/groups.ts";
 import { repoRoot } from "../stack/config.ts";
 import { javaDump } from "../support/backup.ts";
 import { apply, events, minioSecret, s3Storage, topicWith } from "../support/e2e.ts";
@@ -85,7 +86,7 @@ describe("KafkaRestore controller", () => {
     }
     await producer.disconnect();
     const group = `${namespace}-readers`;
-    await kafka.commitGroupOffsets(group, [
+    await commitGroupOffsets(kafka, group, [
       { topic, partition: 0, offset: 120 },
       { topic, partition: 1, offset: 250 },
     ]);
@@ -303,6 +304,87 @@ spec:
       `restore controller SIGKILL: resumed by a new controller; ${restored.length} records checked, duplicates 0, missing 0`,
     );
     await second.stop();
+  });
+
+  test("rollback.snapshotBeforeRestore keeps the groups' offsets, and a KafkaOffsetRollback puts them back", async () => {
+    const namespace = createNamespace("kr-rollback");
+    const topic = await topicWith(kafka, 1, 400);
+    const group = `${namespace}-app`;
+    await commitGroupOffsets(kafka, group, [{ topic, partition: 0, offset: 150 }]);
+    minioSecret(namespace);
+    const backups = await controller("controllers/backup.ts", namespace);
+    apply(namespace, {
+      apiVersion: "kafka.oso.sh/v1alpha1",
+      kind: "KafkaBackup",
+      metadata: { name: "nightly" },
+      spec: {
+        kafkaCluster: { bootstrapServers: bootstrap() },
+        topics: [topic],
+        storage: s3Storage(`e2e-rollback-${namespace}`),
+        consumerGroupSnapshot: true,
+      },
+    });
+    await waitFor("the backup", () =>
+      getObject<{ status?: { phase?: string } }>("kafkabackup", namespace, "nightly").status?.phase === "Completed"
+        ? true
+        : undefined,
+    );
+    await backups.stop();
+    // The group moves on after the backup: the snapshot before the restore must hold 300, not 150.
+    await commitGroupOffsets(kafka, group, [{ topic, partition: 0, offset: 300 }]);
+    const restores = await controller("controllers/restore.ts", namespace);
+    apply(namespace, {
+      apiVersion: "kafka.oso.sh/v1alpha1",
+      kind: "KafkaRestore",
+      metadata: { name: "back-in-time" },
+      spec: {
+        backupRef: { name: "nightly" },
+        kafkaCluster: { bootstrapServers: bootstrap() },
+        topics: [topic],
+        purgeTopics: true,
+        autoConsumerGroups: true,
+        rollback: { snapshotBeforeRestore: true, snapshotRetentionHours: 2 },
+      },
+    });
+    const done = await waitFor("the restore", () => finished(namespace, "back-in-time"), 120_000);
+    assert.equal(done.phase, "Completed", done.message);
+    const rollback = (done as { rollback?: { snapshotPath: string; rollbackAvailable: boolean; expiresAt: string } }).rollback;
+    assert.match(rollback?.snapshotPath ?? "", /^configmap\//);
+    assert.equal(rollback?.rollbackAvailable, true);
+    const configMap = JSON.parse(
+      kubectl(["get", "configmap", (rollback?.snapshotPath ?? "").slice("configmap/".length), "-n", namespace, "-o", "json"]),
+    ) as { data: Record<string, string> };
+    const saved = JSON.parse(Object.values(configMap.data)[0] ?? "{}") as {
+      groups: Array<{ groupId: string; offsets: Array<{ topic: string; partition: number; offset: number }> }>;
+    };
+    assert.deepEqual(saved.groups, [{ groupId: group, offsets: [{ topic, partition: 0, offset: 300 }] }]);
+    // The restore purged the topic (its log now starts at 400) and rewrote it at 400…799: the group's
+    // backup-time commit, 150, is now 550.
+    const admin = await kafka.admin();
+    const offsetNow = async () =>
+      Number((await admin.fetchOffsets({ groupId: group, topics: [topic] }))[0]?.partitions[0]?.offset);
+    assert.equal(await offsetNow(), 550);
+    await restores.stop();
+
+    const rollbacks = await controller("controllers/offset-rollback.ts", namespace);
+    apply(namespace, {
+      apiVersion: "kafka.oso.sh/v1alpha1",
+      kind: "KafkaOffsetRollback",
+      metadata: { name: "undo" },
+      spec: {
+        snapshotRef: { name: "", restoreRef: "back-in-time" },
+        kafkaCluster: { bootstrapServers: bootstrap() },
+        consumerGroups: [group],
+        verifyAfterRollback: true,
+      },
+    });
+    const undone = await waitFor("the rollback", () => {
+      const s = getObject<{ status?: { phase?: string; message?: string } }>("kafkaoffsetrollback", namespace, "undo").status;
+      return s?.phase === "Completed" || s?.phase === "Failed" ? s : undefined;
+    });
+    assert.equal(undone.phase, "Completed", undone.message);
+    assert.equal(await offsetNow(), 300);
+    await rollbacks.stop();
   });
 
   test("every KafkaRestore example applies unchanged and gets a clear condition", async () => {

@@ -8,6 +8,7 @@ import { Registry } from "prom-client";
 import { type BackupProgress, runBackup } from "../../engine/backup/engine.ts";
 import { BackupMetrics } from "../../engine/backup/metrics.ts";
 import { KafkaClient } from "../../engine/kafka/client.ts";
+import { commitGroupOffsets, describeGroup } from "../../engine/kafka/groups.ts";
 import { runRestore } from "../../engine/restore/restore.ts";
 import { minioStore, readBackup } from "../support/backup.ts";
 import { stackEnv } from "../support/stack-env.ts";
@@ -193,8 +194,8 @@ test("backups and restores over SSL with a client certificate and over SASL_SSL 
         [250],
         protocol,
       );
-      await client.commitGroupOffsets(`secure-${protocol}`, [{ topic: target, partition: 0, offset: 100 }]);
-      assert.equal((await client.groupState(`secure-${protocol}`)).members, 0);
+      await commitGroupOffsets(client, `secure-${protocol}`, [{ topic: target, partition: 0, offset: 100 }]);
+      assert.equal((await describeGroup(client, `secure-${protocol}`)).members, 0);
     } finally {
       await client.close();
     }

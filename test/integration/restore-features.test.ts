@@ -10,6 +10,7 @@ import type { Consumer } from "kafkajs";
 import { runBackup } from "../../engine/backup/engine.ts";
 import { readManifest } from "../../engine/backupset/catalog.ts";
 import { KafkaClient } from "../../engine/kafka/client.ts";
+import { commitGroupOffsets, describeGroup } from "../../engine/kafka/groups.ts";
 import { dryRunRestore } from "../../engine/restore/dry-run.ts";
 import { readOffsetMapping } from "../../engine/restore/offset-mapping.ts";
 import { type RestoreError, runRestore } from "../../engine/restore/restore.ts";
@@ -52,11 +53,11 @@ before(async () => {
     await producer.disconnect();
   }
   // Two groups committed at backup time: "reader" part way through, "busy" near the start.
-  await kafka.commitGroupOffsets(`reader-${run}`, [
+  await commitGroupOffsets(kafka, `reader-${run}`, [
     { topic: source, partition: 0, offset: 400 },
     { topic: source, partition: 1, offset: 700 },
   ]);
-  await kafka.commitGroupOffsets(`busy-${run}`, [{ topic: source, partition: 0, offset: 10 }]);
+  await commitGroupOffsets(kafka, `busy-${run}`, [{ topic: source, partition: 0, offset: 10 }]);
   await runBackup(kafka, store, {
     backupId: "groups",
     selection: { topics: [source] },
@@ -162,7 +163,7 @@ describe("restore features", () => {
     await live.connect();
     await live.subscribe({ topics: [source] });
     await live.run({ eachMessage: async () => {} });
-    for (let i = 0; i < 100 && (await kafka.groupState(`busy-${run}`)).members === 0; i++) {
+    for (let i = 0; i < 100 && (await describeGroup(kafka, `busy-${run}`)).members === 0; i++) {
       await new Promise((r) => setTimeout(r, 200));
     }
     const result = await runRestore(kafka, store, {
