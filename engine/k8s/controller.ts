@@ -119,6 +119,13 @@ export class WorkRegistry {
     await job.done.catch(() => {});
   }
 
+  /** Cancels every key's work; true when all of it stopped within `withinMs`. */
+  async cancelAll(reason: string, withinMs: number): Promise<boolean> {
+    for (const job of this.jobs.values()) job.controller.abort(new Error(reason));
+    const stopped = Promise.allSettled([...this.jobs.values()].map((j) => j.done)).then(() => true);
+    return await Promise.race([stopped, new Promise<boolean>((resolve) => setTimeout(() => resolve(false), withinMs).unref())]);
+  }
+
   async drain(): Promise<void> {
     await Promise.allSettled([...this.jobs.values()].map((j) => j.done));
   }
@@ -235,9 +242,18 @@ export async function runController<Spec, Status>(
         for (const key of informer.cache.keys()) queue.add(key);
       },
       onStoppedLeading: () => {
-        // Another replica may already run our work: stop at once, as client-go's leaders do.
-        log.error("leadership lost; exiting so a clean process takes over");
-        process.exit(1);
+        // No renewal for two thirds of the lease (the API server unreachable, or another replica
+        // took over): stop all work before a standby may start it, then campaign again. Work
+        // stopped this way stays Running in status and is resumed by whoever leads next. If it
+        // cannot stop in the third of the lease that is left, exit, as client-go's leaders do.
+        leading = false;
+        const within = Math.max(500, options.leaseDurationMs / 3 - 1000);
+        log.warn({ withinMs: within }, "leadership lost: stopping all work at its checkpoints, then campaigning again");
+        void work.cancelAll("shutdown", within).then((stopped) => {
+          if (stopped) return;
+          log.error("work did not stop in time after the leadership was lost; exiting so a clean process takes over");
+          process.exit(1);
+        });
       },
     });
     void elector.run();
