@@ -38,6 +38,8 @@ const operator = new KafkaBackupOperator("kafka-backup-operator", {
   podDisruptionBudget: config.getObject("podDisruptionBudget"),
   env: config.getObject("env"),
   labels: config.getObject("labels"),
+  keepCrds: config.getBoolean("keepCrds"),
+  skipAwait: config.getBoolean("skipAwait"),
 });
 
 export const namespace = operator.namespace;

@@ -47,6 +47,16 @@ export interface KafkaBackupOperatorArgs {
   env?: Record<string, string>;
   /** Labels added to every object. */
   labels?: Record<string, string>;
+  /**
+   * Keep the CRDs on `pulumi destroy` (default true): deleting a CRD deletes every object of its
+   * kind in the cluster, every user's KafkaBackup with it.
+   */
+  keepCrds?: boolean;
+  /**
+   * Don't wait for the Deployments to roll out or the namespace to be gone, and delete Deployments
+   * without waiting for their pods (for API servers with no nodes, as in the local stack's tests).
+   */
+  skipAwait?: boolean;
 }
 
 const defaultResources = {
@@ -140,6 +150,9 @@ export class KafkaBackupOperator extends pulumi.ComponentResource {
     const watched = args.watchNamespaces ?? [];
     const port = args.metricsPort ?? 8080;
     const common = { "app.kubernetes.io/part-of": partOf, ...(args.labels ?? {}) };
+    const noWait = args.skipAwait
+      ? { "pulumi.com/skipAwait": "true", "pulumi.com/deletionPropagationPolicy": "background" }
+      : undefined;
 
     const crds =
       args.installCrds === false
@@ -149,7 +162,7 @@ export class KafkaBackupOperator extends pulumi.ComponentResource {
             return new k8s.apiextensions.v1.CustomResourceDefinition(
               `${name}-${meta.name}`,
               doc as unknown as k8s.apiextensions.v1.CustomResourceDefinitionArgs,
-              parent,
+              { parent: this, retainOnDelete: args.keepCrds !== false },
             );
           });
 
@@ -157,8 +170,11 @@ export class KafkaBackupOperator extends pulumi.ComponentResource {
     const namespace =
       args.createNamespace === false
         ? pulumi.output(namespaceName)
-        : new k8s.core.v1.Namespace(`${name}-namespace`, { metadata: { name: namespaceName, labels: common } }, parent).metadata
-            .name;
+        : new k8s.core.v1.Namespace(
+            `${name}-namespace`,
+            { metadata: { name: namespaceName, labels: common, annotations: noWait } },
+            parent,
+          ).metadata.name;
 
     const serviceAccounts: Record<string, pulumi.Output<string>> = {};
     const deployments: Record<string, pulumi.Output<string>> = {};
@@ -189,7 +205,7 @@ export class KafkaBackupOperator extends pulumi.ComponentResource {
       const deployment = new k8s.apps.v1.Deployment(
         `${name}-${c.component}`,
         {
-          metadata: { name: c.component, namespace, labels },
+          metadata: { name: c.component, namespace, labels, annotations: noWait },
           spec: {
             replicas: args.replicas ?? 1,
             selector: { matchLabels: selector },

@@ -258,6 +258,51 @@ describe("KafkaBackupOperator: options", () => {
   });
 });
 
+describe("KafkaBackupOperator: CRDs are kept on destroy; skipAwait for API servers without nodes", () => {
+  async function optionsOf(args: Partial<KafkaBackupOperatorArgs>) {
+    const registered = recordResources();
+    const seen: Array<{ type: string; retainOnDelete: boolean | undefined; annotations: Obj | undefined }> = [];
+    new KafkaBackupOperator(
+      "op",
+      { image, ...args },
+      {
+        transformations: [
+          (a) => {
+            seen.push({
+              type: a.type,
+              retainOnDelete: a.opts.retainOnDelete,
+              annotations: (a.props as Obj).metadata?.annotations,
+            });
+            return undefined;
+          },
+        ],
+      },
+    );
+    await settled(registered);
+    return seen;
+  }
+
+  test("by default the CRDs are retained and nothing carries Pulumi annotations", async () => {
+    const seen = await optionsOf({});
+    const crds = seen.filter((s) => s.type.includes("CustomResourceDefinition"));
+    assert.equal(crds.length, 5);
+    for (const crd of crds) assert.equal(crd.retainOnDelete, true);
+    for (const s of seen.filter((s) => !s.type.includes("CustomResourceDefinition")))
+      assert.notEqual(s.retainOnDelete, true, s.type);
+    for (const s of seen) assert.equal(s.annotations, undefined, s.type);
+  });
+
+  test("keepCrds: false lets destroy delete them; skipAwait marks the namespace and Deployments", async () => {
+    const seen = await optionsOf({ keepCrds: false, skipAwait: true });
+    for (const crd of seen.filter((s) => s.type.includes("CustomResourceDefinition"))) assert.notEqual(crd.retainOnDelete, true);
+    const marked = seen.filter((s) => s.annotations?.["pulumi.com/skipAwait"] === "true").map((s) => s.type);
+    assert.deepEqual(
+      marked.sort(),
+      ["kubernetes:apps/v1:Deployment", ...Array(4).fill("kubernetes:apps/v1:Deployment"), "kubernetes:core/v1:Namespace"].sort(),
+    );
+  });
+});
+
 describe("KafkaBackupOperator: every child is parented to the component", () => {
   test("the component and each object under it", async () => {
     const registered = recordResources();
