@@ -72,7 +72,7 @@ function secretValue(v: Obj): Obj {
   assert.equal(v?.[secretSig], "1b47061264138c4ac30d75fd1eb44270", "stored as a Pulumi secret");
   return v.value;
 }
-const valueOf = <T>(o: pulumi.Output<T>) => new Promise<T>((resolve) => o.apply(resolve));
+const resolved = <T>(o: pulumi.Output<T>) => new Promise<T>((resolve) => o.apply(resolve));
 
 describe("S3BackupBucket", () => {
   test("a private, versioned, encrypted bucket with lifecycle rules, and a Secret with a bucket-only key", async () => {
@@ -105,7 +105,7 @@ describe("S3BackupBucket", () => {
     const secret = one("kubernetes:core/v1:Secret");
     assert.equal(secret.metadata.namespace, "team-a");
     assert.deepEqual(Object.keys(secretValue(secret.stringData)).sort(), ["AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"]);
-    assert.deepEqual(await valueOf(b.storage), {
+    assert.deepEqual(await resolved(b.storage), {
       storageType: "s3",
       s3: { bucket: "backups-a1b2c3", region: "eu-west-1", credentialsSecret: { name: "backups" } },
     } satisfies StorageSpec);
@@ -157,7 +157,7 @@ describe("AzureBackupStorage", () => {
     const secret = one("kubernetes:core/v1:Secret");
     assert.equal(secret.metadata.name, "azure-key");
     assert.deepEqual(secretValue(secret.stringData), { AZURE_STORAGE_KEY: "c2VjcmV0LWtleQ==" });
-    assert.deepEqual(await valueOf(s.storage), {
+    assert.deepEqual(await resolved(s.storage), {
       storageType: "azure",
       azure: { accountName: "kboacct123", container: "kafka-backups", credentialsSecret: { name: "azure-key" } },
     } satisfies StorageSpec);
@@ -168,7 +168,7 @@ describe("AzureBackupStorage", () => {
     const s = new AzureBackupStorage("wi", { resourceGroupName: "rg", accountName: "kbowi" });
     await settle();
     assert.equal(one("azure-native:storage:StorageAccount").allowSharedKeyAccess, false);
-    assert.equal((await valueOf(s.storage)).azure?.useWorkloadIdentity, true);
+    assert.equal((await resolved(s.storage)).azure?.useWorkloadIdentity, true);
     assert.throws(
       () => new AzureBackupStorage("x", { resourceGroupName: "" }),
       /AzureBackupStorage x: args\.resourceGroupName is required/,
@@ -198,7 +198,7 @@ describe("GcsBackupBucket", () => {
     assert.equal(member.member, "serviceAccount:backups@project.iam.gserviceaccount.com");
     const secret = one("kubernetes:core/v1:Secret");
     assert.deepEqual(secretValue(secret.stringData), { SERVICE_ACCOUNT_JSON: '{"type":"service_account"}' });
-    assert.deepEqual(await valueOf(b.storage), {
+    assert.deepEqual(await resolved(b.storage), {
       storageType: "gcs",
       gcs: { bucket: "backups-d4e5", credentialsSecret: { name: "backups" } },
     } satisfies StorageSpec);
