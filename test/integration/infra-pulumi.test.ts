@@ -16,7 +16,6 @@ import { readStackEnv } from "../stack/stack.ts";
 import { kubectl, kubectlTry, startController, waitFor } from "../support/kube.ts";
 import { PulumiWorkspace } from "../support/pulumi.ts";
 
-const project = "kafka-backup-operator";
 const suffix = randomUUID().slice(0, 8);
 const clusterNs = `kbo-pulumi-${suffix}`;
 const scopedNs = `kbo-scoped-${suffix}`;
@@ -25,16 +24,10 @@ const otherNs = `kbo-other-${suffix}`;
 const image = "kafka-backup-operator:test";
 
 const ws = new PulumiWorkspace();
-const up = (stack: string) =>
-  ws.ok([
-    "up",
-    "--stack",
-    stack,
-    "--yes",
-    "--skip-preview",
-    "--config-file",
-    ws.configFile(stack, project, configs[stack] ?? {}),
-  ]);
+// The repository's own program (Pulumi.yaml → infra/index.ts), run from a project folder of the test's.
+const program = ws.project("operator", repoRoot, ["infra", "crds", "node_modules", "package.json"]);
+const up = (stack: string) => ws.ok(["up", "--stack", stack, "--yes", "--skip-preview"], program);
+const destroy = (stack: string) => ws.run(["destroy", "--stack", stack, "--yes", "--skip-preview"], program);
 const configs: Record<string, Record<string, unknown>> = {
   cluster: { image, namespace: clusterNs, skipAwait: true },
   scoped: { image, namespace: scopedNs, watchNamespaces: [teamNs], installCrds: false, skipAwait: true },
@@ -71,23 +64,12 @@ function finalizeNamespace(name: string): void {
 before(async () => {
   kubectl(["create", "namespace", teamNs]);
   kubectl(["create", "namespace", otherNs]);
-  await ws.ok(["stack", "init", "cluster"]);
-  await ws.ok(["stack", "init", "scoped"]);
+  for (const [stack, config] of Object.entries(configs)) await ws.stack(program, stack, config);
 });
 
 after(async () => {
   // Whatever failed, leave nothing behind.
-  for (const stack of ["scoped", "cluster"]) {
-    await ws.run([
-      "destroy",
-      "--stack",
-      stack,
-      "--yes",
-      "--skip-preview",
-      "--config-file",
-      ws.configFile(stack, project, configs[stack] ?? {}),
-    ]);
-  }
+  for (const stack of ["scoped", "cluster"]) await destroy(stack);
   for (const ns of [teamNs, otherNs, clusterNs, scopedNs]) {
     kubectlTry(["delete", "namespace", ns, "--wait=false"]);
     finalizeNamespace(ns);
@@ -242,18 +224,10 @@ describe("pulumi up: a namespaced installation", () => {
 
 describe("a platform program importing the component", () => {
   test("pulumi preview of a stack that declares the operator and a typed KafkaBackup succeeds", async () => {
-    const dir = join(repoRoot, "test", "fixtures", "pulumi-platform");
-    await ws.ok(["stack", "init", "platform"], dir);
-    const out = await ws.ok(
-      [
-        "preview",
-        "--stack",
-        "platform",
-        "--config-file",
-        ws.configFile("platform", "kbo-platform", { namespace: `kbo-platform-${suffix}` }),
-      ],
-      dir,
-    );
+    const fixture = join(repoRoot, "test", "fixtures", "pulumi-platform");
+    const dir = ws.project("platform", fixture, ["index.ts", join(repoRoot, "node_modules"), join(repoRoot, "package.json")]);
+    await ws.stack(dir, "platform", { namespace: `kbo-platform-${suffix}` });
+    const out = await ws.ok(["preview", "--stack", "platform", "--diff"], dir);
     assert.match(out, /kafka-backup-operator:index:KafkaBackupOperator/);
     assert.match(out, /kubernetes:kafka\.oso\.sh\/v1alpha1:KafkaBackup/);
   });
@@ -262,15 +236,8 @@ describe("a platform program importing the component", () => {
 describe("pulumi destroy", () => {
   test("removes everything the installations made, and keeps the CRDs (keepCrds)", async () => {
     for (const stack of ["scoped", "cluster"]) {
-      await ws.ok([
-        "destroy",
-        "--stack",
-        stack,
-        "--yes",
-        "--skip-preview",
-        "--config-file",
-        ws.configFile(stack, project, configs[stack] ?? {}),
-      ]);
+      const r = await destroy(stack);
+      assert.equal(r.code, 0, r.output.slice(-4000));
     }
     for (const c of operatorControllers) {
       assert.notEqual(kubectlTry(["get", "clusterrole", `${clusterNs}:${c.component}`]).code, 0);

@@ -2,10 +2,10 @@
 // temporary folder of the test's own, against the stack's API server.
 import { spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { stringify } from "yaml";
+import { parse, stringify } from "yaml";
 import { repoRoot } from "../stack/config.ts";
 import { stackEnv } from "./stack-env.ts";
 
@@ -53,11 +53,28 @@ export class PulumiWorkspace {
     return r.output;
   }
 
-  /** A stack config file outside the repository, for `--config-file`. */
-  configFile(stack: string, project: string, config: Record<string, unknown>): string {
-    const file = join(this.dir, `Pulumi.${stack}.yaml`);
-    const entries = Object.fromEntries(Object.entries(config).map(([k, v]) => [`${project}:${k}`, v]));
-    writeFileSync(file, stringify({ config: entries }));
-    return file;
+  /**
+   * A project folder in the workspace for a program in the repository: its Pulumi.yaml, and links
+   * to what the program loads. Stack files (Pulumi.<stack>.yaml) are written there, never into the
+   * repository.
+   */
+  project(name: string, source: string, links: string[]): string {
+    const dir = join(this.dir, name);
+    mkdirSync(dir);
+    copyFileSync(join(source, "Pulumi.yaml"), join(dir, "Pulumi.yaml"));
+    for (const link of links)
+      symlinkSync(join(link.startsWith("/") ? "" : source, link), join(dir, link.split("/").at(-1) ?? link));
+    return dir;
+  }
+
+  /** Creates a stack and writes its config (keys without the project prefix). */
+  async stack(projectDir: string, stack: string, config: Record<string, unknown>): Promise<void> {
+    await this.ok(["stack", "init", stack], projectDir);
+    const project = (parse(readFileSync(join(projectDir, "Pulumi.yaml"), "utf8")) as { name: string }).name;
+    const file = join(projectDir, `Pulumi.${stack}.yaml`);
+    // `stack init` wrote the passphrase provider's salt here; keep it.
+    const current = existsSync(file) ? ((parse(readFileSync(file, "utf8")) as Record<string, unknown> | null) ?? {}) : {};
+    const entries = Object.fromEntries(Object.entries(config).map(([k, v]) => [k.includes(":") ? k : `${project}:${k}`, v]));
+    writeFileSync(file, stringify({ ...current, config: entries }));
   }
 }
