@@ -53,8 +53,8 @@ export interface KafkaBackupOperatorArgs {
    */
   keepCrds?: boolean;
   /**
-   * Don't wait for the Deployments to roll out or the namespace to be gone, and delete Deployments
-   * without waiting for their pods (for API servers with no nodes, as in the local stack's tests).
+   * Don't wait for the Deployments to roll out, the Service's endpoints or the namespace to be gone,
+   * and delete without waiting for pods (for API servers with no nodes, as in the local stack's tests).
    */
   skipAwait?: boolean;
 }
@@ -279,7 +279,7 @@ export class KafkaBackupOperator extends pulumi.ComponentResource {
     const service = new k8s.core.v1.Service(
       `${name}-metrics`,
       {
-        metadata: { name: `${partOf}-metrics`, namespace, labels: serviceLabels },
+        metadata: { name: `${partOf}-metrics`, namespace, labels: serviceLabels, annotations: noWait },
         spec: {
           type: "ClusterIP",
           selector: { "app.kubernetes.io/part-of": partOf },

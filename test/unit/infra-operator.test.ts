@@ -292,13 +292,13 @@ describe("KafkaBackupOperator: CRDs are kept on destroy; skipAwait for API serve
     for (const s of seen) assert.equal(s.annotations, undefined, s.type);
   });
 
-  test("keepCrds: false lets destroy delete them; skipAwait marks the namespace and Deployments", async () => {
+  test("keepCrds: false lets destroy delete them; skipAwait marks the namespace, Service and Deployments", async () => {
     const seen = await optionsOf({ keepCrds: false, skipAwait: true });
     for (const crd of seen.filter((s) => s.type.includes("CustomResourceDefinition"))) assert.notEqual(crd.retainOnDelete, true);
     const marked = seen.filter((s) => s.annotations?.["pulumi.com/skipAwait"] === "true").map((s) => s.type);
     assert.deepEqual(
       marked.sort(),
-      ["kubernetes:apps/v1:Deployment", ...Array(4).fill("kubernetes:apps/v1:Deployment"), "kubernetes:core/v1:Namespace"].sort(),
+      [...Array(5).fill("kubernetes:apps/v1:Deployment"), "kubernetes:core/v1:Namespace", "kubernetes:core/v1:Service"].sort(),
     );
   });
 });
