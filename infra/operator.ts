@@ -54,7 +54,8 @@ export interface KafkaBackupOperatorArgs {
   keepCrds?: boolean;
   /**
    * Don't wait for the Deployments to roll out, the Service's endpoints or the namespace to be gone,
-   * and delete without waiting for pods (for API servers with no nodes, as in the local stack's tests).
+   * and delete in the background, not waiting on the garbage collector (for API servers with no
+   * nodes and no controller manager, as in the local stack's tests).
    */
   skipAwait?: boolean;
 }
@@ -183,13 +184,13 @@ export class KafkaBackupOperator extends pulumi.ComponentResource {
       const selector = { "app.kubernetes.io/part-of": partOf, "app.kubernetes.io/component": c.component };
       const sa = new k8s.core.v1.ServiceAccount(
         `${name}-${c.component}`,
-        { metadata: { name: c.component, namespace, labels } },
+        { metadata: { name: c.component, namespace, labels, annotations: noWait } },
         parent,
       );
       serviceAccounts[c.name] = sa.metadata.name;
       const subject = { kind: "ServiceAccount", name: c.component, namespace: namespaceName };
 
-      this.grant(name, c, watched, namespaceName, namespace, labels, subject, sa);
+      this.grant(name, c, watched, namespaceName, namespace, labels, noWait, subject, sa);
 
       const env: k8s.types.input.core.v1.EnvVar[] = [
         { name: "POD_NAME", valueFrom: { fieldRef: { fieldPath: "metadata.name" } } },
@@ -267,7 +268,7 @@ export class KafkaBackupOperator extends pulumi.ComponentResource {
         new k8s.policy.v1.PodDisruptionBudget(
           `${name}-${c.component}`,
           {
-            metadata: { name: c.component, namespace, labels },
+            metadata: { name: c.component, namespace, labels, annotations: noWait },
             spec: { maxUnavailable: args.podDisruptionBudget.maxUnavailable ?? 1, selector: { matchLabels: selector } },
           },
           parent,
@@ -295,7 +296,12 @@ export class KafkaBackupOperator extends pulumi.ComponentResource {
         {
           apiVersion: "monitoring.coreos.com/v1",
           kind: "ServiceMonitor",
-          metadata: { name: partOf, namespace, labels: { ...serviceLabels, ...(args.serviceMonitor.labels ?? {}) } },
+          metadata: {
+            name: partOf,
+            namespace,
+            labels: { ...serviceLabels, ...(args.serviceMonitor.labels ?? {}) },
+            annotations: noWait,
+          },
           spec: {
             selector: { matchLabels: { "app.kubernetes.io/part-of": partOf, "app.kubernetes.io/component": "metrics" } },
             endpoints: [{ port: "metrics", path: "/metrics", interval: args.serviceMonitor.interval ?? "30s" }],
@@ -330,6 +336,7 @@ export class KafkaBackupOperator extends pulumi.ComponentResource {
     namespaceName: string,
     namespace: pulumi.Output<string>,
     labels: Record<string, string>,
+    annotations: Record<string, string> | undefined,
     subject: { kind: string; name: string; namespace: string },
     sa: k8s.core.v1.ServiceAccount,
   ): void {
@@ -337,11 +344,11 @@ export class KafkaBackupOperator extends pulumi.ComponentResource {
     const rules: PolicyRule[] = watchRules(c);
     if (watched.length === 0) {
       const roleName = `${namespaceName}:${c.component}`;
-      new k8s.rbac.v1.ClusterRole(`${name}-${c.component}`, { metadata: { name: roleName, labels }, rules }, opts);
+      new k8s.rbac.v1.ClusterRole(`${name}-${c.component}`, { metadata: { name: roleName, labels, annotations }, rules }, opts);
       new k8s.rbac.v1.ClusterRoleBinding(
         `${name}-${c.component}`,
         {
-          metadata: { name: roleName, labels },
+          metadata: { name: roleName, labels, annotations },
           roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "ClusterRole", name: roleName },
           subjects: [subject],
         },
@@ -353,13 +360,13 @@ export class KafkaBackupOperator extends pulumi.ComponentResource {
         const inNamespace = ns === namespaceName ? namespace : ns;
         new k8s.rbac.v1.Role(
           `${name}-${c.component}-${ns}`,
-          { metadata: { name: c.component, namespace: inNamespace, labels }, rules },
+          { metadata: { name: c.component, namespace: inNamespace, labels, annotations }, rules },
           opts,
         );
         new k8s.rbac.v1.RoleBinding(
           `${name}-${c.component}-${ns}`,
           {
-            metadata: { name: c.component, namespace: inNamespace, labels },
+            metadata: { name: c.component, namespace: inNamespace, labels, annotations },
             roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "Role", name: c.component },
             subjects: [subject],
           },
@@ -370,13 +377,13 @@ export class KafkaBackupOperator extends pulumi.ComponentResource {
     const leaseRole = `${c.component}-leader-election`;
     new k8s.rbac.v1.Role(
       `${name}-${leaseRole}`,
-      { metadata: { name: leaseRole, namespace, labels }, rules: leaseRules(c) },
+      { metadata: { name: leaseRole, namespace, labels, annotations }, rules: leaseRules(c) },
       opts,
     );
     new k8s.rbac.v1.RoleBinding(
       `${name}-${leaseRole}`,
       {
-        metadata: { name: leaseRole, namespace, labels },
+        metadata: { name: leaseRole, namespace, labels, annotations },
         roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "Role", name: leaseRole },
         subjects: [subject],
       },
