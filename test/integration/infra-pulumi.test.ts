@@ -3,18 +3,21 @@
 // Deployments; each controller's ServiceAccount may do what it needs and nothing else (checked by
 // the API server's own authorizer); the backup controller runs as a local process on its
 // ServiceAccount's token and takes its Lease; a namespaced install reads Secrets only in its
-// namespaces; a platform program importing the component previews; `pulumi destroy` removes it.
+// namespaces, and its backup controller completes a real backup on its ServiceAccount's token; a
+// platform program importing the component previews; `pulumi destroy` removes it.
 // No kubelet runs here, so the Deployments never get pods (`skipAwait`).
 import assert from "node:assert/strict";
 import { randomUUID } from "node:crypto";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
+import { KafkaClient } from "../../engine/kafka/client.ts";
 import { operatorControllers } from "../../infra/controllers.ts";
 import { repoRoot, stackConfig } from "../stack/config.ts";
 import { serviceAccountKubeconfig } from "../stack/kube.ts";
 import { readStackEnv } from "../stack/stack.ts";
 import { kubectl, kubectlTry, startController, waitFor } from "../support/kube.ts";
 import { PulumiWorkspace } from "../support/pulumi.ts";
+import { stackEnv } from "../support/stack-env.ts";
 
 const suffix = randomUUID().slice(0, 8);
 const clusterNs = `kbo-pulumi-${suffix}`;
@@ -218,6 +221,92 @@ describe("pulumi up: a namespaced installation", () => {
       const env = JSON.parse(kubectl(["get", "deployment", c.component, "-n", scopedNs, "-o", "json"])).spec.template.spec
         .containers[0].env as Array<{ name: string; value?: string }>;
       assert.equal(env.find((e) => e.name === "WATCH_NAMESPACES")?.value, teamNs);
+    }
+  });
+});
+
+describe("pulumi up: the namespaced install's backup controller, on its ServiceAccount's token", () => {
+  test("completes a real backup of a topic in the watched namespace", async () => {
+    const kafka = new KafkaClient({ bootstrapServers: stackEnv("KAFKA_BOOTSTRAP_SERVERS").split(",") });
+    const topic = `pulumi-${suffix}`;
+    try {
+      const admin = await kafka.admin();
+      await admin.createTopics({ topics: [{ topic, numPartitions: 2 }], waitForLeaders: true });
+      const producer = kafka.kafka.producer({ idempotent: true });
+      await producer.connect();
+      await producer.send({
+        topic,
+        acks: -1,
+        messages: Array.from({ length: 100 }, (_, i) => ({ key: `k${i}`, value: `v${i}` })),
+      });
+      await producer.disconnect();
+    } finally {
+      await kafka.close();
+    }
+    kubectl(
+      ["apply", "-n", teamNs, "-f", "-"],
+      JSON.stringify({
+        apiVersion: "v1",
+        kind: "Secret",
+        metadata: { name: "minio-credentials" },
+        stringData: { AWS_ACCESS_KEY_ID: stackEnv("S3_ACCESS_KEY_ID"), AWS_SECRET_ACCESS_KEY: stackEnv("S3_SECRET_ACCESS_KEY") },
+      }),
+    );
+    const kubeconfig = serviceAccountKubeconfig(
+      readStackEnv(stackConfig()),
+      scopedNs,
+      "kafka-backup-controller",
+      join(ws.dir, "scoped-backup-sa.kubeconfig"),
+    );
+    const controller = await startController(
+      "controllers/backup.ts",
+      { POD_NAME: `scoped-backup-${suffix}`, LEADER_ELECTION_NAMESPACE: scopedNs, WATCH_NAMESPACES: teamNs },
+      kubeconfig,
+    );
+    try {
+      kubectl(
+        ["apply", "-n", teamNs, "-f", "-"],
+        JSON.stringify({
+          apiVersion: "kafka.oso.sh/v1alpha1",
+          kind: "KafkaBackup",
+          metadata: { name: "orders" },
+          spec: {
+            kafkaCluster: { bootstrapServers: stackEnv("KAFKA_BOOTSTRAP_SERVERS").split(",") },
+            topics: [topic],
+            stopAtCurrentOffsets: true,
+            storage: {
+              storageType: "s3",
+              s3: {
+                bucket: stackEnv("S3_BUCKET"),
+                region: stackEnv("S3_REGION"),
+                endpoint: stackEnv("S3_ENDPOINT"),
+                pathStyle: true,
+                allowHttp: true,
+                prefix: `pulumi-${suffix}`,
+                credentialsSecret: { name: "minio-credentials" },
+              },
+            },
+          },
+        }),
+      );
+      const status = await waitFor(
+        "the backup to complete",
+        () => {
+          const s = JSON.parse(kubectl(["get", "kafkabackup", "orders", "-n", teamNs, "-o", "json"])).status as
+            | { phase?: string; recordsProcessed?: number; message?: string }
+            | undefined;
+          if (s?.phase === "Failed") throw new Error(`backup failed: ${s.message}`);
+          return s?.phase === "Completed" ? s : undefined;
+        },
+        180_000,
+      );
+      assert.equal(status.recordsProcessed, 100);
+      const events = JSON.parse(kubectl(["get", "events", "-n", teamNs, "-o", "json"])).items as unknown[];
+      assert.ok(events.length > 0, "the controller could record Events");
+      assert.doesNotMatch(controller.logs(), /forbidden/i);
+    } finally {
+      kubectlTry(["delete", "kafkabackup", "orders", "-n", teamNs, "--timeout=30s"]);
+      await controller.stop();
     }
   });
 });
