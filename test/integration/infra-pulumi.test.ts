@@ -77,6 +77,7 @@ after(async () => {
     kubectlTry(["delete", "namespace", ns, "--wait=false"]);
     finalizeNamespace(ns);
   }
+  ws.dispose();
 });
 
 describe("pulumi up: a cluster-wide installation", () => {

@@ -2,7 +2,7 @@
 // temporary folder of the test's own, against the stack's API server.
 import { spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, symlinkSync, writeFileSync } from "node:fs";
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parse, stringify } from "yaml";
@@ -32,6 +32,11 @@ export class PulumiWorkspace {
       PULUMI_SKIP_UPDATE_CHECK: "true",
       PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION: "true",
     };
+  }
+
+  /** Deletes the workspace (backend, state, stack files). */
+  dispose(): void {
+    rmSync(this.dir, { recursive: true, force: true });
   }
 
   /** Runs the CLI; resolves with its exit code and output (never throws on a non-zero exit). */
