@@ -13,6 +13,14 @@ export const versions = {
   // MinIO publishes no semver tags to the Go module proxy; this is its last source release there.
   minio: "v0.0.0-20260212201848-7aac2a2c5b7c",
   fakeGcs: "v1.56.1",
+  pulumi: "v3.274.1",
+  // The provider module has no release tags of its own; this pseudo-version (a commit after the
+  // v4.24.0 SDK release) is the one the Go module proxy serves. `version` is what it reports.
+  pulumiKubernetes: {
+    module: "v4.0.0-20260115033456-f47bc2d6f199",
+    version: "4.24.0-dev.f47bc2d6f199",
+    sdk: "v4.22.2",
+  },
 } as const;
 
 export const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), "..", "..");

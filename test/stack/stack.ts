@@ -7,8 +7,9 @@ import { envFile, runDirs, type StackConfig } from "./config.ts";
 import { kafka } from "./kafka.ts";
 import { kube } from "./kube.ts";
 import { azurite, fakeGcs, minio } from "./objectstores.ts";
+import { pulumi } from "./pulumi.ts";
 
-export const components: Component[] = [kafka, kube, minio, azurite, fakeGcs];
+export const components: Component[] = [kafka, kube, minio, azurite, fakeGcs, pulumi];
 
 export function context(config: StackConfig, log: (line: string) => void = (l) => console.error(l)): Context {
   return { config, dirs: runDirs(config), log };

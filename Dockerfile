@@ -1,0 +1,31 @@
+# The one controller image. Each Deployment runs its own bundle from it:
+#   node dist/controllers/<name>.js   (backup, restore, offset-reset, offset-rollback, validation)
+# and the CLI is dist/cli/kafka-backup.js. The bundles carry every dependency except the two
+# native addons (lz4-napi, snappy), which are installed for the image's own platform.
+#
+#   docker build -t registry.example.com/kafka-backup-operator:0.1.0 .
+
+FROM node:24-slim AS build
+WORKDIR /src
+COPY package.json package-lock.json ./
+# No install scripts: the image's own Node runs the build (the `node` devDependency is not needed).
+RUN npm ci --ignore-scripts --no-audit --no-fund
+COPY build.ts tsconfig.json ./
+COPY controllers controllers
+COPY engine engine
+COPY crds crds
+RUN node build.ts
+# The native addons at the locked versions, with their prebuilt binary for this platform only.
+RUN mkdir /natives && cd /natives \
+ && node -e 'const p = require("/src/package-lock.json").packages; const v = (n) => p["node_modules/" + n].version; require("fs").writeFileSync("package.json", JSON.stringify({ private: true, dependencies: { "lz4-napi": v("lz4-napi"), snappy: v("snappy") } }))' \
+ && npm install --omit=dev --ignore-scripts --no-audit --no-fund
+
+FROM node:24-slim
+WORKDIR /app
+ENV NODE_ENV=production
+COPY --from=build /natives/node_modules ./node_modules
+COPY --from=build /src/dist ./dist
+# The base image's `node` user (uid/gid 1000), matching the Deployments' runAsUser.
+USER 1000:1000
+EXPOSE 8080
+CMD ["node", "dist/controllers/backup.js"]

@@ -1,0 +1,117 @@
+// The operator's controllers as data: which kind each one reconciles, the bundled file its
+// Deployment runs, and the API access it needs beyond its own kind. The component deploys whatever
+// list it is given; `operatorControllers` is the product's five.
+import { group, resources } from "../crds/generated/types.ts";
+
+/** One RBAC rule, as Kubernetes writes it. */
+export interface PolicyRule {
+  apiGroups: string[];
+  resources: string[];
+  verbs: string[];
+  resourceNames?: string[];
+}
+
+export type KindName = keyof typeof resources;
+
+export interface ControllerSpec {
+  /** Short name: the bundle is dist/controllers/<name>.js. */
+  name: string;
+  /** The custom resource kind it reconciles. */
+  kind: KindName;
+  /** The runtime's component name: names the Deployment, ServiceAccount, Events' source and Lease. */
+  component: string;
+  /** Access beyond its own kind, Events, Secrets and its Lease (in every namespace it watches). */
+  reads: PolicyRule[];
+  /**
+   * More rules, for features that bring their own needs (e.g. worker Jobs, issue #13). Granted
+   * like `reads`; kept apart so a feature's grant is one visible line.
+   */
+  extraRules?: PolicyRule[];
+}
+
+const readBackups: PolicyRule = {
+  apiGroups: [group],
+  resources: [resources.KafkaBackup.plural],
+  verbs: ["get", "list", "watch"],
+};
+
+/** Offset snapshots are ConfigMaps the offset controllers write and read back. */
+const offsetSnapshots: PolicyRule = {
+  apiGroups: [""],
+  resources: ["configmaps"],
+  verbs: ["get", "list", "create", "update", "patch"],
+};
+
+/** A reset's from-mapping and a rollback's snapshot reference name other resources, read by name. */
+const readReferences = (...kinds: KindName[]): PolicyRule => ({
+  apiGroups: [group],
+  resources: kinds.map((k) => resources[k].plural),
+  verbs: ["get"],
+});
+
+export const operatorControllers: readonly ControllerSpec[] = [
+  { name: "backup", kind: "KafkaBackup", component: "kafka-backup-controller", reads: [] },
+  // A restore names its backup by reference, in any namespace it watches; with rollback it
+  // snapshots the groups' offsets into a ConfigMap it owns.
+  { name: "restore", kind: "KafkaRestore", component: "kafka-restore-controller", reads: [readBackups, offsetSnapshots] },
+  // from-mapping reads a KafkaRestore's mapping report, in that restore's (backup's) storage.
+  {
+    name: "offset-reset",
+    kind: "KafkaOffsetReset",
+    component: "kafka-offset-reset-controller",
+    reads: [offsetSnapshots, readReferences("KafkaRestore", "KafkaBackup")],
+  },
+  // A rollback finds its snapshot through the KafkaOffsetReset or KafkaRestore that took it.
+  {
+    name: "offset-rollback",
+    kind: "KafkaOffsetRollback",
+    component: "kafka-offset-rollback-controller",
+    reads: [offsetSnapshots, readReferences("KafkaOffsetReset", "KafkaRestore", "KafkaBackup")],
+  },
+  {
+    name: "validation",
+    kind: "KafkaBackupValidation",
+    component: "kafka-backup-validation-controller",
+    reads: [readBackups],
+  },
+];
+
+/** The bundle a controller's container runs (`npm run build` writes it). */
+export const entryFile = (c: ControllerSpec) => `dist/controllers/${c.name}.js`;
+
+/** The runtime names its leader Lease `<component>-leader` (engine/k8s/controller.ts). */
+export const leaseName = (c: ControllerSpec) => `${c.component}-leader`;
+
+/**
+ * What a controller may do in each namespace it watches: its own kind (read, patch for
+ * finalizers), its status and finalizers subresources, Events, reading Secrets by name (never
+ * listing them), and its `reads` and `extraRules`.
+ */
+export function watchRules(c: ControllerSpec): PolicyRule[] {
+  const plural = resources[c.kind].plural;
+  return [
+    { apiGroups: [group], resources: [plural], verbs: ["get", "list", "watch", "patch", "update"] },
+    { apiGroups: [group], resources: [`${plural}/status`], verbs: ["get", "patch", "update"] },
+    { apiGroups: [group], resources: [`${plural}/finalizers`], verbs: ["update"] },
+    { apiGroups: [""], resources: ["events"], verbs: ["create", "patch"] },
+    { apiGroups: [""], resources: ["secrets"], verbs: ["get"] },
+    ...c.reads,
+    ...(c.extraRules ?? []),
+  ];
+}
+
+/**
+ * Leader election, in the operator's namespace only: create a Lease (create cannot be limited by
+ * name) and read and renew its own Lease by name.
+ */
+export function leaseRules(c: ControllerSpec): PolicyRule[] {
+  return [
+    { apiGroups: ["coordination.k8s.io"], resources: ["leases"], verbs: ["create"] },
+    {
+      apiGroups: ["coordination.k8s.io"],
+      resources: ["leases"],
+      resourceNames: [leaseName(c)],
+      verbs: ["get", "update", "patch"],
+    },
+  ];
+}
