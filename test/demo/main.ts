@@ -1,7 +1,8 @@
 // `npm run demo`: the product's main job on the local stack, start to finish. It brings up the
-// stack (real Kafka, kube-apiserver + etcd, MinIO), installs the operator's custom resources,
-// starts the KafkaBackup and KafkaRestore controllers as local processes (there is no kubelet
-// here), fills a topic and lets a consumer group read part of it, backs the topic up with a
+// stack (real Kafka, kube-apiserver + etcd, MinIO, the Pulumi CLI), deploys the operator with
+// `pulumi up` (CRDs, namespace, per-controller ServiceAccounts and RBAC, Deployments), starts the
+// KafkaBackup and KafkaRestore controllers as local processes under those ServiceAccounts (there
+// is no kubelet here to run the Deployments' pods), fills a topic and lets a consumer group read part of it, backs the topic up with a
 // KafkaBackup, restores it into a new topic up to a point in time with the group's offsets
 // translated, checks the result and prints a short report. `npm run demo -- down` cleans up.
 import { type ChildProcess, execFileSync, spawn } from "node:child_process";
@@ -15,10 +16,12 @@ import { commitGroupOffsets } from "../../engine/kafka/groups.ts";
 import { repoRoot, stackConfig } from "../stack/config.ts";
 import { serviceAccountKubeconfig } from "../stack/kube.ts";
 import { context, readStackEnv, down as stackDown, up as stackUp } from "../stack/stack.ts";
+import { PulumiWorkspace } from "../support/pulumi.ts";
 
 // A namespace per run: the local stack has no kube-controller-manager, so a deleted namespace
 // stays Terminating there and cannot be used again.
 const namespace = `kbo-demo-${new Date().toISOString().replace(/\D/g, "").slice(0, 14)}`;
+const operatorNamespace = "kafka-backup-system";
 const topic = "demo-orders";
 const restored = "demo-orders-restored";
 const group = "demo-billing";
@@ -73,14 +76,14 @@ async function freePort(): Promise<number> {
 /** A controller as its Deployment runs it: its own ServiceAccount, its namespace, leader election. */
 async function startController(env: Env, name: string, serviceAccount: string, logDir: string): Promise<ChildProcess> {
   const kubeconfig = join(logDir, `${serviceAccount}.kubeconfig`);
-  serviceAccountKubeconfig(env, namespace, serviceAccount, kubeconfig);
+  serviceAccountKubeconfig(env, operatorNamespace, serviceAccount, kubeconfig);
   const port = await freePort();
   const child = spawn(process.execPath, [join(repoRoot, "controllers", `${name}.ts`)], {
     env: {
       PATH: process.env.PATH ?? "",
       KUBECONFIG: kubeconfig,
       WATCH_NAMESPACES: namespace,
-      LEADER_ELECTION_NAMESPACE: namespace,
+      LEADER_ELECTION_NAMESPACE: operatorNamespace,
       POD_NAME: `${name}-demo`,
       METRICS_PORT: String(port),
       METRICS_BIND_ADDRESS: "127.0.0.1",
@@ -107,40 +110,6 @@ async function startController(env: Env, name: string, serviceAccount: string, l
   return child;
 }
 
-function applyRbac(env: Env): void {
-  // Until the Pulumi component installs it: each controller's ServiceAccount and the rules it needs.
-  const rules = (kind: string) => [
-    {
-      apiGroups: ["kafka.oso.sh"],
-      resources: [kind, `${kind}/status`, `${kind}/finalizers`],
-      verbs: ["get", "list", "watch", "update", "patch"],
-    },
-    { apiGroups: ["kafka.oso.sh"], resources: ["kafkabackups"], verbs: ["get", "list", "watch"] },
-    { apiGroups: [""], resources: ["secrets"], verbs: ["get"] },
-    { apiGroups: [""], resources: ["events"], verbs: ["create", "patch"] },
-    { apiGroups: ["events.k8s.io"], resources: ["events"], verbs: ["create", "patch"] },
-    { apiGroups: ["coordination.k8s.io"], resources: ["leases"], verbs: ["get", "create", "update"] },
-  ];
-  const items = [];
-  for (const [sa, kind] of [
-    ["kafka-backup-controller", "kafkabackups"],
-    ["kafka-restore-controller", "kafkarestores"],
-  ] as const) {
-    items.push(
-      { apiVersion: "v1", kind: "ServiceAccount", metadata: { name: sa, namespace } },
-      { apiVersion: "rbac.authorization.k8s.io/v1", kind: "Role", metadata: { name: sa, namespace }, rules: rules(kind) },
-      {
-        apiVersion: "rbac.authorization.k8s.io/v1",
-        kind: "RoleBinding",
-        metadata: { name: sa, namespace },
-        roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "Role", name: sa },
-        subjects: [{ kind: "ServiceAccount", name: sa, namespace }],
-      },
-    );
-  }
-  kubectl(env, ["apply", "-f", "-"], JSON.stringify({ apiVersion: "v1", kind: "List", items }));
-}
-
 /**
  * Earlier runs' resources go. Their controllers are gone, so the finalizers are taken off first
  * (the documented escape for an operator that is not coming back), then their namespaces deleted.
@@ -164,19 +133,30 @@ function removeEarlierRuns(env: Env): void {
 async function demo(): Promise<void> {
   const config = stackConfig();
   const ctx = context(config, (line) => process.stdout.write(`  ${line}\n`));
-  let done = step("bringing up the local stack (Kafka, kube-apiserver + etcd, MinIO); the first run builds them");
-  await stackUp(ctx, ["kafka", "kube", "minio"]);
+  let done = step("bringing up the local stack (Kafka, kube-apiserver + etcd, MinIO, Pulumi); the first run builds them");
+  await stackUp(ctx, ["kafka", "kube", "minio", "pulumi"]);
   const env = readStackEnv(config) as Env;
   done();
   const logDir = join(config.stateDir, "demo");
   mkdirSync(join(logDir, "pvc"), { recursive: true });
 
-  done = step("installing the custom resource definitions and the controllers' RBAC");
-  kubectl(env, ["apply", "--server-side", "--force-conflicts", "-f", join(repoRoot, "crds", "generated", "crds.yaml")]);
+  done = step(`deploying the operator with pulumi up into ${operatorNamespace} (CRDs, RBAC, Deployments)`);
+  const pulumi = new PulumiWorkspace();
+  // Each run deploys from a fresh Pulumi state: take over the fields an earlier run's state owned.
+  pulumi.env.PULUMI_K8S_ENABLE_PATCH_FORCE = "true";
+  try {
+    const program = pulumi.project("operator", repoRoot, ["infra", "crds", "node_modules", "package.json"]);
+    // The Deployments name an image nobody pulls here; the controllers run as local processes.
+    await pulumi.stack(program, "demo", { image: "kafka-backup-operator:demo", namespace: operatorNamespace, skipAwait: true });
+    const out = await pulumi.ok(["up", "--stack", "demo", "--yes", "--skip-preview"], program);
+    const summary = /Resources:\s*\n([\s\S]*?)\n\s*\n/.exec(out)?.[1]?.trim().replace(/\s+/g, " ");
+    if (summary) process.stdout.write(`  ${summary}\n`);
+  } finally {
+    pulumi.dispose();
+  }
   kubectl(env, ["wait", "--for=condition=Established", "crd", "--all", "--timeout=60s"]);
   removeEarlierRuns(env);
   kubectl(env, ["create", "namespace", namespace]);
-  applyRbac(env);
   kubectl(
     env,
     ["apply", "-n", namespace, "-f", "-"],

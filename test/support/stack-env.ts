@@ -3,9 +3,11 @@
 import { stackConfig } from "../stack/config.ts";
 import { readStackEnv } from "../stack/stack.ts";
 
-const fromFile = readStackEnv(stackConfig());
+let fromFile = readStackEnv(stackConfig());
 
 export function stackEnv(name: string): string {
+  // Read again when missing: the demo brings the stack up after this module has loaded.
+  if (!process.env[name] && !fromFile[name]) fromFile = readStackEnv(stackConfig());
   const value = process.env[name] ?? fromFile[name];
   if (!value) throw new Error(`${name} is not set: start the local stack with \`npm run stack -- up\``);
   return value;
