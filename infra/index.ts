@@ -36,6 +36,7 @@ const operator = new KafkaBackupOperator("kafka-backup-operator", {
   leaderElection: config.getObject("leaderElection"),
   serviceMonitor: config.getObject("serviceMonitor"),
   podDisruptionBudget: config.getObject("podDisruptionBudget"),
+  grafanaDashboard: config.getObject("grafanaDashboard"),
   env: config.getObject("env"),
   labels: config.getObject("labels"),
   keepCrds: config.getBoolean("keepCrds"),

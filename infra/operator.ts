@@ -11,6 +11,9 @@ import { type ControllerSpec, entryFile, leaseRules, operatorControllers, type P
 
 export const typeToken = "kafka-backup-operator:index:KafkaBackupOperator";
 
+/** The Grafana dashboard shipped with the component; every query uses a metric the controllers export. */
+export const dashboardPath = new URL("./dashboards/kafka-backup-operator.json", import.meta.url).pathname;
+
 const partOf = "kafka-backup-operator";
 const logLevels = ["trace", "debug", "info", "warn", "error", "fatal"] as const;
 export type LogLevel = (typeof logLevels)[number];
@@ -43,6 +46,12 @@ export interface KafkaBackupOperatorArgs {
   serviceMonitor?: { enabled: boolean; interval?: string; labels?: Record<string, string> };
   /** One PodDisruptionBudget per controller (default maxUnavailable 1). */
   podDisruptionBudget?: { enabled: boolean; maxUnavailable?: number };
+  /**
+   * The Grafana dashboard (infra/dashboards/kafka-backup-operator.json) as a ConfigMap labelled for
+   * Grafana's dashboard sidecar (`grafana_dashboard: "1"` unless `labels` says otherwise), in
+   * `namespace` (default the operator's).
+   */
+  grafanaDashboard?: { enabled: boolean; namespace?: string; labels?: Record<string, string> };
   /** Extra environment for every controller (e.g. PVC_MOUNT_ROOT). */
   env?: Record<string, string>;
   /** Labels added to every object. */
@@ -289,6 +298,21 @@ export class KafkaBackupOperator extends pulumi.ComponentResource {
       },
       parent,
     );
+
+    if (args.grafanaDashboard?.enabled) {
+      new k8s.core.v1.ConfigMap(
+        `${name}-dashboard`,
+        {
+          metadata: {
+            name: `${partOf}-dashboard`,
+            namespace: args.grafanaDashboard.namespace ?? namespace,
+            labels: { ...common, ...(args.grafanaDashboard.labels ?? { grafana_dashboard: "1" }) },
+          },
+          data: { "kafka-backup-operator.json": readFileSync(dashboardPath, "utf8") },
+        },
+        parent,
+      );
+    }
 
     if (args.serviceMonitor?.enabled) {
       new k8s.apiextensions.CustomResource(
