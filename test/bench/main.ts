@@ -15,7 +15,7 @@ import { type ControllerBench, controllersBench } from "./controllers.ts";
 import { consumerPerfTest, createTopic, deleteTopic, fill, producerPerfTest } from "./kafka-tools.ts";
 import type { Measured } from "./measure.ts";
 import { type OffsetsBench, offsetsBench } from "./offsets.ts";
-import { backup, restore, type Target, workspace } from "./ours.ts";
+import { backup, cliSource, restore, type Target, workspace } from "./ours.ts";
 import { printTable } from "./table.ts";
 
 const MiB = 1024 * 1024;
@@ -44,7 +44,8 @@ if (args.help) {
   --resources <n>         custom resources present for the controllers' idle RSS (default 1000)
   --latency-samples <n>   one-shot KafkaBackups for the apply → Running latency (default 100)
   --skip <list>           comma-separated: backup,restore,offsets,controllers
-  --profile <dir>         also run the CLI backup (MinIO, zstd-3) and restore under --cpu-prof into <dir>
+  --profile <dir>         also run the CLI backup (MinIO, zstd-3) and restore from source under --cpu-prof into <dir>
+                          (summarize with: node test/bench/profile.ts <file.cpuprofile>)
   --out <dir>             results folder (default bench/results)`);
   process.exit(0);
 }
@@ -90,6 +91,10 @@ const usage = (m: Measured) => ({
 
 const topics: string[] = [];
 try {
+  // The CLI and the controllers are measured as the image runs them: bundled.
+  log("building the bundles (npm run build)");
+  execFileSync(process.execPath, [join(repoRoot, "build.ts")], { cwd: repoRoot, stdio: ["ignore", "ignore", "inherit"] });
+
   // ── The data ──
   log(`filling ${topic}: ${records} records of ${valueBytes} B values with keys and 3 headers, ${partitions} partitions`);
   await createTopic(topic, partitions);
@@ -174,11 +179,11 @@ try {
     const dir = args.profile;
     mkdirSync(dir, { recursive: true });
     log(`profiling the CLI backup and restore into ${dir}`);
-    await backup(ws, topic, "minio", "zstd", 3, ["--cpu-prof", `--cpu-prof-dir=${join(dir, "backup")}`]);
+    await backup(ws, topic, "minio", "zstd", 3, ["--cpu-prof", `--cpu-prof-dir=${join(dir, "backup")}`], cliSource);
     if (restoreSource) {
       const target = `bench-profiled-${run}`;
       topics.push(target);
-      await restore(ws, topic, restoreSource, target, ["--cpu-prof", `--cpu-prof-dir=${join(dir, "restore")}`]);
+      await restore(ws, topic, restoreSource, target, ["--cpu-prof", `--cpu-prof-dir=${join(dir, "restore")}`], cliSource);
       await deleteTopic(target);
     }
   }
@@ -196,15 +201,13 @@ try {
   // ── Controllers ──
   let controllers: ControllerBench | { status: "skipped" | "failed"; error?: string } = { status: "skipped" };
   if (!skip.has("controllers")) {
-    log("building the controller bundles (npm run build)");
-    execFileSync(process.execPath, [join(repoRoot, "build.ts")], { cwd: repoRoot, stdio: ["ignore", "ignore", "inherit"] });
     const latencyTopic = `bench-latency-${run}`;
     await createTopic(latencyTopic, 1);
     topics.push(latencyTopic);
     await fill(latencyTopic, 100, valueBytes, 1);
     log(`controllers: ${resources} resources present, ${latencySamples} one-shot backups for the latency`);
     // A failure here is recorded as such; the throughput figures above stand on their own.
-    controllers = await controllersBench({ resources, latencySamples, latencyTopic, settleMs: quick ? 5_000 : 20_000 }).catch(
+    controllers = await controllersBench({ resources, latencySamples, latencyTopic, settleMs: quick ? 3_000 : 20_000 }).catch(
       (err: Error) => {
         log(`controllers: failed: ${err.message}`);
         return { status: "failed" as const, error: err.message.slice(0, 2000) };
@@ -243,6 +246,10 @@ try {
     finishedAt: new Date().toISOString(),
     machine: { ...machine, loadAverageAtEnd: loadavg().map((l) => round(l, 1)) },
     data,
+    ours: {
+      cli: "dist/cli/kafka-backup.js (the bundle the image runs), a child process per run",
+      controllers: "dist/controllers/*.js, started as local processes against the stack's API server",
+    },
     baselines: {
       consumerPerfTest: {
         ...consumer,

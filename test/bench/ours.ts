@@ -9,7 +9,9 @@ import { minioStorageSpec } from "../support/backup.ts";
 import { stackEnv } from "../support/stack-env.ts";
 import { type Measured, runNode } from "./measure.ts";
 
-const cli = join(repoRoot, "engine", "cli", "main.ts");
+/** The CLI as the image ships it (the bundle from `npm run build`), or its source (for readable profiles). */
+export const cliBundle = join(repoRoot, "dist", "cli", "kafka-backup.js");
+export const cliSource = join(repoRoot, "engine", "cli", "main.ts");
 
 export interface Workspace {
   dir: string;
@@ -55,6 +57,7 @@ export async function backup(
   codec: Codec,
   level: number | undefined,
   nodeArgs: string[] = [],
+  cli = cliBundle,
 ): Promise<BackupRun> {
   const backupId = `bench-${target}-${codec}${level ?? ""}-${Date.now()}`;
   const config = join(ws.dir, `${backupId}.json`);
@@ -111,6 +114,7 @@ export async function restore(
   backupId: string,
   targetTopic: string,
   nodeArgs: string[] = [],
+  cli = cliBundle,
 ): Promise<RestoreRun> {
   const config = join(ws.dir, `restore-${targetTopic}.json`);
   writeFileSync(
