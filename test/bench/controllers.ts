@@ -23,6 +23,10 @@ export interface ControllerIdle {
   settleSeconds: number;
   idleRssMiB: number;
   peakRssMiB: number;
+  /** From the controller's own metrics (prom-client's defaults): where the RSS goes. */
+  heapUsedMiB: number;
+  heapTotalMiB: number;
+  externalMiB: number;
 }
 
 export interface ControllerBench {
@@ -50,6 +54,17 @@ async function inParallel<T>(items: T[], concurrency: number, fn: (item: T) => P
       for (let i = next++; i < items.length; i = next++) await fn(items[i] as T);
     }),
   );
+}
+
+/** Live heap, heap reserved and external memory as the controller reports them on /metrics. */
+async function heap(port: number): Promise<{ heapUsedMiB: number; heapTotalMiB: number; externalMiB: number }> {
+  const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+  const gauge = (name: string) => Number(new RegExp(`^${name} (\\S+)`, "m").exec(text)?.[1] ?? Number.NaN) / 1024 / 1024;
+  return {
+    heapUsedMiB: gauge("nodejs_heap_size_used_bytes"),
+    heapTotalMiB: gauge("nodejs_heap_size_total_bytes"),
+    externalMiB: gauge("nodejs_external_memory_bytes"),
+  };
 }
 
 /** The controller's own count of reconciliations, from its metrics endpoint. */
@@ -125,6 +140,7 @@ export async function controllersBench(o: {
       settleSeconds,
       idleRssMiB: b.rssMiB,
       peakRssMiB: b.hwmMiB,
+      ...(await heap(backupController.metricsPort)),
     });
 
     // Latency: one-shot backups of a small topic, created one every 250 ms with the 1,000 present.
@@ -217,6 +233,7 @@ export async function controllersBench(o: {
       settleSeconds: restoreSettle,
       idleRssMiB: r.rssMiB,
       peakRssMiB: r.hwmMiB,
+      ...(await heap(restoreController.metricsPort)),
     });
     await restoreController.stop();
     return {
@@ -232,6 +249,31 @@ export async function controllersBench(o: {
     };
   } finally {
     for (const c of running) await c.stop("SIGKILL").catch(() => {});
-    kubectlTry(["delete", "namespace", namespace, "--wait=false"]);
+    await releaseNamespace(namespace).catch(() => {});
   }
+}
+
+/**
+ * Deletes a bench namespace and its objects. The controllers may have put finalizers on them and
+ * are stopped by now, so those are taken off first.
+ */
+export async function releaseNamespace(namespace: string): Promise<void> {
+  const kube = connectKube(stackEnv("KUBECONFIG"));
+  for (const plural of ["kafkabackups", "kafkarestores"]) {
+    const { items } = (await kube.objects.listNamespacedCustomObject({ group, version, namespace, plural })) as {
+      items: Array<{ metadata: { name: string; finalizers?: string[] } }>;
+    };
+    await inParallel(
+      items.filter((o) => o.metadata.finalizers?.length),
+      16,
+      (o) =>
+        kube.objects.patchNamespacedCustomObject(
+          { group, version, namespace, plural, name: o.metadata.name, body: { metadata: { finalizers: null } } },
+          mergePatch,
+        ),
+    );
+  }
+  // The stack runs no namespace controller: the objects are deleted here, not by the namespace.
+  kubectlTry(["delete", "kafkabackups,kafkarestores", "--all", "-n", namespace, "--wait=false"]);
+  kubectlTry(["delete", "namespace", namespace, "--wait=false"]);
 }

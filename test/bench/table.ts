@@ -77,7 +77,7 @@ export function renderTable(r: any): string {
     for (const i of r.controllers.idle)
       extra.push([
         `${i.controller} controller idle RSS, ${i.resources} × ${i.resourceKind}`,
-        `${fmt(i.idleRssMiB)} MiB (peak ${fmt(i.peakRssMiB)})`,
+        `${fmt(i.idleRssMiB)} MiB (peak ${fmt(i.peakRssMiB)}; heap used ${fmt(i.heapUsedMiB)} of ${fmt(i.heapTotalMiB)}, external ${fmt(i.externalMiB)})`,
       ]);
     const l = r.controllers.latency;
     extra.push([`${l.kind} applied → Running, ${l.samples} samples`, `p50 ${fmt(l.p50Ms, 0)} ms, p99 ${fmt(l.p99Ms, 0)} ms`]);
