@@ -121,7 +121,7 @@ export async function controllersBench(o: {
     );
     const idle: ControllerIdle[] = [];
     let started = performance.now();
-    const backupController = await startController("dist/controllers/backup.js", env);
+    const backupController = await startController("dist/bench/controllers/backup.js", env);
     running.push(backupController);
     const pid = backupController.child.pid as number;
     await until(
@@ -134,7 +134,7 @@ export async function controllersBench(o: {
     const b = rss(pid);
     idle.push({
       controller: "backup",
-      bundle: "dist/controllers/backup.js",
+      bundle: "dist/bench/controllers/backup.js",
       resources: o.resources,
       resourceKind: "KafkaBackup (scheduled, phase Ready)",
       settleSeconds,
@@ -214,7 +214,7 @@ export async function controllersBench(o: {
       );
     });
     started = performance.now();
-    const restoreController = await startController("dist/controllers/restore.js", env);
+    const restoreController = await startController("dist/bench/controllers/restore.js", env);
     running.push(restoreController);
     // A finished restore is never touched again: settled once each has been reconciled once.
     await until(
@@ -227,7 +227,7 @@ export async function controllersBench(o: {
     const r = rss(restoreController.child.pid as number);
     idle.push({
       controller: "restore",
-      bundle: "dist/controllers/restore.js",
+      bundle: "dist/bench/controllers/restore.js",
       resources: o.resources,
       resourceKind: "KafkaRestore (phase Completed) + the KafkaBackups above",
       settleSeconds: restoreSettle,

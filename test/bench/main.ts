@@ -91,9 +91,13 @@ const usage = (m: Measured) => ({
 
 const topics: string[] = [];
 try {
-  // The CLI and the controllers are measured as the image runs them: bundled.
-  log("building the bundles (npm run build)");
-  execFileSync(process.execPath, [join(repoRoot, "build.ts")], { cwd: repoRoot, stdio: ["ignore", "ignore", "inherit"] });
+  // The CLI and the controllers are measured as the image runs them: bundled (into dist/bench, so
+  // that a test starting dist/'s bundles at the same time never sees one half-written).
+  log("building the bundles (npm run build -- dist/bench)");
+  execFileSync(process.execPath, [join(repoRoot, "build.ts"), join("dist", "bench")], {
+    cwd: repoRoot,
+    stdio: ["ignore", "ignore", "inherit"],
+  });
 
   // ── The data ──
   log(`filling ${topic}: ${records} records of ${valueBytes} B values with keys and 3 headers, ${partitions} partitions`);
@@ -247,8 +251,8 @@ try {
     machine: { ...machine, loadAverageAtEnd: loadavg().map((l) => round(l, 1)) },
     data,
     ours: {
-      cli: "dist/cli/kafka-backup.js (the bundle the image runs), a child process per run",
-      controllers: "dist/controllers/*.js, started as local processes against the stack's API server",
+      cli: "dist/bench/cli/kafka-backup.js (npm run build's bundle, as the image runs it), a child process per run",
+      controllers: "dist/bench/controllers/*.js, started as local processes against the stack's API server",
     },
     baselines: {
       consumerPerfTest: {

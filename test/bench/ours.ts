@@ -10,7 +10,7 @@ import { stackEnv } from "../support/stack-env.ts";
 import { type Measured, runNode } from "./measure.ts";
 
 /** The CLI as the image ships it (the bundle from `npm run build`), or its source (for readable profiles). */
-export const cliBundle = join(repoRoot, "dist", "cli", "kafka-backup.js");
+export const cliBundle = join(repoRoot, "dist", "bench", "cli", "kafka-backup.js");
 export const cliSource = join(repoRoot, "engine", "cli", "main.ts");
 
 export interface Workspace {
