@@ -7,9 +7,13 @@ import { build } from "esbuild";
 const entries: Record<string, string> = { "cli/kafka-backup": "engine/cli/main.ts" };
 for (const file of globSync("controllers/*.ts")) entries[`controllers/${basename(file, ".ts")}`] = file;
 
+// `node build.ts <outdir>` builds elsewhere (the bench uses dist/bench, so that it never rewrites
+// a bundle another test is starting).
+const outdir = process.argv[2] ?? "dist";
+
 const result = await build({
   entryPoints: entries,
-  outdir: "dist",
+  outdir,
   bundle: true,
   platform: "node",
   target: "node24",

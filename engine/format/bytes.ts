@@ -162,3 +162,26 @@ export function safeNumber(v: bigint, what: string): number {
   }
   return Number(v);
 }
+
+/**
+ * UTF-8 bytes of header keys, encoded once per distinct key: records repeat a handful of header
+ * keys, and encoding each occurrence cost an allocation per header. Bounded, so unusual data
+ * (a distinct key per record) only falls back to encoding each time.
+ */
+export class HeaderKeyBytes {
+  private readonly cache = new Map<string, Buffer>();
+  private readonly limit: number;
+
+  constructor(limit = 1024) {
+    this.limit = limit;
+  }
+
+  of(key: string): Buffer {
+    let bytes = this.cache.get(key);
+    if (bytes === undefined) {
+      bytes = Buffer.from(key, "utf8");
+      if (this.cache.size < this.limit) this.cache.set(key, bytes);
+    }
+    return bytes;
+  }
+}

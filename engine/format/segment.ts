@@ -2,7 +2,7 @@
 // 72-byte header, the (compressed, optionally encrypted) record block, and an 8-byte footer.
 import { createCipheriv, createDecipheriv, createHash, randomBytes } from "node:crypto";
 import { crc32 } from "node:zlib";
-import { ByteReader, ByteWriter, FormatError, safeNumber } from "./bytes.ts";
+import { ByteReader, ByteWriter, FormatError, HeaderKeyBytes, safeNumber } from "./bytes.ts";
 import { type Codec, checkLevel, codecFromId, codecIds, compress, decompress } from "./codec.ts";
 import type { BackupRecord, RecordHeader } from "./record.ts";
 
@@ -75,10 +75,8 @@ const nullableSize = (b: Uint8Array | null) => (b === null ? 1 : varintSize(b.le
 export function encodeRecordBlock(records: readonly BackupRecord[], firstOffset: number, minTimestamp: number): Buffer {
   // Sized exactly first: one allocation, no growth copies, for segments of tens of MiB.
   let size = 0;
-  const headerKeys: Buffer[][] = [];
+  const headerKey = new HeaderKeyBytes();
   for (const r of records) {
-    const keys = r.headers.map((h) => Buffer.from(h.key, "utf8"));
-    headerKeys.push(keys);
     size +=
       1 +
       uvarintSize(r.offset - firstOffset) +
@@ -86,20 +84,21 @@ export function encodeRecordBlock(records: readonly BackupRecord[], firstOffset:
       nullableSize(r.key) +
       nullableSize(r.value);
     size += uvarintSize(r.headers.length);
-    for (const [i, h] of r.headers.entries())
-      size += uvarintSize((keys[i] as Buffer).length) + (keys[i] as Buffer).length + nullableSize(h.value);
+    for (const h of r.headers) {
+      const key = headerKey.of(h.key);
+      size += uvarintSize(key.length) + key.length + nullableSize(h.value);
+    }
   }
   const w = new ByteWriter(size);
-  for (const [i, r] of records.entries()) {
+  for (const r of records) {
     w.u8(r.timestampType === "LogAppendTime" ? ATTR_LOG_APPEND_TIME : 0);
     w.uvarint(r.offset - firstOffset);
     w.uvarint(r.timestamp - minTimestamp);
     w.nullableBytes(r.key);
     w.nullableBytes(r.value);
     w.uvarint(r.headers.length);
-    const keys = headerKeys[i] as Buffer[];
-    for (const [j, h] of r.headers.entries()) {
-      const key = keys[j] as Buffer;
+    for (const h of r.headers) {
+      const key = headerKey.of(h.key);
       w.uvarint(key.length);
       w.bytes(key);
       w.nullableBytes(h.value);

@@ -2,7 +2,7 @@
 // order (kafkajs's producer takes headers as an object and cannot). The mirror of
 // record-batch.ts; restore sends these with an idempotent producer id and sequence.
 import crc32C from "kafkajs/src/protocol/recordBatch/crc32C/index.js";
-import { ByteWriter } from "../format/bytes.ts";
+import { ByteWriter, HeaderKeyBytes } from "../format/bytes.ts";
 import type { BackupRecord } from "../format/record.ts";
 import { compressKafka } from "./codecs.ts";
 
@@ -22,8 +22,15 @@ export async function encodeRecordBatch(
   if (!first) throw new RangeError("a record batch holds at least one record");
   const baseTimestamp = first.timestamp;
   let maxTimestamp = baseTimestamp;
-  const body = new ByteWriter(64 * 1024);
+  // Sized for the records up front (a varint is at most 10 bytes): no growth copies of the body.
+  let estimate = 0;
+  for (const r of records) {
+    estimate += 40 + (r.key?.length ?? 0) + (r.value?.length ?? 0);
+    for (const h of r.headers) estimate += 20 + h.key.length * 3 + (h.value?.length ?? 0);
+  }
+  const body = new ByteWriter(estimate);
   const record = new ByteWriter(1024);
+  const headerKey = new HeaderKeyBytes();
   for (const [i, r] of records.entries()) {
     if (r.timestamp > maxTimestamp) maxTimestamp = r.timestamp;
     record.length = 0;
@@ -34,7 +41,7 @@ export async function encodeRecordBatch(
     record.nullableBytes(r.value);
     record.varint(r.headers.length);
     for (const h of r.headers) {
-      const key = Buffer.from(h.key, "utf8");
+      const key = headerKey.of(h.key);
       record.varint(key.length);
       record.bytes(key);
       record.nullableBytes(h.value);
@@ -42,24 +49,25 @@ export async function encodeRecordBatch(
     body.varint(record.length);
     body.bytes(record.view());
   }
-  const payload = compression ? await compressKafka(compression, Buffer.from(body.view())) : Buffer.from(body.view());
+  // The body's writer is this function's own: its view needs no copy.
+  const payload = compression ? await compressKafka(compression, body.view()) : body.view();
 
-  // From attributes to the end: what the CRC covers.
-  const tail = Buffer.alloc(40);
-  tail.writeInt16BE(compression & 0x07, 0);
-  tail.writeInt32BE(records.length - 1, 2);
-  tail.writeBigInt64BE(BigInt(baseTimestamp), 6);
-  tail.writeBigInt64BE(BigInt(maxTimestamp), 14);
-  tail.writeBigInt64BE(BigInt(producer?.producerId ?? -1), 22);
-  tail.writeInt16BE(producer?.producerEpoch ?? -1, 30);
-  tail.writeInt32BE(producer?.baseSequence ?? -1, 32);
-  tail.writeInt32BE(records.length, 36);
-  const crcd = Buffer.concat([tail, payload]);
-  const head = Buffer.alloc(21);
-  head.writeBigInt64BE(0n, 0);
-  head.writeInt32BE(9 + crcd.length, 8); // leader epoch + magic + crc + the rest
-  head.writeInt32BE(-1, 12);
-  head.writeInt8(2, 16);
-  head.writeUInt32BE(crc32C(crcd), 17);
-  return Buffer.concat([head, crcd]);
+  // One allocation for the whole batch: the 21-byte head, then from attributes to the end (what
+  // the CRC covers): the 40-byte tail and the payload.
+  const batch = Buffer.allocUnsafe(61 + payload.length);
+  batch.writeBigInt64BE(0n, 0);
+  batch.writeInt32BE(49 + payload.length, 8); // leader epoch + magic + crc + the rest
+  batch.writeInt32BE(-1, 12);
+  batch.writeInt8(2, 16);
+  batch.writeInt16BE(compression & 0x07, 21);
+  batch.writeInt32BE(records.length - 1, 23);
+  batch.writeBigInt64BE(BigInt(baseTimestamp), 27);
+  batch.writeBigInt64BE(BigInt(maxTimestamp), 35);
+  batch.writeBigInt64BE(BigInt(producer?.producerId ?? -1), 43);
+  batch.writeInt16BE(producer?.producerEpoch ?? -1, 51);
+  batch.writeInt32BE(producer?.baseSequence ?? -1, 53);
+  batch.writeInt32BE(records.length, 57);
+  payload.copy(batch, 61);
+  batch.writeUInt32BE(crc32C(batch.subarray(21)), 17);
+  return batch;
 }

@@ -135,14 +135,30 @@ describe("pulumi up: a cluster-wide installation", () => {
         assert.ok(!sa("patch", `${other}.kafka.oso.sh`), label(`cannot patch ${other}`));
         assert.ok(!sa("patch", `${other}.kafka.oso.sh`, { sub: "status" }), label(`cannot patch ${other} status`));
       }
-      const readsBackups = c.name === "restore" || c.name === "validation";
-      assert.equal(sa("get", "kafkabackups.kafka.oso.sh"), readsBackups || c.name === "backup", label("get kafkabackups"));
+      // Backups are read by whatever names one: restores, validations, and the offset controllers
+      // (a from-mapping reset or a rollback reaches a restore's storage through its backup).
+      assert.ok(sa("get", "kafkabackups.kafka.oso.sh"), label("get kafkabackups"));
+      assert.equal(
+        sa("get", "kafkarestores.kafka.oso.sh"),
+        ["restore", "offset-reset", "offset-rollback"].includes(c.name),
+        label("get kafkarestores"),
+      );
+      assert.equal(
+        sa("get", "kafkaoffsetresets.kafka.oso.sh"),
+        ["offset-reset", "offset-rollback"].includes(c.name),
+        label("get kafkaoffsetresets"),
+      );
+      assert.equal(
+        sa("list", "kafkabackups.kafka.oso.sh"),
+        ["backup", "restore", "validation"].includes(c.name),
+        label("list kafkabackups"),
+      );
       assert.ok(sa("get", "secrets"), label("reads a Secret by name"));
       assert.ok(!sa("list", "secrets"), label("cannot list Secrets"));
       assert.ok(!sa("watch", "secrets"), label("cannot watch Secrets"));
       assert.ok(!sa("create", "secrets"), label("cannot create Secrets"));
       assert.ok(sa("create", "events"), label("creates Events"));
-      const configMaps = c.name === "offset-reset" || c.name === "offset-rollback";
+      const configMaps = ["restore", "offset-reset", "offset-rollback"].includes(c.name);
       assert.equal(sa("create", "configmaps"), configMaps, label("create configmaps"));
       assert.equal(sa("get", "configmaps"), configMaps, label("get configmaps"));
       assert.ok(!sa("delete", "configmaps"), label("cannot delete configmaps"));

@@ -1,0 +1,279 @@
+// The bundled controllers (dist/, as in their images) with many custom resources present: idle
+// RSS once they have settled, and for KafkaBackup the latency from creating a one-shot backup to
+// the controller writing phase Running (timestamps from a watch on the objects, in this process).
+import { readFileSync } from "node:fs";
+import { Watch } from "@kubernetes/client-node";
+import { connectKube, mergePatch } from "../../engine/k8s/client.ts";
+import { minioSecret, s3Storage } from "../support/e2e.ts";
+import { applyCrds, createNamespace, kubectlTry, type RunningController, startController } from "../support/kube.ts";
+import { stackEnv } from "../support/stack-env.ts";
+import { percentile } from "./measure.ts";
+
+const group = "kafka.oso.sh";
+const version = "v1alpha1";
+/** 29 February: the next tick is years away, so the objects stay idle (phase Ready). */
+const farFuture = "0 0 29 2 *";
+
+export interface ControllerIdle {
+  controller: string;
+  bundle: string;
+  resources: number;
+  resourceKind: string;
+  /** Seconds from the controller's start until every resource showed the state awaited. */
+  settleSeconds: number;
+  idleRssMiB: number;
+  peakRssMiB: number;
+  /** From the controller's own metrics (prom-client's defaults): where the RSS goes. */
+  heapUsedMiB: number;
+  heapTotalMiB: number;
+  externalMiB: number;
+}
+
+export interface ControllerBench {
+  idle: ControllerIdle[];
+  latency: {
+    kind: "KafkaBackup one-shot";
+    samples: number;
+    p50Ms: number;
+    p99Ms: number;
+    maxMs: number;
+    note: string;
+  };
+}
+
+function rss(pid: number): { rssMiB: number; hwmMiB: number } {
+  const s = readFileSync(`/proc/${pid}/status`, "utf8");
+  const kib = (name: string) => Number(new RegExp(`${name}:\\s+(\\d+) kB`).exec(s)?.[1] ?? Number.NaN);
+  return { rssMiB: kib("VmRSS") / 1024, hwmMiB: kib("VmHWM") / 1024 };
+}
+
+async function inParallel<T>(items: T[], concurrency: number, fn: (item: T) => Promise<unknown>): Promise<void> {
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: concurrency }, async () => {
+      for (let i = next++; i < items.length; i = next++) await fn(items[i] as T);
+    }),
+  );
+}
+
+/** Live heap, heap reserved and external memory as the controller reports them on /metrics. */
+async function heap(port: number): Promise<{ heapUsedMiB: number; heapTotalMiB: number; externalMiB: number }> {
+  const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+  const gauge = (name: string) => Number(new RegExp(`^${name} (\\S+)`, "m").exec(text)?.[1] ?? Number.NaN) / 1024 / 1024;
+  return {
+    heapUsedMiB: gauge("nodejs_heap_size_used_bytes"),
+    heapTotalMiB: gauge("nodejs_heap_size_total_bytes"),
+    externalMiB: gauge("nodejs_external_memory_bytes"),
+  };
+}
+
+/** The controller's own count of reconciliations, from its metrics endpoint. */
+async function reconciliations(port: number): Promise<number> {
+  const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+  let total = 0;
+  for (const m of text.matchAll(/^kafka_backup_operator_reconciliations_total(?:\{[^}]*\})? (\d+)/gm)) total += Number(m[1]);
+  return total;
+}
+
+async function until(what: string, fn: () => Promise<boolean>, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await fn())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 1000));
+  }
+}
+
+export async function controllersBench(o: {
+  resources: number;
+  latencySamples: number;
+  latencyTopic: string;
+  settleMs: number;
+}): Promise<ControllerBench> {
+  applyCrds();
+  const kube = connectKube(stackEnv("KUBECONFIG"));
+  const namespace = createNamespace("bench-ctl");
+  minioSecret(namespace);
+  const kafkaCluster = { bootstrapServers: stackEnv("KAFKA_BOOTSTRAP_SERVERS").split(",") };
+  const names = Array.from({ length: o.resources }, (_, i) => `idle-${String(i).padStart(4, "0")}`);
+  const running: RunningController[] = [];
+  const env = { WATCH_NAMESPACES: namespace, LEADER_ELECTION_NAMESPACE: namespace, LOG_LEVEL: "warn" };
+  const list = async (plural: string) =>
+    (
+      (await kube.objects.listNamespacedCustomObject({ group, version, namespace, plural })) as {
+        items: Array<{ metadata: { name: string }; status?: { phase?: string } }>;
+      }
+    ).items;
+  try {
+    // ── KafkaBackup: 1,000 scheduled backups, then one-shots for the latency ──
+    await inParallel(names, 16, (name) =>
+      kube.objects.createNamespacedCustomObject({
+        group,
+        version,
+        namespace,
+        plural: "kafkabackups",
+        body: {
+          apiVersion: `${group}/${version}`,
+          kind: "KafkaBackup",
+          metadata: { name, labels: { bench: "idle" } },
+          spec: { kafkaCluster, topics: ["bench-idle"], schedule: farFuture, storage: s3Storage(`bench-idle/${name}`) },
+        },
+      }),
+    );
+    const idle: ControllerIdle[] = [];
+    let started = performance.now();
+    const backupController = await startController("dist/bench/controllers/backup.js", env);
+    running.push(backupController);
+    const pid = backupController.child.pid as number;
+    await until(
+      `${o.resources} KafkaBackups to be Ready`,
+      async () => (await list("kafkabackups")).filter((b) => b.status?.phase === "Ready").length >= o.resources,
+      600_000,
+    );
+    const settleSeconds = (performance.now() - started) / 1000;
+    await new Promise((r) => setTimeout(r, o.settleMs));
+    const b = rss(pid);
+    idle.push({
+      controller: "backup",
+      bundle: "dist/bench/controllers/backup.js",
+      resources: o.resources,
+      resourceKind: "KafkaBackup (scheduled, phase Ready)",
+      settleSeconds,
+      idleRssMiB: b.rssMiB,
+      peakRssMiB: b.hwmMiB,
+      ...(await heap(backupController.metricsPort)),
+    });
+
+    // Latency: one-shot backups of a small topic, created one every 250 ms with the 1,000 present.
+    const created = new Map<string, number>();
+    const runningAt = new Map<string, number>();
+    const finished = new Set<string>();
+    const watch = await new Watch(kube.config).watch(
+      `/apis/${group}/${version}/namespaces/${namespace}/kafkabackups`,
+      { labelSelector: "bench=latency" },
+      (_type: string, obj: { metadata: { name: string }; status?: { phase?: string } }) => {
+        const phase = obj.status?.phase;
+        const name = obj.metadata.name;
+        if ((phase === "Running" || phase === "Completed" || phase === "Failed") && !runningAt.has(name))
+          runningAt.set(name, performance.now());
+        if (phase === "Completed" || phase === "Failed") finished.add(name);
+      },
+      () => {},
+    );
+    for (let i = 0; i < o.latencySamples; i++) {
+      const name = `oneshot-${String(i).padStart(3, "0")}`;
+      created.set(name, performance.now());
+      await kube.objects.createNamespacedCustomObject({
+        group,
+        version,
+        namespace,
+        plural: "kafkabackups",
+        body: {
+          apiVersion: `${group}/${version}`,
+          kind: "KafkaBackup",
+          metadata: { name, labels: { bench: "latency" } },
+          spec: { kafkaCluster, topics: [o.latencyTopic], storage: s3Storage(`bench-latency-${namespace}`) },
+        },
+      });
+      await new Promise((r) => setTimeout(r, 250));
+    }
+    await until(
+      "the one-shot backups to finish",
+      async () => finished.size >= o.latencySamples,
+      Math.max(120_000, o.latencySamples * 5_000),
+    );
+    watch.abort();
+    const latencies = [...created].map(([name, t]) => (runningAt.get(name) ?? Number.NaN) - t);
+    await backupController.stop();
+
+    // ── KafkaRestore: 1,000 finished restores present (status written before the controller starts) ──
+    await inParallel(names, 16, async (name) => {
+      const body = {
+        apiVersion: `${group}/${version}`,
+        kind: "KafkaRestore",
+        metadata: { name, labels: { bench: "idle" } },
+        spec: {
+          kafkaCluster,
+          backupRef: { name, backupId: `${name}-20260101-000000` },
+          topics: ["bench-idle"],
+          topicMapping: { "bench-idle": "bench-idle-restored" },
+        },
+      };
+      await kube.objects.createNamespacedCustomObject({ group, version, namespace, plural: "kafkarestores", body });
+      await kube.objects.patchNamespacedCustomObjectStatus(
+        {
+          group,
+          version,
+          namespace,
+          plural: "kafkarestores",
+          name,
+          body: {
+            status: { phase: "Completed", observedGeneration: 1, message: "bench: finished before the controller started" },
+          },
+        },
+        mergePatch,
+      );
+    });
+    started = performance.now();
+    const restoreController = await startController("dist/bench/controllers/restore.js", env);
+    running.push(restoreController);
+    // A finished restore is never touched again: settled once each has been reconciled once.
+    await until(
+      `${o.resources} KafkaRestores to be reconciled`,
+      async () => (await reconciliations(restoreController.metricsPort)) >= o.resources,
+      600_000,
+    );
+    const restoreSettle = (performance.now() - started) / 1000;
+    await new Promise((r) => setTimeout(r, o.settleMs));
+    const r = rss(restoreController.child.pid as number);
+    idle.push({
+      controller: "restore",
+      bundle: "dist/bench/controllers/restore.js",
+      resources: o.resources,
+      resourceKind: "KafkaRestore (phase Completed) + the KafkaBackups above",
+      settleSeconds: restoreSettle,
+      idleRssMiB: r.rssMiB,
+      peakRssMiB: r.hwmMiB,
+      ...(await heap(restoreController.metricsPort)),
+    });
+    await restoreController.stop();
+    return {
+      idle,
+      latency: {
+        kind: "KafkaBackup one-shot",
+        samples: latencies.length,
+        p50Ms: percentile(latencies, 50),
+        p99Ms: percentile(latencies, 99),
+        maxMs: Math.max(...latencies),
+        note: `created one every 250 ms with ${o.resources} scheduled KafkaBackups present; Running = first watch event with phase Running (or later)`,
+      },
+    };
+  } finally {
+    for (const c of running) await c.stop("SIGKILL").catch(() => {});
+    await releaseNamespace(namespace).catch(() => {});
+  }
+}
+
+/**
+ * Deletes a bench namespace and its objects. The controllers may have put finalizers on them and
+ * are stopped by now, so those are taken off first.
+ */
+export async function releaseNamespace(namespace: string): Promise<void> {
+  const kube = connectKube(stackEnv("KUBECONFIG"));
+  for (const plural of ["kafkabackups", "kafkarestores"]) {
+    const { items } = (await kube.objects.listNamespacedCustomObject({ group, version, namespace, plural })) as {
+      items: Array<{ metadata: { name: string; finalizers?: string[] } }>;
+    };
+    await inParallel(
+      items.filter((o) => o.metadata.finalizers?.length),
+      16,
+      (o) =>
+        kube.objects.patchNamespacedCustomObject(
+          { group, version, namespace, plural, name: o.metadata.name, body: { metadata: { finalizers: null } } },
+          mergePatch,
+        ),
+    );
+  }
+  // The stack runs no namespace controller: the objects are deleted here, not by the namespace.
+  kubectlTry(["delete", "kafkabackups,kafkarestores", "--all", "-n", namespace, "--wait=false"]);
+  kubectlTry(["delete", "namespace", namespace, "--wait=false"]);
+}
