@@ -287,7 +287,6 @@ if (import.meta.main) {
     metricsKind: "KafkaOffsetReset",
     reconcile,
     finalize,
-    minimumBackoffMs: (err) => ((err as { reason?: string }).reason === "SecretNotFound" ? 10_000 : 0),
   });
 }
 

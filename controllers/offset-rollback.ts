@@ -192,7 +192,6 @@ if (import.meta.main) {
     metricsKind: "KafkaOffsetRollback",
     reconcile,
     finalize,
-    minimumBackoffMs: (err) => ((err as { reason?: string }).reason === "SecretNotFound" ? 10_000 : 0),
   });
 }
 
