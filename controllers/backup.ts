@@ -17,6 +17,7 @@ import { type CustomResource, keyOf } from "../engine/k8s/resource.ts";
 import { dueTick, parseSchedule, ScheduleError } from "../engine/k8s/schedule.ts";
 import { failValidation, suspend, waitForConfiguration, writeFinalStatus, writeStatus } from "../engine/k8s/status.ts";
 import { KafkaClient } from "../engine/kafka/client.ts";
+import { kafkaFailureReason } from "../engine/kafka/errors.ts";
 import { resolveKafkaCluster } from "../engine/kafka/spec.ts";
 import type { StorageBackend } from "../engine/storage/backend.ts";
 import { openStorage } from "../engine/storage/open.ts";
@@ -247,7 +248,7 @@ async function execute(ctx: Ctx, o: KafkaBackup, backupId: string, r: Resolved, 
     }
     // Continuous backups are restarted, but not in a hot loop.
     notBefore.set(keyOf(o), Date.now() + 60_000);
-    const reason = (err as { reason?: string }).reason ?? "BackupFailed";
+    const reason = (err as { reason?: string }).reason ?? kafkaFailureReason(err) ?? "BackupFailed";
     const message = `backup ${backupId} failed: ${(err as Error).message}`;
     ctx.metrics.backups.inc({ outcome: "failure", ...labels });
     await writeFinalStatus(ctx, o, { phase: "Failed", message, resumable: true }, { status: "False", reason, message }).catch(

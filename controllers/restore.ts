@@ -12,6 +12,7 @@ import { type PersistedSnapshot, persistOffsetSnapshot } from "../engine/k8s/off
 import { type CustomResource, keyOf } from "../engine/k8s/resource.ts";
 import { failValidation, waitForConfiguration, writeFinalStatus } from "../engine/k8s/status.ts";
 import { KafkaClient } from "../engine/kafka/client.ts";
+import { kafkaFailureReason } from "../engine/kafka/errors.ts";
 import { resolveKafkaCluster } from "../engine/kafka/spec.ts";
 import { rollbackOffsets } from "../engine/offsets/reset.ts";
 import { snapshotIdFor } from "../engine/offsets/snapshot.ts";
@@ -345,7 +346,7 @@ async function fail(ctx: Ctx, o: KafkaRestore, err: unknown, backupId: string): 
     await failValidation(ctx, o, err.reason, err.message);
     return;
   }
-  const reason = (err as { reason?: string }).reason ?? "RestoreFailed";
+  const reason = (err as { reason?: string }).reason ?? kafkaFailureReason(err) ?? "RestoreFailed";
   const message = `restore of backup ${backupId} failed: ${(err as Error).message}`;
   await writeFinalStatus(
     ctx,
