@@ -40,7 +40,7 @@ async function send(topic: string, from: number, count: number): Promise<void> {
   await producer.disconnect();
 }
 
-test("continuous mode follows new records, rolls segments by time, and stops cleanly", async () => {
+test("continuous mode follows new records, rolls segments by time, and stops cleanly", { timeout: 180_000 }, async () => {
   const topic = await newTopic(2);
   await send(topic, 0, 100);
   const store = await minioStore();
@@ -105,7 +105,7 @@ test("continuous mode follows new records, rolls segments by time, and stops cle
   );
 });
 
-test("the records/s limit holds the backup back", async () => {
+test("the records/s limit holds the backup back", { timeout: 180_000 }, async () => {
   const topic = await newTopic(1);
   await send(topic, 0, 3000);
   const store = await minioStore();
@@ -131,7 +131,9 @@ test("the records/s limit holds the backup back", async () => {
   );
 });
 
-test("backups and restores over SSL with a client certificate and over SASL_SSL with SCRAM-SHA-512, Secrets as the CRD names them", async () => {
+test("backups and restores over SSL with a client certificate and over SASL_SSL with SCRAM-SHA-512, Secrets as the CRD names them", {
+  timeout: 180_000,
+}, async () => {
   const { readFileSync } = await import("node:fs");
   const { resolveKafkaCluster } = await import("../../engine/kafka/spec.ts");
   const topic = await newTopic(1);
