@@ -84,6 +84,9 @@ export function runtimeOptionsFromEnv(env = process.env): RuntimeOptions {
 }
 
 /** Long work that runs outside reconcile (a backup, a restore), one per object, cancellable. */
+/** How long SIGTERM waits for running work to checkpoint (SHUTDOWN_GRACE_SECONDS, default 20). */
+const shutdownGraceMs = Number(process.env.SHUTDOWN_GRACE_SECONDS ?? 20) * 1000;
+
 export class WorkRegistry {
   private readonly jobs = new Map<string, { controller: AbortController; done: Promise<void> }>();
   private readonly onFinished: (key: string) => void;
@@ -263,11 +266,19 @@ export async function runController<Spec, Status>(
     if (shutdown.signal.aborted) return;
     log.info("shutting down: checkpointing running work");
     shutdown.abort(new Error("shutdown"));
-    await work.drain();
-    await queue.stop();
+    // Within the pod's grace period (30 s by default): work that has not checkpointed by then
+    // stays Running in status and is resumed by the next leader.
+    const grace = new Promise<"late">((resolve) => setTimeout(() => resolve("late"), shutdownGraceMs).unref());
+    if ((await Promise.race([work.drain(), grace])) === "late")
+      log.warn({ graceMs: shutdownGraceMs }, "work still running at the end of the grace period");
+    await Promise.race([queue.stop(), grace]);
     electorStop.abort();
-    await elector?.release();
-    await new Promise<void>((resolve) => server.close(() => resolve()));
+    await Promise.race([elector?.release(), new Promise((resolve) => setTimeout(resolve, 3000).unref())]);
+    server.closeAllConnections?.();
+    await Promise.race([
+      new Promise<void>((resolve) => server.close(() => resolve())),
+      new Promise((resolve) => setTimeout(resolve, 1000).unref()),
+    ]);
     log.info("stopped");
   };
   for (const signal of ["SIGTERM", "SIGINT"] as const) {

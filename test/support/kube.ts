@@ -98,7 +98,10 @@ export async function startController(
     logs: () => output,
     stop: async (signal = "SIGTERM") => {
       if (child.exitCode === null) child.kill(signal);
+      // A controller that does not exit within its grace period (plus margin) is killed, as the kubelet would.
+      const timer = setTimeout(() => child.exitCode === null && child.kill("SIGKILL"), 40_000);
       await exited;
+      clearTimeout(timer);
     },
   };
 }
