@@ -19,7 +19,9 @@ const extra = process.argv.slice(3);
 function step(name: string, command: string, args: string[], env: NodeJS.ProcessEnv = process.env): void {
   console.error(`\n== ${name}`);
   const started = Date.now();
-  const result = spawnSync(command, args, { stdio: "inherit", env });
+  // A hang fails the run in bounded time rather than holding CI to its limit.
+  const result = spawnSync(command, args, { stdio: "inherit", env, timeout: 50 * 60_000, killSignal: "SIGKILL" });
+  if (result.error) console.error(`== ${name}: ${result.error.message}`);
   console.error(`== ${name}: ${result.status === 0 ? "ok" : "FAILED"} in ${((Date.now() - started) / 1000).toFixed(1)}s`);
   if (result.status !== 0) process.exit(result.status ?? 1);
 }
