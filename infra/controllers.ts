@@ -76,6 +76,13 @@ export const operatorControllers: readonly ControllerSpec[] = [
   },
 ];
 
+/**
+ * V8 flags of every container: young-generation semi-spaces of 2 MiB instead of V8's 16–32 MiB.
+ * A controller idle with 1,000 resources drops from ~600 to ~230 MiB RSS, a backup's peak by a
+ * quarter, at no CPU cost we could measure (docs/performance.md).
+ */
+export const nodeFlags = ["--max-semi-space-size=2"];
+
 /** The bundle a controller's container runs (`npm run build` writes it). */
 export const entryFile = (c: ControllerSpec) => `dist/controllers/${c.name}.js`;
 

@@ -7,7 +7,15 @@ import { readFileSync } from "node:fs";
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { parseAllDocuments } from "yaml";
-import { type ControllerSpec, entryFile, leaseRules, operatorControllers, type PolicyRule, watchRules } from "./controllers.ts";
+import {
+  type ControllerSpec,
+  entryFile,
+  leaseRules,
+  nodeFlags,
+  operatorControllers,
+  type PolicyRule,
+  watchRules,
+} from "./controllers.ts";
 
 export const typeToken = "kafka-backup-operator:index:KafkaBackupOperator";
 
@@ -240,7 +248,7 @@ export class KafkaBackupOperator extends pulumi.ComponentResource {
                     name: "controller",
                     image: args.image,
                     imagePullPolicy: args.imagePullPolicy ?? "IfNotPresent",
-                    command: ["node", entryFile(c)],
+                    command: ["node", ...nodeFlags, entryFile(c)],
                     env,
                     ports: [{ name: "metrics", containerPort: port, protocol: "TCP" }],
                     livenessProbe: {

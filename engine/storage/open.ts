@@ -2,14 +2,11 @@
 // spec and the Secret values already read; openStorage reads them too, through the caller's
 // SecretReader (the controller runtime's, or the CLI's folder of files).
 import { join } from "node:path";
-import { AzureBackend, azureSettings } from "./azure.ts";
 import type { BackendOptions, StorageBackend } from "./backend.ts";
 import { resolveStorageCredentials, type SecretReader, type StorageCredentials, type StorageSpec } from "./config.ts";
 import { StorageConfigError } from "./errors.ts";
 import { FilesystemBackend } from "./filesystem.ts";
-import { GcsBackend, gcsSettings } from "./gcs.ts";
 import { normalizePrefix } from "./keys.ts";
-import { S3Backend, s3Settings } from "./s3.ts";
 
 export interface OpenOptions extends BackendOptions {
   /** Where PVCs are mounted in the operator's pod: a claim is at {pvcMountRoot}/{claimName} (default /data, as the existing operator). */
@@ -18,11 +15,15 @@ export interface OpenOptions extends BackendOptions {
 
 const claimName = /^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$/;
 
-export function createStorageBackend(
+/**
+ * The cloud SDKs load on first use (each adds 30–40 MiB to a process that loads it): a controller
+ * whose resources all use S3 never loads Azure's or Google's.
+ */
+export async function createStorageBackend(
   spec: StorageSpec,
   credentials: StorageCredentials = {},
   options: OpenOptions = {},
-): StorageBackend {
+): Promise<StorageBackend> {
   const type = spec.storageType ?? "pvc";
   switch (type) {
     case "pvc": {
@@ -39,15 +40,21 @@ export function createStorageBackend(
         backendOptions,
       );
     }
-    case "s3":
+    case "s3": {
       if (!spec.s3) throw new StorageConfigError("s3", "storageType is s3 but the s3 block is missing");
+      const { S3Backend, s3Settings } = await import("./s3.ts");
       return new S3Backend(s3Settings(spec.s3, credentials.s3), options);
-    case "azure":
+    }
+    case "azure": {
       if (!spec.azure) throw new StorageConfigError("azure", "storageType is azure but the azure block is missing");
+      const { AzureBackend, azureSettings } = await import("./azure.ts");
       return new AzureBackend(azureSettings(spec.azure, credentials.azure), options);
-    case "gcs":
+    }
+    case "gcs": {
       if (!spec.gcs) throw new StorageConfigError("gcs", "storageType is gcs but the gcs block is missing");
+      const { GcsBackend, gcsSettings } = await import("./gcs.ts");
       return new GcsBackend(gcsSettings(spec.gcs, credentials.gcs), options);
+    }
     default:
       throw new StorageConfigError("storageType", `${JSON.stringify(type)} is not one of pvc, s3, azure, gcs`);
   }
@@ -55,5 +62,5 @@ export function createStorageBackend(
 
 /** Reads the Secret values the spec names, then creates the backend. */
 export async function openStorage(spec: StorageSpec, read: SecretReader, options: OpenOptions = {}): Promise<StorageBackend> {
-  return createStorageBackend(spec, await resolveStorageCredentials(spec, read), options);
+  return await createStorageBackend(spec, await resolveStorageCredentials(spec, read), options);
 }

@@ -4,6 +4,7 @@
 import { readFileSync } from "node:fs";
 import { Watch } from "@kubernetes/client-node";
 import { connectKube, mergePatch } from "../../engine/k8s/client.ts";
+import { nodeFlags } from "../../infra/controllers.ts";
 import { minioSecret, s3Storage } from "../support/e2e.ts";
 import { applyCrds, createNamespace, kubectlTry, type RunningController, startController } from "../support/kube.ts";
 import { stackEnv } from "../support/stack-env.ts";
@@ -96,7 +97,13 @@ export async function controllersBench(o: {
   const kafkaCluster = { bootstrapServers: stackEnv("KAFKA_BOOTSTRAP_SERVERS").split(",") };
   const names = Array.from({ length: o.resources }, (_, i) => `idle-${String(i).padStart(4, "0")}`);
   const running: RunningController[] = [];
-  const env = { WATCH_NAMESPACES: namespace, LEADER_ELECTION_NAMESPACE: namespace, LOG_LEVEL: "warn" };
+  // The V8 flags the Deployments give their containers.
+  const env = {
+    WATCH_NAMESPACES: namespace,
+    LEADER_ELECTION_NAMESPACE: namespace,
+    LOG_LEVEL: "warn",
+    NODE_OPTIONS: nodeFlags.join(" "),
+  };
   const list = async (plural: string) =>
     (
       (await kube.objects.listNamespacedCustomObject({ group, version, namespace, plural })) as {

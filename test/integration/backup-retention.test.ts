@@ -18,7 +18,7 @@ const run = randomUUID().slice(0, 8);
 let kafka: KafkaClient;
 let topic: string;
 
-const backends: Record<string, () => StorageBackend> = {
+const backends: Record<string, () => Promise<StorageBackend>> = {
   filesystem: () => {
     const root = join(tmpdir(), `kbo-retention-${run}`);
     mkdirSync(join(root, "claim"), { recursive: true });
@@ -81,7 +81,7 @@ after(async () => {
 describe("backup retention", () => {
   for (const [name, open] of Object.entries(backends)) {
     test(`keepLast on ${name}: the oldest sets go whole, the newest stay`, async () => {
-      const store = open();
+      const store = await open();
       const ids = [1, 2, 3, 4].map((d) => `nightly-2026010${d}-020000`);
       for (const backupId of ids) {
         await runBackup(kafka, store, {

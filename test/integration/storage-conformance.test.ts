@@ -39,7 +39,7 @@ interface Failure {
 interface Fixture {
   name: string;
   /** A backend under a prefix of its own, built from a CRD storage block. */
-  open(options?: OpenOptions): StorageBackend;
+  open(options?: OpenOptions): Promise<StorageBackend>;
   /** The secret values the backend from open() holds; none may appear in an error or a log line. */
   secrets: string[];
   /** The stack process serving this backend, or why there is none. */
@@ -117,7 +117,7 @@ async function filesystemAccessDenied(parent: string): Promise<Failure> {
   const script = `
     import { inspect } from "node:util";
     import { createStorageBackend } from ${JSON.stringify(join(repoRoot, "engine/storage/open.ts"))};
-    const backend = createStorageBackend({ storageType: "pvc", pvc: { claimName: "denied-claim", subPath: "backups" } }, {}, { pvcMountRoot: ${JSON.stringify(parent)} });
+    const backend = await createStorageBackend({ storageType: "pvc", pvc: { claimName: "denied-claim", subPath: "backups" } }, {}, { pvcMountRoot: ${JSON.stringify(parent)} });
     try { await backend.getBuffer("locked.bin"); console.log(JSON.stringify({ ok: true })); }
     catch (e) { console.log(JSON.stringify({ name: e.name, reason: e.reason, message: e.message, inspected: inspect(e, { depth: null }) })); }`;
   const asRoot = process.getuid?.() === 0;
@@ -156,9 +156,9 @@ function minioFixture(): Fixture {
     server: stackServer("minio"),
     accessDenied: {
       canaries: [canary],
-      run: () => {
+      run: async () => {
         const logs = captureLogs();
-        const backend = createStorageBackend(
+        const backend = await createStorageBackend(
           spec(),
           { s3: { accessKeyId: stackEnv("S3_ACCESS_KEY_ID"), secretAccessKey: canary } },
           { logger: logs.logger },
@@ -166,7 +166,7 @@ function minioFixture(): Fixture {
         return capture(() => backend.getBuffer("denied/object.bin"), logs.text);
       },
     },
-    cleanup: () => cleanupPrefix(createStorageBackend(spec(), credentials)),
+    cleanup: async () => cleanupPrefix(await createStorageBackend(spec(), credentials)),
   };
 }
 
@@ -196,9 +196,9 @@ function azuriteFixture(): Fixture {
     server: stackServer("azurite"),
     accessDenied: {
       canaries: [canary],
-      run: () => {
+      run: async () => {
         const logs = captureLogs();
-        const backend = createStorageBackend(
+        const backend = await createStorageBackend(
           { storageType: "azure", azure: { ...base, credentialsSecret: { name: "azure-key" } } },
           { azure: { accountKey: canary } },
           { logger: logs.logger },
@@ -206,7 +206,7 @@ function azuriteFixture(): Fixture {
         return capture(() => backend.getBuffer("denied/object.bin"), logs.text);
       },
     },
-    cleanup: () => cleanupPrefix(createStorageBackend(spec, credentials)),
+    cleanup: async () => cleanupPrefix(await createStorageBackend(spec, credentials)),
   };
 }
 
@@ -221,7 +221,7 @@ function fakeGcsFixture(): Fixture {
     secrets: [],
     server: stackServer("fake-gcs"),
     accessDenied: { skip: "fake-gcs-server does no authorization: it never answers 401 or 403" },
-    cleanup: () => cleanupPrefix(createStorageBackend(spec, {})),
+    cleanup: async () => cleanupPrefix(await createStorageBackend(spec, {})),
   };
 }
 
@@ -286,7 +286,7 @@ for (const fixture of [filesystemFixture(), minioFixture(), azuriteFixture(), fa
     after(() => fixture.cleanup());
 
     test("streams a 256 MiB object in and out with bounded memory", async (t: TestContext) => {
-      const backend = fixture.open({ partSize: 8 * MiB, queueSize: 4 });
+      const backend = await fixture.open({ partSize: 8 * MiB, queueSize: 4 });
       const size = 256 * MiB;
       const source = randomSource(size);
       const rss = rssSampler();
@@ -313,7 +313,7 @@ for (const fixture of [filesystemFixture(), minioFixture(), azuriteFixture(), fa
     });
 
     test("ranged reads return exactly the bytes asked for", async () => {
-      const backend = fixture.open();
+      const backend = await fixture.open();
       const data = randomBytes(MiB + 123);
       await backend.put("ranges/data.bin", data);
       const ranges = [
@@ -336,7 +336,7 @@ for (const fixture of [filesystemFixture(), minioFixture(), azuriteFixture(), fa
     });
 
     test("lists more than 1,000 keys, paged and with a delimiter, then deletes them in batches", async () => {
-      const backend = fixture.open();
+      const backend = await fixture.open();
       const keys = ["many/top.txt"];
       for (let d = 0; d < 11; d++)
         for (let k = 0; k < 100; k++) keys.push(`many/d${String(d).padStart(2, "0")}/k${String(k).padStart(3, "0")}`);
@@ -375,7 +375,7 @@ for (const fixture of [filesystemFixture(), minioFixture(), azuriteFixture(), fa
     });
 
     test("16 concurrent conditional creates of one key: exactly one wins", async () => {
-      const backend = fixture.open();
+      const backend = await fixture.open();
       const results = await Promise.allSettled(
         Array.from({ length: 16 }, (_, i) => backend.put("race/lease.json", Buffer.from(`writer ${i}`), { ifNoneMatch: true })),
       );
@@ -394,8 +394,8 @@ for (const fixture of [filesystemFixture(), minioFixture(), azuriteFixture(), fa
     });
 
     test("conditional replace after a concurrent change fails with PreconditionFailed", async () => {
-      const backend = fixture.open();
-      const other = fixture.open();
+      const backend = await fixture.open();
+      const other = await fixture.open();
       const v1 = await backend.put("cas/manifest.json", Buffer.from("v1"));
       const v2 = await other.put("cas/manifest.json", Buffer.from("v2 by someone else"));
       assert.notEqual(v1.etag, v2.etag);
@@ -412,7 +412,7 @@ for (const fixture of [filesystemFixture(), minioFixture(), azuriteFixture(), fa
     });
 
     test("compare-and-swap increments from concurrent writers lose no update", async () => {
-      const backend = fixture.open();
+      const backend = await fixture.open();
       await backend.put("cas/counter", Buffer.from("0"));
       let conflicts = 0;
       await Promise.all(
@@ -439,7 +439,7 @@ for (const fixture of [filesystemFixture(), minioFixture(), azuriteFixture(), fa
     }, async (t: TestContext) => {
       assert.ok("process" in fixture.server);
       const retries: RetryEvent[] = [];
-      const backend = fixture.open({ retry: pausePolicy, onRetry: (e) => retries.push(e) });
+      const backend = await fixture.open({ retry: pausePolicy, onRetry: (e) => retries.push(e) });
       const body = randomBytes(2 * MiB);
       const started = performance.now();
       const pause = pauseServer(fixture.server.process, 3000);
@@ -467,7 +467,12 @@ for (const fixture of [filesystemFixture(), minioFixture(), azuriteFixture(), fa
       // Parts of 8 MiB: more than a stopped server's socket buffers take in, so a part cut by its
       // deadline reaches the server truncated and is dropped there. (fake-gcs-server would append
       // a complete resent chunk twice; the GCS backend's size and MD5 check would then fail the put.)
-      const backend = fixture.open({ retry: pausePolicy, onRetry: (e) => retries.push(e), partSize: 8 * MiB, queueSize: 2 });
+      const backend = await fixture.open({
+        retry: pausePolicy,
+        onRetry: (e) => retries.push(e),
+        partSize: 8 * MiB,
+        queueSize: 2,
+      });
       let pause: ReturnType<typeof pauseServer> | undefined;
       const source = randomSource(40 * MiB, (produced) => {
         // Two parts are read before the upload starts; at 20 MiB the first is sent or on its way
@@ -500,9 +505,9 @@ for (const fixture of [filesystemFixture(), minioFixture(), azuriteFixture(), fa
     }, async (t: TestContext) => {
       assert.ok("process" in fixture.server);
       const data = randomBytes(24 * MiB);
-      await fixture.open().put("paused/download.bin", data);
+      await (await fixture.open()).put("paused/download.bin", data);
       const retries: RetryEvent[] = [];
-      const backend = fixture.open({ retry: pausePolicy, onRetry: (e) => retries.push(e), idleTimeoutMs: 1000 });
+      const backend = await fixture.open({ retry: pausePolicy, onRetry: (e) => retries.push(e), idleTimeoutMs: 1000 });
       const stream = await backend.get("paused/download.bin");
       const chunks: Buffer[] = [];
       let received = 0;
@@ -533,7 +538,7 @@ for (const fixture of [filesystemFixture(), minioFixture(), azuriteFixture(), fa
 
     test("NotFound is typed and names bucket and key, never a credential", async () => {
       const logs = captureLogs();
-      const backend = fixture.open({ logger: logs.logger });
+      const backend = await fixture.open({ logger: logs.logger });
       for (const call of [
         () => backend.stat("missing/object.bin"),
         () => backend.get("missing/object.bin"),
@@ -563,7 +568,7 @@ for (const fixture of [filesystemFixture(), minioFixture(), azuriteFixture(), fa
     });
 
     test("invalid keys are refused before the store is asked", async () => {
-      const backend = fixture.open();
+      const backend = await fixture.open();
       for (const key of [
         "../escape",
         "a/../../b",

@@ -231,13 +231,14 @@ describe("keyOfLocation", () => {
         { storageType: "s3", s3: { bucket: "b", region: "r", ...(prefix ? { prefix } : {}) } },
         { s3: { accessKeyId: "a", secretAccessKey: "s" } },
       );
-    for (const store of [s3(), s3("p/q")]) {
+    for (const store of [await s3(), await s3("p/q")]) {
       const key = "b1/restores/r1/offset-mapping.json";
       assert.equal(keyOfLocation(store, store.location(key)), key);
       assert.equal(keyOfLocation(store, key), key);
     }
-    assert.throws(() => keyOfLocation(s3("p"), "s3://other/p/x.json"), /is not in/);
-    const fs = createStorageBackend(
+    const p = await s3("p");
+    assert.throws(() => keyOfLocation(p, "s3://other/p/x.json"), /is not in/);
+    const fs = await createStorageBackend(
       { storageType: "pvc", pvc: { claimName: "c", subPath: "sub" } },
       {},
       { pvcMountRoot: "/data" },

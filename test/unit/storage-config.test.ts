@@ -175,34 +175,34 @@ describe("storage config: GCS", () => {
 });
 
 describe("createStorageBackend", () => {
-  test("each storageType gives its backend; pvc is /data/{claimName}/{subPath}", () => {
-    const pvc = createStorageBackend({ pvc: { claimName: "backup-pvc", subPath: "cluster-a" } });
+  test("each storageType gives its backend; pvc is /data/{claimName}/{subPath}", async () => {
+    const pvc = await createStorageBackend({ pvc: { claimName: "backup-pvc", subPath: "cluster-a" } });
     assert.ok(pvc instanceof FilesystemBackend);
     assert.equal(pvc.location("x/y"), "file:///data/backup-pvc/cluster-a/x/y");
     assert.equal(
-      createStorageBackend({ pvc: { claimName: "c" } }, {}, { pvcMountRoot: "/mnt" }).location("k"),
+      (await createStorageBackend({ pvc: { claimName: "c" } }, {}, { pvcMountRoot: "/mnt" })).location("k"),
       "file:///mnt/c/k",
     );
-    const s3 = createStorageBackend({ storageType: "s3", s3: { ...s3Base, prefix: "p" } });
+    const s3 = await createStorageBackend({ storageType: "s3", s3: { ...s3Base, prefix: "p" } });
     assert.ok(s3 instanceof S3Backend);
     assert.equal(s3.location("k"), "s3://backups/p/k");
-    const azure = createStorageBackend(
+    const azure = await createStorageBackend(
       { storageType: "azure", azure: { container: "c", accountName: "a", credentialsSecret: { name: "k" } } },
       { azure: { accountKey: "a2V5" } },
     );
     assert.ok(azure instanceof AzureBackend);
     assert.equal(azure.location("k"), "azure://a/c/k");
-    const gcs = createStorageBackend({ storageType: "gcs", gcs: { bucket: "g", anonymous: true } });
+    const gcs = await createStorageBackend({ storageType: "gcs", gcs: { bucket: "g", anonymous: true } });
     assert.ok(gcs instanceof GcsBackend);
     assert.equal(gcs.location("k"), "gs://g/k");
   });
 
-  test("a missing sub-block, unknown type or bad claim name is named", () => {
-    assert.throws(() => createStorageBackend({ storageType: "s3" }), configError("s3", /missing/));
-    assert.throws(() => createStorageBackend({ storageType: "pvc" }), configError("pvc"));
-    assert.throws(() => createStorageBackend({ storageType: "nfs" as "pvc" }), configError("storageType", /nfs/));
-    assert.throws(() => createStorageBackend({ pvc: { claimName: "../etc" } }), configError("pvc.claimName"));
-    assert.throws(() => createStorageBackend({ pvc: { claimName: "ok", subPath: "../up" } }), /pvc\.subPath/);
+  test("a missing sub-block, unknown type or bad claim name is named", async () => {
+    await assert.rejects(createStorageBackend({ storageType: "s3" }), configError("s3", /missing/));
+    await assert.rejects(createStorageBackend({ storageType: "pvc" }), configError("pvc"));
+    await assert.rejects(createStorageBackend({ storageType: "nfs" as "pvc" }), configError("storageType", /nfs/));
+    await assert.rejects(createStorageBackend({ pvc: { claimName: "../etc" } }), configError("pvc.claimName"));
+    await assert.rejects(createStorageBackend({ pvc: { claimName: "ok", subPath: "../up" } }), /pvc\.subPath/);
   });
 });
 
