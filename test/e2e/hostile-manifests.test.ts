@@ -15,6 +15,7 @@ import { after, before, test } from "node:test";
 import { setTimeout as sleep } from "node:timers/promises";
 import { KafkaClient } from "../../engine/kafka/client.ts";
 import { apply, minioSecret, s3Storage, topicWith } from "../support/e2e.ts";
+import { invalidPerKind, type Json } from "../support/invalid-manifests.ts";
 import {
   applyCrds,
   type Condition,
@@ -29,7 +30,6 @@ import {
 } from "../support/kube.ts";
 import { stackEnv } from "../support/stack-env.ts";
 
-type Json = Record<string, unknown>;
 type Kind = "KafkaBackup" | "KafkaRestore" | "KafkaOffsetReset" | "KafkaOffsetRollback" | "KafkaBackupValidation";
 
 const controllerOf: Record<Kind, string> = {
@@ -119,7 +119,7 @@ test("schema-valid manifests that cannot work: a condition naming the problem an
     metadata: { name: "not-yet" },
     spec: { kafkaCluster: plaintext(), topics: [topic], storage: s3Storage(`${backups}/not-yet`), schedule: "0 0 1 1 *" },
   });
-  const good = await waitFor(
+  await waitFor(
     "the good backup to complete",
     () => {
       const s = getObject<{ status?: { phase?: string; backupId?: string } }>("kafkabackup", namespace, "good").status;
@@ -150,7 +150,10 @@ test("schema-valid manifests that cannot work: a condition naming the problem an
         topics: [topic],
         storage: {
           ...s3Storage(`${backups}/b2`),
-          s3: { ...s3Storage(`${backups}/b2`).s3, credentialsSecret: { name: "minio-credentials", accessKeyIdKey: "ACCESS_KEY_TYPO" } },
+          s3: {
+            ...s3Storage(`${backups}/b2`).s3,
+            credentialsSecret: { name: "minio-credentials", accessKeyIdKey: "ACCESS_KEY_TYPO" },
+          },
         },
       },
       reason: /^SecretKeyNotFound$/,
@@ -516,7 +519,8 @@ test("schema-valid manifests that cannot work: a condition naming the problem an
     },
   ];
 
-  for (const c of cases) apply(namespace, { apiVersion: "kafka.oso.sh/v1alpha1", kind: c.kind, metadata: { name: c.name }, spec: c.spec });
+  for (const c of cases)
+    apply(namespace, { apiVersion: "kafka.oso.sh/v1alpha1", kind: c.kind, metadata: { name: c.name }, spec: c.spec });
 
   // Each gets Ready=False naming the problem (unreachable brokers take the client's retries: ~40 s).
   const conditions = new Map<string, Condition>();
@@ -576,14 +580,28 @@ test("schema-valid manifests that cannot work: a condition naming the problem an
     assert.doesNotMatch(c.logs(), /uncaught|unhandled|"level":"fatal"/i, `${kind} controller`);
   }
   const everything = [
-    kubectl(["get", Object.keys(controllerOf).map((k) => plural(k as Kind)).join(","), "-n", namespace, "-o", "yaml"]),
+    kubectl([
+      "get",
+      Object.keys(controllerOf)
+        .map((k) => plural(k as Kind))
+        .join(","),
+      "-n",
+      namespace,
+      "-o",
+      "yaml",
+    ]),
     kubectl(["get", "events", "-n", namespace, "-o", "yaml"]),
     ...[...controllers.values()].map((c) => c.logs()),
   ].join("\n");
   assert.ok(!everything.includes(canary), "a file's content reached status, an Event or a log");
 
-  const perKind = Object.keys(controllerOf).map((k) => `${k} ${cases.filter((c) => c.kind === k).length}`);
+  // The summary with the manifests the API server refuses (test/integration/crds-apiserver.test.ts).
+  const atApply = invalidPerKind();
+  const applied = [...atApply.values()].reduce((a, b) => a + b, 0);
+  const perKind = (Object.keys(controllerOf) as Kind[]).map(
+    (k) => `${k} ${atApply.get(k) ?? 0}+${cases.filter((c) => c.kind === k).length}`,
+  );
   console.log(
-    `hostile at run time: ${cases.length} manifests (${perKind.join(", ")}), ${conditions.size} Ready=False conditions naming the problem, ${cases.length} Warning Events; max reconciles/object ${maxInWindow} in ${windowMs / 1000} s (${maxTotal} over the whole run); ${controllers.size} controllers alive; good backup ${good.backupId}`,
+    `hostile: ${applied + cases.length} manifests (${perKind.join(", ")}: at apply + at run time), ${applied} rejected at apply naming the field, ${conditions.size} Ready=False conditions naming the problem with a Warning Event each; max reconciles/object ${maxInWindow} in ${windowMs / 1000} s (${maxTotal} over the whole run); ${[...controllers.values()].filter((c) => c.child.exitCode === null).length} of ${controllers.size} controllers alive, no uncaught exception`,
   );
 });
