@@ -252,6 +252,24 @@ test("schema-valid manifests that cannot work: a condition naming the problem an
       reason: /^NoTopicsSelected$/,
       message: /no topic matches/,
     },
+    {
+      kind: "KafkaBackup",
+      name: "b-unmounted-claim",
+      spec: { kafkaCluster: plaintext(), topics: [topic], storage: { storageType: "pvc", pvc: { claimName: "not-mounted" } } },
+      reason: /^InvalidStorageConfig$/,
+      message: /storage\.pvc: the storage root .*\/not-mounted does not exist/,
+    },
+    {
+      kind: "KafkaBackup",
+      name: "b-reserved-subpath",
+      spec: {
+        kafkaCluster: plaintext(),
+        topics: [topic],
+        storage: { storageType: "pvc", pvc: { claimName: "snapshots", subPath: "sets/.kbo-tmp" } },
+      },
+      reason: /^InvalidStorageKey$/,
+      message: /"sets\/\.kbo-tmp": segments starting with \.kbo- are reserved/,
+    },
     // ── KafkaRestore ──
     {
       kind: "KafkaRestore",
