@@ -42,13 +42,19 @@ export const patterns = {
 export const cronRule =
   "self.matches('^\\\\s*(@(yearly|annually|monthly|weekly|daily|hourly)|[0-9A-Za-z*/,?#-]+(\\\\s+[0-9A-Za-z*/,?#-]+){4,6})\\\\s*$')";
 
-/** A relative object-store prefix or sub-path: no leading `/`, no `..` segment. */
+/**
+ * A relative object-store prefix or sub-path: no leading `/`, no `..` or `.` segment, no empty
+ * segment inside (`a//b`; trailing slashes are fine), no control character — what the storage
+ * layer refuses at run time (engine/storage/keys.ts), refused at the door.
+ */
 export function relativePath(field: string, description: string): Schema {
   return string(description, {
     maxLength: 1024,
     rules: [
       rule("!self.startsWith('/')", `${field} must be a relative path (no leading '/')`),
       rule("!self.matches('(^|/)\\\\.\\\\.(/|$)')", `${field} must not contain '..' segments`),
+      rule("!self.matches('(^|/)\\\\.(/|$)') && !self.matches('//[^/]')", `${field} must not contain '.' or empty segments`),
+      rule("!self.matches('[\\\\x00-\\\\x1f\\\\x7f]')", `${field} must not contain control characters`),
     ],
   });
 }

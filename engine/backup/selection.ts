@@ -34,15 +34,18 @@ export function compilePattern(pattern: string, field: string): RegExp {
 
 export const isInternalTopic = (name: string) => name.startsWith("__");
 
-/** The selected topics among those the cluster has, sorted. Missing literal names are an error. */
+/**
+ * The selected topics among those the cluster has, sorted. Missing literal names are an error.
+ * Errors name the KafkaBackup field (spec.topics, spec.includeTopics[i], spec.excludeTopics[i]).
+ */
 export function selectTopics(available: readonly string[], selection: TopicSelection): string[] {
   const present = new Set(available);
   const missing = (selection.topics ?? []).filter((t) => !present.has(t));
   if (missing.length) {
-    throw new TopicNotFoundError(`topics ${missing.map((t) => `"${t}"`).join(", ")} do not exist in the cluster`);
+    throw new TopicNotFoundError(`spec.topics: ${missing.map((t) => `"${t}"`).join(", ")} do not exist in the cluster`);
   }
-  const include = (selection.include ?? []).map((p, i) => compilePattern(p, `include[${i}]`));
-  const exclude = (selection.exclude ?? []).map((p, i) => compilePattern(p, `exclude[${i}]`));
+  const include = (selection.include ?? []).map((p, i) => compilePattern(p, `spec.includeTopics[${i}]`));
+  const exclude = (selection.exclude ?? []).map((p, i) => compilePattern(p, `spec.excludeTopics[${i}]`));
   const literal = new Set(selection.topics ?? []);
   const noFilter = literal.size === 0 && include.length === 0;
   return available

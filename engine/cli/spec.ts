@@ -11,8 +11,13 @@ import type { SecretReader } from "../storage/config.ts";
 export type { BackupSpec } from "../backup/spec.ts";
 
 export class CliUsageError extends Error {
-  readonly reason = "InvalidArguments";
+  /** The condition reason when a controller meets it (a bad key in a Secret is InvalidEncryptionKey). */
+  readonly reason: string;
   override name = "CliUsageError";
+  constructor(message: string, reason = "InvalidArguments") {
+    super(message);
+    this.reason = reason;
+  }
 }
 
 export async function loadSpec<T>(file: string): Promise<T> {
@@ -44,7 +49,10 @@ export function parseEncryptionKey(text: string, where: string): Buffer {
   const trimmed = text.trim();
   const key = /^[0-9a-fA-F]{64}$/.test(trimmed) ? Buffer.from(trimmed, "hex") : Buffer.from(trimmed, "base64");
   if (key.length !== 32)
-    throw new CliUsageError(`${where}: an encryption key is 32 bytes (base64 or 64 hex digits), got ${key.length}`);
+    throw new CliUsageError(
+      `${where}: an encryption key is 32 bytes (base64 or 64 hex digits), got ${key.length}`,
+      "InvalidEncryptionKey",
+    );
   return key;
 }
 

@@ -170,6 +170,8 @@ export async function runController<Spec, Status>(
     const objectLog = log.child({ namespace, name, kind: def.kind.kind });
     const timer = metrics.reconcileDuration.startTimer({ kind: def.metricsKind });
     metrics.reconciliations.inc({ kind: def.metricsKind });
+    // One line per reconcile at debug level: how often each object is reconciled (a hot loop shows).
+    objectLog.debug("reconcile");
     try {
       const finalizers = object.metadata.finalizers ?? [];
       if (object.metadata.deletionTimestamp) {

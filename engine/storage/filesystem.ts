@@ -95,7 +95,8 @@ export class FilesystemBackend implements StorageBackend {
       options,
     });
     if (this.prefix.split("/").some((s) => s.startsWith(reserved))) {
-      throw new InvalidKeyError(`prefix ${JSON.stringify(this.prefix)}: segments starting with ${reserved} are reserved`, {
+      // The prefix is a claim's pvc.subPath: the only way a backend gets one (engine/storage/open.ts).
+      throw new InvalidKeyError(`pvc.subPath ${JSON.stringify(this.prefix)}: segments starting with ${reserved} are reserved`, {
         key: this.prefix,
       });
     }

@@ -5,23 +5,25 @@
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
 import { randomUUID } from "node:crypto";
-import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { setTimeout as sleep } from "node:timers/promises";
-import { parseAllDocuments, stringify } from "yaml";
+import { stringify } from "yaml";
 import { generatedYamlPath } from "../../crds/render.ts";
 import { customResourceDefinitions } from "../../crds/schema.ts";
 import { repoRoot } from "../stack/config.ts";
+import {
+  fixture,
+  fixtures,
+  type Invalid,
+  invalidBackups,
+  invalidHostile,
+  invalidOthers,
+  invalidPerKind,
+  type Json,
+  type Manifest,
+} from "../support/invalid-manifests.ts";
 import { stackEnv } from "../support/stack-env.ts";
-
-type Json = Record<string, unknown>;
-interface Manifest {
-  apiVersion: string;
-  kind: string;
-  metadata: { name: string };
-  spec: Json;
-}
 
 function kubectl(args: string[], input?: string): { code: number; stdout: string; stderr: string } {
   try {
@@ -68,19 +70,9 @@ function differences(want: unknown, got: unknown, path = ""): string[] {
   return want === got ? [] : [`${path}: ${JSON.stringify(got)}, want ${JSON.stringify(want)}`];
 }
 
-const fixturesDir = join(repoRoot, "test/fixtures/crds/valid");
-const fixtures: Manifest[] = readdirSync(fixturesDir)
-  .filter((f) => f.endsWith(".yaml"))
-  .sort()
-  .flatMap((f) => parseAllDocuments(readFileSync(join(fixturesDir, f), "utf8")).map((d) => d.toJS() as Manifest));
 const plural: Record<string, string> = Object.fromEntries(
   customResourceDefinitions().map((c) => [c.spec.names.kind, c.spec.names.plural]),
 );
-const fixture = (name: string): Manifest => {
-  const m = fixtures.find((f) => f.metadata.name === name);
-  if (!m) throw new Error(`no fixture ${name}`);
-  return structuredClone(m);
-};
 
 const namespace = `crds-${randomUUID().slice(0, 8)}`;
 
@@ -396,419 +388,6 @@ describe("crds on the real kube-apiserver", () => {
 
 // ---- Invalid input ----------------------------------------------------------------------------
 
-interface Invalid {
-  why: string;
-  base: string;
-  change: (spec: Json, manifest: Manifest) => void;
-  /** The field the error must name, as the API server prints it, and a part of the message. */
-  field: string;
-  message: RegExp;
-}
-
-const at = (spec: Json, path: string): Json => path.split(".").reduce((o, k) => o[k] as Json, spec);
-
-const invalidBackups: Invalid[] = [
-  {
-    why: "no kafkaCluster",
-    base: "s3-backup",
-    change: (s) => delete s.kafkaCluster,
-    field: "spec.kafkaCluster",
-    message: /Required value/,
-  },
-  { why: "no topics", base: "s3-backup", change: (s) => (s.topics = []), field: "spec.topics", message: /at least one topic/ },
-  {
-    why: "no bootstrap servers",
-    base: "s3-backup",
-    change: (s) => (at(s, "kafkaCluster").bootstrapServers = []),
-    field: "spec.kafkaCluster.bootstrapServers",
-    message: /at least 1 items/,
-  },
-  {
-    why: "bootstrap server without port",
-    base: "s3-backup",
-    change: (s) => (at(s, "kafkaCluster").bootstrapServers = ["kafka"]),
-    field: "spec.kafkaCluster.bootstrapServers[0]",
-    message: /should match/,
-  },
-  {
-    why: "unknown security protocol",
-    base: "s3-backup",
-    change: (s) => (at(s, "kafkaCluster").securityProtocol = "TLS"),
-    field: "spec.kafkaCluster.securityProtocol",
-    message: /Unsupported value: "TLS"/,
-  },
-  {
-    why: "SSL without any TLS Secret",
-    base: "s3-backup",
-    change: (s) => (at(s, "kafkaCluster").securityProtocol = "SSL"),
-    field: "spec.kafkaCluster.tlsSecret",
-    message: /tlsSecret or kafkaCluster.caSecret is required when securityProtocol is SSL/,
-  },
-  {
-    why: "SASL without saslSecret",
-    base: "s3-backup",
-    change: (s) => (at(s, "kafkaCluster").securityProtocol = "SASL_PLAINTEXT"),
-    field: "spec.kafkaCluster.saslSecret",
-    message: /saslSecret is required when securityProtocol is SASL_PLAINTEXT/,
-  },
-  {
-    why: "unknown SASL mechanism",
-    base: "production-backup",
-    change: (s) => (at(s, "kafkaCluster.saslSecret").mechanism = "GSSAPI"),
-    field: "spec.kafkaCluster.saslSecret.mechanism",
-    message: /Unsupported value: "GSSAPI"/,
-  },
-  {
-    why: "client certificate without its key",
-    base: "strimzi-tls-scheduled",
-    change: (s) => delete at(s, "kafkaCluster.tlsSecret").keyKey,
-    field: "spec.kafkaCluster.tlsSecret",
-    message: /certKey and keyKey go together/,
-  },
-  {
-    why: "OAUTHBEARER without a token key",
-    base: "pvc-create-oauth",
-    change: (s) => delete at(s, "kafkaCluster.saslSecret").tokenKey,
-    field: "spec.kafkaCluster.saslSecret.tokenKey",
-    message: /tokenKey is required when mechanism is OAUTHBEARER/,
-  },
-  {
-    why: "unknown storage type",
-    base: "s3-backup",
-    change: (s) => (at(s, "storage").storageType = "ftp"),
-    field: "spec.storage.storageType",
-    message: /Unsupported value: "ftp"/,
-  },
-  {
-    why: "storageType without its sub-block",
-    base: "s3-backup",
-    change: (s) => (at(s, "storage").storageType = "gcs"),
-    field: "spec.storage",
-    message: /storage.gcs is required when storage.storageType is gcs/,
-  },
-  {
-    why: "two storage sub-blocks",
-    base: "s3-backup",
-    change: (s) => (at(s, "storage").pvc = { claimName: "extra" }),
-    field: "spec.storage",
-    message: /exactly one of pvc, s3, azure, gcs/,
-  },
-  {
-    why: "claimName not a DNS name",
-    base: "backup-test-topic",
-    change: (s) => (at(s, "storage.pvc").claimName = "Backup_Claim"),
-    field: "spec.storage.pvc.claimName",
-    message: /should match/,
-  },
-  {
-    why: "pvc.subPath escaping the claim",
-    base: "backup-test-topic",
-    change: (s) => (at(s, "storage.pvc").subPath = "backups/../../etc"),
-    field: "spec.storage.pvc.subPath",
-    message: /pvc.subPath must not contain '..' segments/,
-  },
-  {
-    why: "absolute s3.prefix",
-    base: "s3-backup",
-    change: (s) => (at(s, "storage.s3").prefix = "/backups"),
-    field: "spec.storage.s3.prefix",
-    message: /s3.prefix must be a relative path/,
-  },
-  {
-    why: "http endpoint without allowHttp",
-    base: "s3-backup",
-    change: (s) => delete at(s, "storage.s3").allowHttp,
-    field: "spec.storage.s3.allowHttp",
-    message: /allowHttp must be true for an http:\/\/ endpoint/,
-  },
-  {
-    why: "two Azure authentication methods",
-    base: "production-backup",
-    change: (s) => (at(s, "storage.azure").sasTokenSecret = { name: "sas" }),
-    field: "spec.storage.azure",
-    message: /mutually exclusive/,
-  },
-  {
-    why: "unknown compression",
-    base: "s3-backup",
-    change: (s) => (s.compression = "snappy"),
-    field: "spec.compression",
-    message: /Unsupported value: "snappy"/,
-  },
-  {
-    why: "zstd level 0",
-    base: "s3-backup",
-    change: (s) => (s.compressionLevel = 0),
-    field: "spec.compressionLevel",
-    message: /between 1 and 22 when compression is zstd/,
-  },
-  {
-    why: "gzip level 12",
-    base: "s3-backup",
-    change: (s) => Object.assign(s, { compression: "gzip", compressionLevel: 12 }),
-    field: "spec.compressionLevel",
-    message: /between 1 and 9 when compression is gzip/,
-  },
-  {
-    why: "continuous and stopAtCurrentOffsets",
-    base: "strimzi-tls-scheduled",
-    change: (s) => (s.continuous = true),
-    field: "spec.stopAtCurrentOffsets",
-    message: /continuous and stopAtCurrentOffsets cannot both be true/,
-  },
-  {
-    why: "schedule in words",
-    base: "s3-backup",
-    change: (s) => (s.schedule = "every day at 2"),
-    field: "spec.schedule",
-    message: /cron expression of 5, 6 or 7/,
-  },
-  {
-    why: "4-field cron",
-    base: "s3-backup",
-    change: (s) => (s.schedule = "0 2 * *"),
-    field: "spec.schedule",
-    message: /cron expression of 5, 6 or 7/,
-  },
-  {
-    why: "8-field cron",
-    base: "s3-backup",
-    change: (s) => (s.schedule = "0 0 2 * * * * *"),
-    field: "spec.schedule",
-    message: /cron expression of 5, 6 or 7/,
-  },
-  {
-    why: "time zone not an IANA name",
-    base: "patterns-job",
-    change: (s) => (s.timeZone = "Central European Time"),
-    field: "spec.timeZone",
-    message: /should match/,
-  },
-  {
-    why: "retention without keepLast or maxAgeDays",
-    base: "strimzi-tls-scheduled",
-    change: (s) => (s.retention = { enabled: true }),
-    field: "spec.retention",
-    message: /keepLast or retention.maxAgeDays is required/,
-  },
-  {
-    why: "retention keepLast 0",
-    base: "strimzi-tls-scheduled",
-    change: (s) => (at(s, "retention").keepLast = 0),
-    field: "spec.retention.keepLast",
-    message: /greater than or equal to 1/,
-  },
-  {
-    why: "segmentMaxBytes 0",
-    base: "s3-backup",
-    change: (s) => (s.segmentMaxBytes = 0),
-    field: "spec.segmentMaxBytes",
-    message: /greater than or equal to 1/,
-  },
-  {
-    why: "maxConcurrentPartitions 0",
-    base: "backup-test-topic",
-    change: (s) => (at(s, "rateLimiting").maxConcurrentPartitions = 0),
-    field: "spec.rateLimiting.maxConcurrentPartitions",
-    message: /greater than or equal to 1/,
-  },
-  {
-    why: "negative bytesPerSec",
-    base: "backup-test-topic",
-    change: (s) => (at(s, "rateLimiting").bytesPerSec = -5),
-    field: "spec.rateLimiting.bytesPerSec",
-    message: /greater than or equal to 0/,
-  },
-  {
-    why: "connectionsPerBroker 0",
-    base: "production-backup",
-    change: (s) => (at(s, "kafkaCluster.connection").connectionsPerBroker = 0),
-    field: "spec.kafkaCluster.connection.connectionsPerBroker",
-    message: /greater than or equal to 1/,
-  },
-  {
-    why: "unknown concurrency policy",
-    base: "patterns-job",
-    change: (s) => (s.concurrencyPolicy = "Sometimes"),
-    field: "spec.concurrencyPolicy",
-    message: /Unsupported value: "Sometimes"/,
-  },
-  {
-    why: "unknown deletion policy",
-    base: "patterns-job",
-    change: (s) => (s.deletionPolicy = "Purge"),
-    field: "spec.deletionPolicy",
-    message: /Unsupported value: "Purge"/,
-  },
-  {
-    why: "encryption without keySecret",
-    base: "patterns-job",
-    change: (s) => (s.encryption = {}),
-    field: "spec.encryption.keySecret",
-    message: /Required value/,
-  },
-  {
-    why: "execution mode pod",
-    base: "patterns-job",
-    change: (s) => (at(s, "execution").mode = "pod"),
-    field: "spec.execution.mode",
-    message: /Unsupported value: "pod"/,
-  },
-  {
-    why: "zero workers",
-    base: "patterns-job",
-    change: (s) => (at(s, "execution").workers = 0),
-    field: "spec.execution.workers",
-    message: /greater than or equal to 1/,
-  },
-  {
-    why: "topic name with a space",
-    base: "s3-backup",
-    change: (s) => (s.topics = ["my topic"]),
-    field: "spec.topics[0]",
-    message: /should match/,
-  },
-  {
-    why: "misspelt field (kubectl's strict field validation)",
-    base: "strimzi-tls-scheduled",
-    change: (s) => {
-      delete s.stopAtCurrentOffsets;
-      s.stopAtCurrentOffset = true;
-    },
-    field: "spec.stopAtCurrentOffset",
-    message: /unknown field/,
-  },
-  {
-    why: "name longer than a DNS label",
-    base: "s3-backup",
-    change: (_s, m) => (m.metadata.name = `b${"x".repeat(63)}`),
-    field: "metadata.name",
-    message: /63/,
-  },
-];
-
-const invalidOthers: Invalid[] = [
-  {
-    why: "restore: PITR start after end (epoch ms)",
-    base: "restore-everything",
-    change: (s) => (at(s, "pitr").startTimestamp = 1765368000001),
-    field: "spec.pitr.startTimestamp",
-    message: /startTimestamp must be before pitr.endTimestamp/,
-  },
-  {
-    why: "restore: PITR start after end (RFC 3339)",
-    base: "restore-everything",
-    change: (s) => (s.pitr = { startTime: "2025-12-11T00:00:00Z", endTime: "2025-12-10T00:00:00Z" }),
-    field: "spec.pitr.startTime",
-    message: /startTime must be before pitr.endTime/,
-  },
-  {
-    why: "restore: into same-named topics without purgeTopics",
-    base: "restore-test",
-    change: (s) => delete s.topicMapping,
-    field: "spec.topics",
-    message: /needs purgeTopics: true/,
-  },
-  {
-    why: "restore: produceAcks 2",
-    base: "restore-test",
-    change: (s) => (s.produceAcks = 2),
-    field: "spec.produceAcks",
-    message: /Unsupported value: 2/,
-  },
-  {
-    why: "restore: zero target partitions",
-    base: "restore-orders",
-    change: (s) => (at(s, "repartitioning")["orders-restored"] = { targetPartitions: 0 }),
-    field: "spec.repartitioning.orders-restored.targetPartitions",
-    message: /greater than or equal to 1/,
-  },
-  {
-    why: "restore: partitionMapping key not a number",
-    base: "restore-everything",
-    change: (s) => (s.partitionMapping = { first: 1 }),
-    field: "spec.partitionMapping",
-    message: /keys must be partition numbers/,
-  },
-  {
-    why: "restore: neither backup name nor storage",
-    base: "restore-test",
-    change: (s) => (s.backupRef = { name: "" }),
-    field: "spec.backupRef.name",
-    message: /backupRef.name or backupRef.storage is required/,
-  },
-  {
-    why: "offset reset: to-timestamp without resetTimestamp",
-    base: "reset-to-timestamp",
-    change: (s) => delete s.resetTimestamp,
-    field: "spec.resetTimestamp",
-    message: /resetTimestamp is required when resetStrategy is to-timestamp/,
-  },
-  {
-    why: "offset reset: unknown strategy",
-    base: "reset-consumer",
-    change: (s) => (s.resetStrategy = "to-middle"),
-    field: "spec.resetStrategy",
-    message: /Unsupported value: "to-middle"/,
-  },
-  {
-    why: "offset reset: no groups",
-    base: "reset-consumer",
-    change: (s) => (s.consumerGroups = []),
-    field: "spec.consumerGroups",
-    message: /at least 1 items/,
-  },
-  {
-    why: "offset reset: from-mapping without a mapping",
-    base: "reset-from-mapping",
-    change: (s) => (s.offsetMappingRef = {}),
-    field: "spec.offsetMappingRef",
-    message: /needs restoreName, path or pvcName/,
-  },
-  {
-    why: "offset rollback: snapshot named nowhere",
-    base: "rollback-by-reference",
-    change: (s) => (s.snapshotRef = { name: "" }),
-    field: "spec.snapshotRef.name",
-    message: /snapshotRef.name, path, restoreRef or offsetResetRef is required/,
-  },
-  {
-    why: "validation: every check disabled",
-    base: "validate-direct",
-    change: (s) => (s.checks = { messageCount: { enabled: false }, deepIntegrity: { enabled: false } }),
-    field: "spec.checks",
-    message: /at least one validation check must be enabled/,
-  },
-  {
-    why: "validation: consumer-group check without a cluster",
-    base: "validate-nightly",
-    change: (s) => delete s.kafkaCluster,
-    field: "spec.kafkaCluster",
-    message: /kafkaCluster is required when checks.consumerGroupOffsets is enabled/,
-  },
-  {
-    why: "validation: webhook URL not http(s)",
-    base: "validate-nightly",
-    change: (s) => ((at(s, "checks").customWebhooks as Json[])[0] = { name: "x", url: "ftp://example.com" }),
-    field: "spec.checks.customWebhooks[0].url",
-    message: /should match/,
-  },
-  {
-    why: "validation: evidence format docx",
-    base: "validate-nightly",
-    change: (s) => (at(s, "evidence").formats = ["docx"]),
-    field: "spec.evidence.formats[0]",
-    message: /Unsupported value: "docx"/,
-  },
-  {
-    why: "validation: 7-field cron with a typo",
-    base: "validate-nightly",
-    change: (s) => (s.schedule = "0 0 6 * * *  * extra"),
-    field: "spec.schedule",
-    message: /cron expression/,
-  },
-];
-
 describe("crds: invalid manifests are rejected at the door, naming the field", () => {
   const run = (cases: Invalid[]) => {
     let rejected = 0;
@@ -835,5 +414,17 @@ describe("crds: invalid manifests are rejected at the door, naming the field", (
   test(`${invalidOthers.length} invalid KafkaRestores, KafkaOffsetResets, KafkaOffsetRollbacks, KafkaBackupValidations`, async () => {
     await installCrds();
     assert.equal(run(invalidOthers), invalidOthers.length);
+  });
+
+  test(`${invalidHostile.length} hostile manifests of all five kinds`, async () => {
+    await installCrds();
+    assert.equal(run(invalidHostile), invalidHostile.length);
+    const perKind = invalidPerKind();
+    assert.equal(perKind.size, 5, [...perKind.keys()].join(", "));
+    for (const [kind, n] of perKind) assert.ok(n >= 10, `only ${n} invalid ${kind}s`);
+    const all = invalidBackups.length + invalidOthers.length + invalidHostile.length;
+    console.log(
+      `hostile at apply: ${all} manifests rejected naming the field (${[...perKind].map(([k, n]) => `${k} ${n}`).join(", ")})`,
+    );
   });
 });

@@ -105,3 +105,32 @@ export async function startController(
     },
   };
 }
+
+export interface Condition {
+  type: string;
+  status: string;
+  reason: string;
+  message: string;
+}
+
+/** The object's Ready condition, if it has one. */
+export function readyCondition(kind: string, namespace: string, name: string): Condition | undefined {
+  return getObject<{ status?: { conditions?: Condition[] } }>(kind, namespace, name).status?.conditions?.find(
+    (c) => c.type === "Ready",
+  );
+}
+
+/**
+ * Reconciles per object ("Kind namespace/name") in controller output written at LOG_LEVEL=debug,
+ * where the runtime logs one "reconcile" line each time it reconciles an object.
+ */
+export function reconcilesPerObject(logs: string): Map<string, number> {
+  const counts = new Map<string, number>();
+  for (const line of logs.split("\n")) {
+    if (!line.includes('"msg":"reconcile"')) continue;
+    const entry = JSON.parse(line) as { kind: string; namespace: string; name: string };
+    const key = `${entry.kind} ${entry.namespace}/${entry.name}`;
+    counts.set(key, (counts.get(key) ?? 0) + 1);
+  }
+  return counts;
+}

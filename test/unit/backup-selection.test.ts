@@ -18,7 +18,10 @@ test("literal names, globs and regexes select topics; internal topics only when 
 
 test("a missing literal topic is an error naming it; a bad regex names the field", () => {
   assert.throws(() => selectTopics(topics, { topics: ["orders", "missing"] }), /"missing" do not exist/);
-  assert.throws(() => selectTopics(topics, { include: ["~(["] }), /include\[0\]: "~\(\[" is not a valid regular expression/);
+  assert.throws(
+    () => selectTopics(topics, { include: ["~(["] }),
+    /spec\.includeTopics\[0\]: "~\(\[" is not a valid regular expression/,
+  );
 });
 
 test("segment keys and backup ids follow the existing layout", () => {
