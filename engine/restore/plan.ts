@@ -34,11 +34,8 @@ function instant(value: string | undefined, ms: number | undefined, field: strin
 
 export function timeWindow(pitr: PitrSpec | undefined): TimeWindow {
   if (!pitr) return {};
-  if (pitr.startTimestamp !== undefined && pitr.startTime !== undefined) {
-    throw new RestorePlanError("spec.pitr: give startTimestamp or startTime, not both");
-  }
-  if (pitr.endTimestamp !== undefined && pitr.endTime !== undefined)
-    throw new RestorePlanError("spec.pitr: give endTimestamp or endTime, not both");
+  // As in the existing operator, epoch milliseconds take precedence: the RFC 3339 form beside
+  // them is not read.
   const start = instant(pitr.startTime, pitr.startTimestamp, "spec.pitr.startTime");
   const end = instant(pitr.endTime, pitr.endTimestamp, "spec.pitr.endTime");
   if (start !== undefined && end !== undefined && start > end) {

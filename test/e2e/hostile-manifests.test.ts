@@ -324,15 +324,15 @@ test("schema-valid manifests that cannot work: a condition naming the problem an
     },
     {
       kind: "KafkaRestore",
-      name: "r-both-starts",
+      name: "r-start-after-end",
       spec: {
         backupRef: { name: "good" },
         kafkaCluster: plaintext(),
         dryRun: true,
-        pitr: { startTimestamp: 0, startTime: "2026-01-01T00:00:00Z" },
+        pitr: { startTimestamp: 1798761600000, endTime: "2026-01-01T00:00:00Z" },
       },
       reason: /^InvalidRestoreSpec$/,
-      message: /spec\.pitr: give startTimestamp or startTime, not both/,
+      message: /spec\.pitr: the start 2027-01-01T00:00:00\.000Z is after the end/,
     },
     {
       kind: "KafkaRestore",
@@ -515,15 +515,15 @@ test("schema-valid manifests that cannot work: a condition naming the problem an
     },
     {
       kind: "KafkaBackupValidation",
-      name: "v-restored-both-ends",
+      name: "v-restored-start-after-end",
       spec: {
         backupRef: { name: "good" },
         kafkaCluster: plaintext(),
         checks: { messageCount: {} },
-        restored: { pitr: { endTimestamp: 1, endTime: "2026-01-01T00:00:00Z" } },
+        restored: { pitr: { startTime: "2026-01-01T00:00:00Z", endTimestamp: 1 } },
       },
       reason: /^InvalidSpec$/,
-      message: /spec\.restored\.pitr: give endTimestamp or endTime, not both/,
+      message: /spec\.restored\.pitr: the start .* is after the end/,
     },
     {
       kind: "KafkaBackupValidation",
