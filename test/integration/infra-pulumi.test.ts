@@ -15,7 +15,7 @@ import { operatorControllers } from "../../infra/controllers.ts";
 import { repoRoot, stackConfig } from "../stack/config.ts";
 import { serviceAccountKubeconfig } from "../stack/kube.ts";
 import { readStackEnv } from "../stack/stack.ts";
-import { kubectl, kubectlTry, startController, waitFor } from "../support/kube.ts";
+import { deleteNamespace, kubectl, kubectlTry, startController, waitFor } from "../support/kube.ts";
 import { PulumiWorkspace } from "../support/pulumi.ts";
 import { stackEnv } from "../support/stack-env.ts";
 
@@ -55,15 +55,6 @@ function can(
   return answer === "yes";
 }
 
-/** The stack runs no namespace controller: a deleted namespace is finalized by hand. */
-function finalizeNamespace(name: string): void {
-  const r = kubectlTry(["get", "namespace", name, "-o", "json"]);
-  if (r.code !== 0) return;
-  const ns = JSON.parse(r.stdout) as { spec?: { finalizers?: string[] } };
-  if (ns.spec) ns.spec.finalizers = [];
-  kubectlTry(["replace", "--raw", `/api/v1/namespaces/${name}/finalize`, "-f", "-"], JSON.stringify(ns));
-}
-
 before(async () => {
   kubectl(["create", "namespace", teamNs]);
   kubectl(["create", "namespace", otherNs]);
@@ -73,10 +64,7 @@ before(async () => {
 after(async () => {
   // Whatever failed, leave nothing behind.
   for (const stack of ["scoped", "cluster"]) await destroy(stack);
-  for (const ns of [teamNs, otherNs, clusterNs, scopedNs]) {
-    kubectlTry(["delete", "namespace", ns, "--wait=false"]);
-    finalizeNamespace(ns);
-  }
+  for (const ns of [teamNs, otherNs, clusterNs, scopedNs]) deleteNamespace(ns);
   ws.dispose();
 });
 
