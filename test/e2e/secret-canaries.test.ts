@@ -20,7 +20,7 @@ import type { StorageSpec } from "../../engine/storage/config.ts";
 import { openStorage } from "../../engine/storage/open.ts";
 import { minioStore } from "../support/backup.ts";
 import { LeakSearch } from "../support/canaries.ts";
-import { apply, minioSecret, s3Storage, topicWith } from "../support/e2e.ts";
+import { apply, events, minioSecret, s3Storage, topicWith } from "../support/e2e.ts";
 import {
   applyCrds,
   createNamespace,
@@ -152,6 +152,9 @@ test("canary values of every kind of Secret appear in no log, metric, status, Ev
     new StorageSharedKeyCredential(azure.accountName, stackEnv("AZURE_STORAGE_KEY")),
   ).toString();
   const slackPath = `/services/CANARY-SLACK-${randomUUID()}`;
+  // Both services fail, so the failure path is exercised too (the requests still arrive).
+  receiver.answer(slackPath, 500);
+  receiver.answer("/v2/enqueue", 500);
   const pagerDutyKey = `CANARY-PD-${randomUUID()}`;
   const secret = (name: string, stringData: Record<string, string>) =>
     apply(namespace, { apiVersion: "v1", kind: "Secret", metadata: { name }, stringData });
@@ -172,6 +175,11 @@ test("canary values of every kind of Secret appear in no log, metric, status, Ev
   });
   secret("validation-slack", { url: `${receiver.url}${slackPath}` });
   secret("validation-pagerduty", { "routing-key": pagerDutyKey });
+  // Values that are wrong, for the failure paths, where a value is likeliest to be quoted.
+  const wrongS3Key = `CANARY-S3-WRONG-${randomUUID()}`;
+  const notAKey = `CANARY-NOT-A-KEY-${randomUUID()}`;
+  secret("minio-wrong", { AWS_ACCESS_KEY_ID: stackEnv("S3_ACCESS_KEY_ID"), AWS_SECRET_ACCESS_KEY: wrongS3Key });
+  secret("encryption-wrong", { key: notAKey });
   const pemLine = (pem: string) => pem.split("\n")[1] as string;
   const canaries = {
     "SCRAM password": scram.password,
@@ -184,6 +192,8 @@ test("canary values of every kind of Secret appear in no log, metric, status, Ev
     "evidence signing key": pemLine(signingPem),
     "Slack webhook": slackPath.slice("/services/".length),
     "PagerDuty routing key": pagerDutyKey,
+    "wrong S3 secret key": wrongS3Key,
+    "malformed encryption key": notAKey,
   };
 
   const sasl = {
@@ -223,6 +233,22 @@ test("canary values of every kind of Secret appear in no log, metric, status, Ev
   const backup = await finished("KafkaBackup");
   assert.equal(backup.phase, "Completed", backup.message);
 
+  // Failure paths: MinIO refuses a wrong secret key; a malformed encryption key is refused before
+  // any work. Both become conditions (checked below, after the other work).
+  const failing = {
+    "canary-wrong-s3": {
+      storage: { ...s3Storage(s3Prefix), s3: { ...s3Storage(s3Prefix).s3, credentialsSecret: { name: "minio-wrong" } } },
+    },
+    "canary-wrong-key": { storage: s3Storage(s3Prefix), encryption: { keySecret: { name: "encryption-wrong" } } },
+  };
+  for (const [name, spec] of Object.entries(failing))
+    apply(namespace, {
+      apiVersion: "kafka.oso.sh/v1alpha1",
+      kind: "KafkaBackup",
+      metadata: { name },
+      spec: { kafkaCluster: sasl, topics: [topic], ...spec },
+    });
+
   // A restore over mutual TLS with a rollback snapshot (a ConfigMap) and the groups carried over;
   // a validation over SASL_SSL with signed evidence in Azure (account key), failing on a group the
   // snapshot lacks, so Slack and PagerDuty are told.
@@ -260,6 +286,11 @@ test("canary values of every kind of Secret appear in no log, metric, status, Ev
   assert.equal(validation.validationResult, "Fail", validation.message);
   assert.equal(validation.evidenceReportSigned, true);
   await waitFor("the Slack message", () => receiver.requests.find((r) => r.path === slackPath));
+  await waitFor("the failed notifications' Events", () =>
+    events(namespace, kinds.KafkaBackupValidation.name).filter((e) => e.reason === "NotificationFailed").length === 2
+      ? true
+      : undefined,
+  );
   await waitFor("the PagerDuty event", () =>
     receiver.requests.find((r) => r.path === "/v2/enqueue" && JSON.stringify(r.json).includes(pagerDutyKey)),
   );
@@ -287,6 +318,17 @@ test("canary values of every kind of Secret appear in no log, metric, status, Ev
     [0, 120],
     [1, 150],
   ]);
+
+  for (const name of Object.keys(failing)) {
+    const ready = await waitFor(`${name}'s condition`, () =>
+      getObject<{ status?: { conditions?: Array<{ type: string; status: string; message: string }> } }>(
+        "kafkabackup",
+        namespace,
+        name,
+      ).status?.conditions?.find((c) => c.type === "Ready" && c.status === "False"),
+    );
+    assert.match(ready.message, name === "canary-wrong-s3" ? /minio-wrong|denied|signature|credential/i : /encryption/i);
+  }
 
   // Every place a value could end up.
   const search = new LeakSearch();
