@@ -5,9 +5,13 @@
 // PagerDuty routing key — and each kind does real work with them, all five controllers running
 // (at debug level): an encrypted backup, a restore with a rollback snapshot and an offset mapping
 // report, an offset reset with its snapshot in Azure, a rollback from it, and a validation with
-// signed evidence that fails and notifies. Then every canary is searched for in the controllers'
-// logs and /metrics, every resource's status, the Events, the ConfigMaps, and every object the
-// work stored: none may appear.
+// signed evidence that fails and notifies (Slack and PagerDuty answer 500). Failure paths too: a
+// wrong MinIO key and a malformed encryption key, each a condition. Then every canary is searched
+// for in the controllers' logs and /metrics, every resource's status, the Events, the ConfigMaps,
+// what went to Slack and PagerDuty, and every object the work stored: none may appear.
+// Not covered, because the stack cannot do it for real: GCS service-account keys (fake-gcs-server
+// takes no credentials, and a key's token would come from Google), and SASL mechanisms other than
+// SCRAM-SHA-512 (the brokers offer no SASL_PLAINTEXT, PLAIN, SCRAM-SHA-256 or OAUTHBEARER).
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
 import { generateKeyPairSync, randomBytes, randomUUID } from "node:crypto";
@@ -285,13 +289,13 @@ test("canary values of every kind of Secret appear in no log, metric, status, Ev
   const validation = await finished("KafkaBackupValidation");
   assert.equal(validation.validationResult, "Fail", validation.message);
   assert.equal(validation.evidenceReportSigned, true);
-  await waitFor("the Slack message", () => receiver.requests.find((r) => r.path === slackPath));
+  const slack = await waitFor("the Slack message", () => receiver.requests.find((r) => r.path === slackPath));
   await waitFor("the failed notifications' Events", () =>
     events(namespace, kinds.KafkaBackupValidation.name).filter((e) => e.reason === "NotificationFailed").length === 2
       ? true
       : undefined,
   );
-  await waitFor("the PagerDuty event", () =>
+  const pagerDuty = await waitFor("the PagerDuty event", () =>
     receiver.requests.find((r) => r.path === "/v2/enqueue" && JSON.stringify(r.json).includes(pagerDutyKey)),
   );
 
@@ -328,6 +332,7 @@ test("canary values of every kind of Secret appear in no log, metric, status, Ev
       ).status?.conditions?.find((c) => c.type === "Ready" && c.status === "False"),
     );
     assert.match(ready.message, name === "canary-wrong-s3" ? /minio-wrong|denied|signature|credential/i : /encryption/i);
+    console.log(`${name}: Ready=False "${ready.message.slice(0, 160)}"`);
   }
 
   // Every place a value could end up.
@@ -337,6 +342,13 @@ test("canary values of every kind of Secret appear in no log, metric, status, Ev
     // Every controller names the namespace it watches when it starts (not all log each run).
     await search.addController(kind, controllers.get(kind) as RunningController, namespace);
   }
+  // What went out to Slack and PagerDuty (less the routing key, which PagerDuty must get).
+  search.add("Slack message", slack.body, kinds.KafkaBackupValidation.name);
+  search.add(
+    "PagerDuty event",
+    JSON.stringify({ ...(pagerDuty.json as object), routing_key: "" }),
+    kinds.KafkaBackupValidation.name,
+  );
   search.add("Events", kubectl(["get", "events", "-n", namespace, "-o", "yaml"]), kinds.KafkaRestore.name);
   search.add("ConfigMaps", kubectl(["get", "configmaps", "-n", namespace, "-o", "yaml"]), group);
   const stored = await search.addStoredObjects("s3", await minioStore(s3Prefix));
@@ -357,6 +369,6 @@ test("canary values of every kind of Secret appear in no log, metric, status, Ev
 
   console.log(search.assertNone(canaries));
   console.log(
-    `searched: 5 controllers' logs and metrics, 5 kinds' status, Events, ConfigMaps, ${stored} objects in MinIO, ${storedAzure} in Azurite`,
+    `searched: 5 controllers' logs and metrics, 5 kinds' status, the Slack message and PagerDuty event, Events, ConfigMaps, ${stored} objects in MinIO, ${storedAzure} in Azurite`,
   );
 });
