@@ -167,7 +167,7 @@ const teamNs = `kbo-rbac-team-${suffix}`;
 const otherNs = `kbo-rbac-other-${suffix}`;
 const installs: Array<{ namespace: string; clusterObjects: string[] }> = [];
 
-/** Applies the RBAC objects among `objects`; returns the cluster-scoped ones' names for cleanup. */
+/** Applies the RBAC objects among `objects`, noting the cluster-scoped ones for cleanup. */
 function applyRbac(namespace: string, objects: Array<Record<string, unknown>>): void {
   const rbac = objects.filter((o) => rbacKinds.has(String(o.kind)));
   kubectl(["apply", "-f", "-"], JSON.stringify({ apiVersion: "v1", kind: "List", items: rbac }));
