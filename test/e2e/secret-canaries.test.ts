@@ -3,7 +3,8 @@
 // client key (mutual TLS on the SSL listener), MinIO's secret key, an Azure SAS token and account
 // key (Azurite), a backup encryption key, an evidence signing key, a Slack webhook URL and a
 // PagerDuty routing key — and each kind does real work with them, all five controllers running
-// (at debug level): an encrypted backup, a restore with a rollback snapshot and an offset mapping
+// (at debug level, each on its ServiceAccount's token with the RBAC the component renders for a
+// namespaced installation): an encrypted backup, a restore with a rollback snapshot and an offset mapping
 // report, an offset reset with its snapshot in Azure, a rollback from it, and a validation with
 // signed evidence that fails and notifies (Slack and PagerDuty answer 500). Failure paths too: a
 // wrong MinIO key and a malformed encryption key, each a condition. Then every canary is searched
@@ -15,25 +16,34 @@
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
 import { generateKeyPairSync, randomBytes, randomUUID } from "node:crypto";
-import { readFileSync } from "node:fs";
+import { mkdtempSync, readFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { after, before, test } from "node:test";
 import { ContainerSASPermissions, generateBlobSASQueryParameters, StorageSharedKeyCredential } from "@azure/storage-blob";
 import { KafkaClient } from "../../engine/kafka/client.ts";
 import { commitGroupOffsets } from "../../engine/kafka/groups.ts";
 import type { StorageSpec } from "../../engine/storage/config.ts";
 import { openStorage } from "../../engine/storage/open.ts";
+import { operatorControllers } from "../../infra/controllers.ts";
+import { deployArgs, renderOperator } from "../../infra/render.ts";
+import { stackConfig } from "../stack/config.ts";
+import { serviceAccountKubeconfig } from "../stack/kube.ts";
+import { readStackEnv } from "../stack/stack.ts";
 import { minioStore } from "../support/backup.ts";
 import { LeakSearch } from "../support/canaries.ts";
 import { apply, events, minioSecret, s3Storage, topicWith } from "../support/e2e.ts";
 import {
   applyCrds,
   createNamespace,
+  deleteNamespace,
   getObject,
   kubectl,
   type RunningController,
   startController,
   waitFor,
 } from "../support/kube.ts";
+import { applyRbac } from "../support/rbac.ts";
 import { type Receiver, startReceiver } from "../support/receiver.ts";
 import { stackEnv } from "../support/stack-env.ts";
 
@@ -51,11 +61,11 @@ interface Status {
 }
 
 const kinds = {
-  KafkaBackup: { entry: "controllers/backup.ts", resource: "kafkabackup", name: "canary-backup" },
-  KafkaRestore: { entry: "controllers/restore.ts", resource: "kafkarestore", name: "canary-restore" },
-  KafkaOffsetReset: { entry: "controllers/offset-reset.ts", resource: "kafkaoffsetreset", name: "canary-reset" },
-  KafkaOffsetRollback: { entry: "controllers/offset-rollback.ts", resource: "kafkaoffsetrollback", name: "canary-rollback" },
-  KafkaBackupValidation: { entry: "controllers/validation.ts", resource: "kafkabackupvalidation", name: "canary-validation" },
+  KafkaBackup: { resource: "kafkabackup", name: "canary-backup" },
+  KafkaRestore: { resource: "kafkarestore", name: "canary-restore" },
+  KafkaOffsetReset: { resource: "kafkaoffsetreset", name: "canary-reset" },
+  KafkaOffsetRollback: { resource: "kafkaoffsetrollback", name: "canary-rollback" },
+  KafkaBackupValidation: { resource: "kafkabackupvalidation", name: "canary-validation" },
 };
 type Kind = keyof typeof kinds;
 
@@ -70,6 +80,7 @@ before(async () => {
 });
 after(async () => {
   for (const c of controllers.values()) await c.stop("SIGKILL");
+  if (operatorNs) deleteNamespace(operatorNs);
   await receiver.close();
   await kafka.close();
 });
@@ -112,6 +123,7 @@ async function scramUser(username: string, password: string): Promise<void> {
 }
 
 let namespace = "";
+let operatorNs = "";
 const status = (kind: Kind) => getObject<{ status?: Status }>(kinds[kind].resource, namespace, kinds[kind].name).status ?? {};
 const finished = (kind: Kind, timeoutMs = 120_000) =>
   waitFor(
@@ -211,16 +223,20 @@ test("canary values of every kind of Secret appear in no log, metric, status, Ev
     securityProtocol: "SSL",
     tlsSecret: { name: "kafka-mtls", caKey: "ca.crt", certKey: "tls.crt", keyKey: "tls.key" },
   };
-  for (const kind of Object.keys(kinds) as Kind[]) {
-    controllers.set(
-      kind,
-      await startController(kinds[kind].entry, {
-        WATCH_NAMESPACES: namespace,
-        LEADER_ELECTION_NAMESPACE: namespace,
-        LOG_LEVEL: "debug",
-        PAGERDUTY_EVENTS_URL: `${receiver.url}/v2/enqueue`,
-      }),
-    );
+  // Each controller on its own ServiceAccount's token, with the RBAC the component renders for a
+  // namespaced installation watching this namespace: what it may do is what it does in a cluster.
+  operatorNs = `${namespace}-operator`;
+  applyRbac(await renderOperator({ ...deployArgs, namespace: operatorNs, watchNamespaces: [namespace] }));
+  const kubeconfigs = mkdtempSync(join(tmpdir(), "kbo-canaries-"));
+  for (const c of operatorControllers) {
+    const kubeconfig = serviceAccountKubeconfig(readStackEnv(stackConfig()), operatorNs, c.component, join(kubeconfigs, c.name));
+    const env = {
+      WATCH_NAMESPACES: namespace,
+      LEADER_ELECTION_NAMESPACE: operatorNs,
+      LOG_LEVEL: "debug",
+      PAGERDUTY_EVENTS_URL: `${receiver.url}/v2/enqueue`,
+    };
+    controllers.set(c.kind, await startController(`controllers/${c.name}.ts`, env, kubeconfig));
   }
   const resource = (kind: Kind, spec: Record<string, unknown>) =>
     apply(namespace, { apiVersion: "kafka.oso.sh/v1alpha1", kind, metadata: { name: kinds[kind].name }, spec });
@@ -341,6 +357,7 @@ test("canary values of every kind of Secret appear in no log, metric, status, Ev
     search.add(`${kind} status`, kubectl(["get", r, "-n", namespace, "-o", "yaml"]), name);
     // Every controller names the namespace it watches when it starts (not all log each run).
     await search.addController(kind, controllers.get(kind) as RunningController, namespace);
+    assert.doesNotMatch(controllers.get(kind)?.logs() ?? "", /forbidden/i, `${kind} controller was refused something`);
   }
   // What went out to Slack and PagerDuty (less the routing key, which PagerDuty must get).
   search.add("Slack message", slack.body, kinds.KafkaBackupValidation.name);

@@ -15,7 +15,7 @@ import { after, before, describe, test } from "node:test";
 import { parseAllDocuments } from "yaml";
 import { deployArgs, deployDir, renderOperator } from "../../infra/render.ts";
 import { applyCrds, deleteNamespace, kubectl, kubectlTry } from "../support/kube.ts";
-import { type Access, canIAll, describeAccess, servedResources } from "../support/rbac.ts";
+import { type Access, applyRbac, canIAll, describeAccess, servedResources } from "../support/rbac.ts";
 
 const crd = (plural: string) => `${plural}.kafka.oso.sh`;
 const kinds = ["kafkabackups", "kafkarestores", "kafkaoffsetresets", "kafkaoffsetrollbacks", "kafkabackupvalidations"];
@@ -161,20 +161,14 @@ async function check(operatorNs: string, rows: Row[]): Promise<[number, number]>
   return [allowed, rows.length - allowed];
 }
 
-const rbacKinds = new Set(["Namespace", "ServiceAccount", "ClusterRole", "ClusterRoleBinding", "Role", "RoleBinding"]);
 const suffix = randomUUID().slice(0, 8);
 const teamNs = `kbo-rbac-team-${suffix}`;
 const otherNs = `kbo-rbac-other-${suffix}`;
 const installs: Array<{ namespace: string; clusterObjects: string[] }> = [];
 
-/** Applies the RBAC objects among `objects`, noting the cluster-scoped ones for cleanup. */
-function applyRbac(namespace: string, objects: Array<Record<string, unknown>>): void {
-  const rbac = objects.filter((o) => rbacKinds.has(String(o.kind)));
-  kubectl(["apply", "-f", "-"], JSON.stringify({ apiVersion: "v1", kind: "List", items: rbac }));
-  const clusterObjects = rbac
-    .filter((o) => String(o.kind).startsWith("Cluster"))
-    .map((o) => `${String(o.kind).toLowerCase()}/${(o.metadata as { name: string }).name}`);
-  installs.push({ namespace, clusterObjects });
+/** Applies the RBAC objects among `objects`, noting what to delete afterwards. */
+function install(namespace: string, objects: Array<Record<string, unknown>>): void {
+  installs.push({ namespace, clusterObjects: applyRbac(objects) });
 }
 
 before(() => {
@@ -207,7 +201,7 @@ describe("RBAC matrix on the real API server", () => {
     const objects = parseAllDocuments(text.replaceAll("kafka-backup-system", operatorNs)).map(
       (d) => d.toJS() as Record<string, unknown>,
     );
-    applyRbac(operatorNs, objects);
+    install(operatorNs, objects);
     const rows = table.flatMap((e) =>
       rowsOf(
         e,
@@ -229,7 +223,7 @@ describe("RBAC matrix on the real API server", () => {
 
   test("a namespaced installation (watchNamespaces): its rights in the watched namespace, none in another or cluster-wide", async () => {
     const operatorNs = `kbo-rbac-scoped-${suffix}`;
-    applyRbac(operatorNs, await renderOperator({ ...deployArgs, namespace: operatorNs, watchNamespaces: [teamNs] }));
+    install(operatorNs, await renderOperator({ ...deployArgs, namespace: operatorNs, watchNamespaces: [teamNs] }));
     const rows = table.flatMap((e) =>
       rowsOf(
         e,

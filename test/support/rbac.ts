@@ -51,6 +51,20 @@ export async function canIAll(questions: Array<{ serviceAccount: string; access:
   return answers;
 }
 
+const rbacKinds = new Set(["Namespace", "ServiceAccount", "ClusterRole", "ClusterRoleBinding", "Role", "RoleBinding"]);
+
+/**
+ * Applies the namespace, ServiceAccounts and RBAC among rendered objects (the component's or
+ * deploy/'s); returns the cluster-scoped ones (kind/name), which deleting the namespace leaves.
+ */
+export function applyRbac(objects: Array<Record<string, unknown>>): string[] {
+  const rbac = objects.filter((o) => rbacKinds.has(String(o.kind)));
+  kubectl(["apply", "-f", "-"], JSON.stringify({ apiVersion: "v1", kind: "List", items: rbac }));
+  return rbac
+    .filter((o) => String(o.kind).startsWith("Cluster"))
+    .map((o) => `${String(o.kind).toLowerCase()}/${(o.metadata as { name: string }).name}`);
+}
+
 /** Every resource type the API server serves, as `kubectl auth can-i` names them (plural.group). */
 export function servedResources(): Set<string> {
   return new Set(kubectl(["api-resources", "-o", "name"]).split("\n").filter(Boolean));
