@@ -71,6 +71,8 @@ type Kind = keyof typeof kinds;
 
 let kafka: KafkaClient;
 let receiver: Receiver;
+let namespace = "";
+let operatorNs = "";
 const controllers = new Map<Kind, RunningController>();
 
 before(async () => {
@@ -122,8 +124,6 @@ async function scramUser(username: string, password: string): Promise<void> {
   }
 }
 
-let namespace = "";
-let operatorNs = "";
 const status = (kind: Kind) => getObject<{ status?: Status }>(kinds[kind].resource, namespace, kinds[kind].name).status ?? {};
 const finished = (kind: Kind, timeoutMs = 120_000) =>
   waitFor(

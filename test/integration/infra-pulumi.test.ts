@@ -17,6 +17,7 @@ import { serviceAccountKubeconfig } from "../stack/kube.ts";
 import { readStackEnv } from "../stack/stack.ts";
 import { deleteNamespace, kubectl, kubectlTry, startController, waitFor } from "../support/kube.ts";
 import { PulumiWorkspace } from "../support/pulumi.ts";
+import { canINow } from "../support/rbac.ts";
 import { stackEnv } from "../support/stack-env.ts";
 
 const suffix = randomUUID().slice(0, 8);
@@ -44,15 +45,13 @@ function can(
   resource: string,
   opts: { in?: string; sub?: string; name?: string } = {},
 ): boolean {
-  const target = opts.name ? `${resource}/${opts.name}` : resource;
-  const args = ["auth", "can-i", verb, target, "--as", `system:serviceaccount:${namespace}:${sa}`];
-  if (opts.in === "*") args.push("--all-namespaces");
-  else args.push("-n", opts.in ?? otherNs);
-  if (opts.sub) args.push(`--subresource=${opts.sub}`);
-  const r = kubectlTry(args);
-  const answer = r.stdout.trim() || r.stderr.trim();
-  if (answer !== "yes" && !answer.startsWith("no")) throw new Error(`kubectl auth can-i: ${answer}`);
-  return answer === "yes";
+  return canINow(`${namespace}/${sa}`, {
+    verb,
+    resource,
+    namespace: opts.in ?? otherNs,
+    ...(opts.sub ? { subresource: opts.sub } : {}),
+    ...(opts.name ? { name: opts.name } : {}),
+  });
 }
 
 before(async () => {

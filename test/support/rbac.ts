@@ -2,7 +2,7 @@
 // authorizer's own answer (RBAC), many questions at a time.
 import { execFile } from "node:child_process";
 import { promisify } from "node:util";
-import { kubectl } from "./kube.ts";
+import { kubectl, kubectlTry } from "./kube.ts";
 import { stackEnv } from "./stack-env.ts";
 
 const run = promisify(execFile);
@@ -20,19 +20,38 @@ export interface Access {
 export const describeAccess = (a: Access) =>
   `${a.verb} ${a.resource}${a.subresource ? `/${a.subresource}` : ""}${a.name ? ` ${a.name}` : ""} in ${a.namespace === "*" ? "all namespaces" : a.namespace}`;
 
-/** The answer for the ServiceAccount `namespace/name`. */
-export async function canI(serviceAccount: string, a: Access): Promise<boolean> {
+/** `kubectl auth can-i` arguments (after the kubeconfig) for the ServiceAccount `namespace/name`. */
+function canIArgs(serviceAccount: string, a: Access): string[] {
   const [namespace, name] = serviceAccount.split("/");
-  const args = ["--kubeconfig", stackEnv("KUBECONFIG"), "auth", "can-i", a.verb, a.name ? `${a.resource}/${a.name}` : a.resource];
-  args.push(...(a.namespace === "*" ? ["--all-namespaces"] : ["-n", a.namespace]));
-  if (a.subresource) args.push(`--subresource=${a.subresource}`);
-  args.push(`--as=system:serviceaccount:${namespace}:${name}`);
-  const answer = await run(stackEnv("KUBECTL"), args).then(
+  return [
+    "auth",
+    "can-i",
+    a.verb,
+    a.name ? `${a.resource}/${a.name}` : a.resource,
+    ...(a.namespace === "*" ? ["--all-namespaces"] : ["-n", a.namespace]),
+    ...(a.subresource ? [`--subresource=${a.subresource}`] : []),
+    `--as=system:serviceaccount:${namespace}:${name}`,
+  ];
+}
+
+function answer(a: Access, text: string): boolean {
+  if (text !== "yes" && text !== "no") throw new Error(`kubectl auth can-i ${describeAccess(a)}: ${text}`);
+  return text === "yes";
+}
+
+/** The answer for the ServiceAccount `namespace/name` (exit code 1 is "no"). */
+export async function canI(serviceAccount: string, a: Access): Promise<boolean> {
+  const text = await run(stackEnv("KUBECTL"), ["--kubeconfig", stackEnv("KUBECONFIG"), ...canIArgs(serviceAccount, a)]).then(
     (r) => r.stdout.trim(),
     (err: { code?: number; stdout?: string; stderr?: string }) => (err.code === 1 ? String(err.stdout).trim() : `${err.stderr}`),
   );
-  if (answer !== "yes" && answer !== "no") throw new Error(`kubectl auth can-i ${describeAccess(a)}: ${answer}`);
-  return answer === "yes";
+  return answer(a, text);
+}
+
+/** The same, waiting for kubectl. */
+export function canINow(serviceAccount: string, a: Access): boolean {
+  const r = kubectlTry(canIArgs(serviceAccount, a));
+  return answer(a, r.code <= 1 ? r.stdout.trim() : r.stderr);
 }
 
 /** Answers for many questions, `concurrency` kubectl processes at a time, in order. */
