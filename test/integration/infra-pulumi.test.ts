@@ -15,8 +15,9 @@ import { operatorControllers } from "../../infra/controllers.ts";
 import { repoRoot, stackConfig } from "../stack/config.ts";
 import { serviceAccountKubeconfig } from "../stack/kube.ts";
 import { readStackEnv } from "../stack/stack.ts";
-import { kubectl, kubectlTry, startController, waitFor } from "../support/kube.ts";
+import { deleteNamespace, kubectl, kubectlTry, startController, waitFor } from "../support/kube.ts";
 import { PulumiWorkspace } from "../support/pulumi.ts";
+import { canINow } from "../support/rbac.ts";
 import { stackEnv } from "../support/stack-env.ts";
 
 const suffix = randomUUID().slice(0, 8);
@@ -44,24 +45,13 @@ function can(
   resource: string,
   opts: { in?: string; sub?: string; name?: string } = {},
 ): boolean {
-  const target = opts.name ? `${resource}/${opts.name}` : resource;
-  const args = ["auth", "can-i", verb, target, "--as", `system:serviceaccount:${namespace}:${sa}`];
-  if (opts.in === "*") args.push("--all-namespaces");
-  else args.push("-n", opts.in ?? otherNs);
-  if (opts.sub) args.push(`--subresource=${opts.sub}`);
-  const r = kubectlTry(args);
-  const answer = r.stdout.trim() || r.stderr.trim();
-  if (answer !== "yes" && !answer.startsWith("no")) throw new Error(`kubectl auth can-i: ${answer}`);
-  return answer === "yes";
-}
-
-/** The stack runs no namespace controller: a deleted namespace is finalized by hand. */
-function finalizeNamespace(name: string): void {
-  const r = kubectlTry(["get", "namespace", name, "-o", "json"]);
-  if (r.code !== 0) return;
-  const ns = JSON.parse(r.stdout) as { spec?: { finalizers?: string[] } };
-  if (ns.spec) ns.spec.finalizers = [];
-  kubectlTry(["replace", "--raw", `/api/v1/namespaces/${name}/finalize`, "-f", "-"], JSON.stringify(ns));
+  return canINow(`${namespace}/${sa}`, {
+    verb,
+    resource,
+    namespace: opts.in ?? otherNs,
+    ...(opts.sub ? { subresource: opts.sub } : {}),
+    ...(opts.name ? { name: opts.name } : {}),
+  });
 }
 
 before(async () => {
@@ -73,10 +63,7 @@ before(async () => {
 after(async () => {
   // Whatever failed, leave nothing behind.
   for (const stack of ["scoped", "cluster"]) await destroy(stack);
-  for (const ns of [teamNs, otherNs, clusterNs, scopedNs]) {
-    kubectlTry(["delete", "namespace", ns, "--wait=false"]);
-    finalizeNamespace(ns);
-  }
+  for (const ns of [teamNs, otherNs, clusterNs, scopedNs]) deleteNamespace(ns);
   ws.dispose();
 });
 

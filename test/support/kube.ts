@@ -38,6 +38,16 @@ export function createNamespace(prefix: string): string {
   return namespace;
 }
 
+/** Deletes a namespace; the stack runs no namespace controller, so it is finalized by hand. */
+export function deleteNamespace(name: string): void {
+  kubectlTry(["delete", "namespace", name, "--wait=false"]);
+  const r = kubectlTry(["get", "namespace", name, "-o", "json"]);
+  if (r.code !== 0) return;
+  const ns = JSON.parse(r.stdout) as { spec?: { finalizers?: string[] } };
+  if (ns.spec) ns.spec.finalizers = [];
+  kubectlTry(["replace", "--raw", `/api/v1/namespaces/${name}/finalize`, "-f", "-"], JSON.stringify(ns));
+}
+
 export function getObject<T = Record<string, unknown>>(kind: string, namespace: string, name: string): T {
   return JSON.parse(kubectl(["get", kind, "-n", namespace, name, "-o", "json"])) as T;
 }
