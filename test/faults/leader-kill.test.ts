@@ -1,0 +1,172 @@
+// A Kafka cluster of 3 brokers of its own (KRaft) and a topic with replication factor 3 and
+// min.insync.replicas 2. The broker leading every partition is SIGKILLed in the middle of a
+// backup, and the broker leading most partitions of the restore's new topic in the middle of the
+// restore: the clients find the new leaders and each run ends with exact data (every record once,
+// at its offset, in order), compared with the Java consumer.
+import assert from "node:assert/strict";
+import { randomUUID } from "node:crypto";
+import { after, before, test } from "node:test";
+import { setTimeout as sleep } from "node:timers/promises";
+import { runBackup } from "../../engine/backup/engine.ts";
+import { KafkaClient } from "../../engine/kafka/client.ts";
+import { runRestore } from "../../engine/restore/restore.ts";
+import type { StorageBackend } from "../../engine/storage/backend.ts";
+import { type JavaRecord, javaDump, minioStore, readBackup } from "../support/backup.ts";
+import { topicWith } from "../support/e2e.ts";
+import { type KafkaCluster, kafkaCluster } from "../support/faults.ts";
+
+const partitions = 6;
+const perPartition = 10_000;
+const records = partitions * perPartition;
+
+let cluster: KafkaCluster | undefined;
+let kafka: KafkaClient | undefined;
+let store: StorageBackend;
+let topic: string;
+/** The broker leading every partition of `topic`: not the active controller, so the kill is a leader's alone. */
+let leader: number;
+
+before(async () => {
+  const started = Date.now();
+  cluster = await kafkaCluster("leader-kill", 3);
+  kafka = new KafkaClient({ bootstrapServers: cluster.bootstrapServers });
+  const { brokers, controller } = await (await kafka.admin()).describeCluster();
+  assert.equal(brokers.length, 3);
+  leader = brokers.map((b) => b.nodeId).find((id) => id !== controller) ?? 1;
+  const others = brokers.map((b) => b.nodeId).filter((id) => id !== leader);
+  topic = await topicWith(kafka, partitions, perPartition, 200, {
+    // The leader first in every replica list: it is each partition's preferred leader.
+    replicaAssignment: Array.from({ length: partitions }, (_, partition) => ({
+      partition,
+      replicas: [leader, ...(partition % 2 ? others : [...others].reverse())],
+    })),
+    configEntries: [{ name: "min.insync.replicas", value: "2" }],
+  });
+  store = await minioStore(`fault-leader-${randomUUID().slice(0, 8)}`);
+  console.log(`3 brokers up and ${records} records written in ${((Date.now() - started) / 1000).toFixed(1)}s`);
+});
+after(async () => {
+  await kafka?.close();
+  await cluster?.destroy();
+});
+
+const identity = (r: JavaRecord) => `${r.partition}/${r.offset}/${r.key}/${r.value}`;
+const byOffset = (a: JavaRecord, b: JavaRecord) => a.partition - b.partition || a.offset - b.offset;
+
+/** Records seen more than once, and records of `expected` never seen. */
+function exactness(actual: JavaRecord[], expected: JavaRecord[]): { duplicates: number; lost: number } {
+  const seen = new Set(actual.map(identity));
+  return {
+    duplicates: actual.length - seen.size,
+    lost: expected.filter((r) => !seen.has(identity(r))).length,
+  };
+}
+
+/** Resolves once `reached()` holds; fails when the run ends (or fails) before. */
+async function midRun(run: Promise<unknown>, reached: () => boolean): Promise<void> {
+  let ended = false;
+  run.then(
+    () => {
+      ended = true;
+    },
+    () => {
+      ended = true;
+    },
+  );
+  while (!reached()) {
+    assert.ok(!ended, "the run ended before the fault could be injected");
+    await sleep(50);
+  }
+}
+
+/** Partition leaders of a topic, fresh from the cluster. */
+async function leadersOf(client: KafkaClient, name: string): Promise<number[]> {
+  return [...((await client.leaders([name], true)).get(name)?.values() ?? [])];
+}
+
+test("a backup rides out a SIGKILL of the broker leading every partition", async () => {
+  assert.ok(kafka && cluster);
+  assert.deepEqual(await leadersOf(kafka, topic), Array(partitions).fill(leader));
+  let stored = 0;
+  const run = runBackup(kafka, store, {
+    backupId: "leader-kill",
+    selection: { topics: [topic] },
+    mode: "snapshot",
+    codec: "lz4",
+    segmentMaxRecords: 2000,
+    recordsPerSec: 4000,
+    leaseHolder: "fault",
+    progressIntervalMs: 100,
+    onProgress: (p) => {
+      stored = p.records;
+    },
+  });
+  await midRun(run, () => stored >= records / 10);
+  const storedAtKill = stored;
+  const killed = Date.now();
+  await cluster.kill(leader);
+  const result = await run;
+  console.log(
+    `leader (node ${leader}) SIGKILLed after ${storedAtKill} of ${records} records; backup done ${((Date.now() - killed) / 1000).toFixed(1)}s later`,
+  );
+  assert.ok(storedAtKill < records, "the kill landed mid-backup");
+  assert.equal(result.records, records);
+  const moved = await leadersOf(kafka, topic);
+  assert.ok(!moved.includes(leader) && !moved.includes(-1), `every partition has a new leader: ${moved.join(",")}`);
+
+  const backedUp = (await readBackup(store, "leader-kill")).records.get(topic) ?? [];
+  const source = javaDump(topic, cluster.bootstrapServers.join(","));
+  assert.equal(source.length, records);
+  const { duplicates, lost } = exactness(backedUp, source);
+  assert.deepEqual(backedUp.map(identity).sort(), source.map(identity).sort());
+  console.log(`leader kill: backup ${backedUp.length} records checked, duplicates ${duplicates}, lost ${lost}`);
+});
+
+test("a restore into a new RF-3 topic rides out a SIGKILL of the broker leading most of its partitions", async () => {
+  assert.ok(kafka && cluster);
+  // The first victim back: a new topic of replication factor 3 needs three brokers.
+  await cluster.startStopped();
+  const target = `${topic}-restored`;
+  let restored = 0;
+  const run = runRestore(kafka, store, {
+    backupId: "leader-kill",
+    restoreId: "leader-kill",
+    selection: { topicMapping: { [topic]: target } },
+    createTopics: true,
+    batchRecords: 500,
+    recordsPerSec: 4000,
+    onProgress: (p) => {
+      restored = p.recordsRestored;
+    },
+  });
+  await midRun(run, () => restored >= records / 10);
+  const restoredAtKill = restored;
+  const leaders = await leadersOf(kafka, target);
+  const led = (id: number) => leaders.filter((l) => l === id).length;
+  const victim = [1, 2, 3].reduce((a, b) => (led(b) > led(a) ? b : a));
+  const killed = Date.now();
+  await cluster.kill(victim);
+  const result = await run;
+  console.log(
+    `node ${victim} (leading ${led(victim)} of ${partitions} partitions) SIGKILLed after ${restoredAtKill} of ${records} records; restore done ${((Date.now() - killed) / 1000).toFixed(1)}s later`,
+  );
+  assert.ok(restoredAtKill < records, "the kill landed mid-restore");
+  assert.equal(result.records, records);
+
+  const admin = await kafka.admin();
+  const { topics } = await admin.fetchTopicMetadata({ topics: [target] });
+  assert.deepEqual(
+    topics[0]?.partitions.map((p) => p.replicas.length),
+    Array(partitions).fill(3),
+  );
+  const configs = await admin.describeConfigs({ resources: [{ type: 2, name: target }], includeSynonyms: false });
+  const minIsr = configs.resources[0]?.configEntries.find((e) => e.configName === "min.insync.replicas");
+  assert.equal(minIsr?.configValue, "2");
+
+  const bootstrap = cluster.bootstrapServers.join(",");
+  const restoredRecords = javaDump(target, bootstrap).sort(byOffset);
+  const source = javaDump(topic, bootstrap).sort(byOffset);
+  const { duplicates, lost } = exactness(restoredRecords, source);
+  assert.deepEqual(restoredRecords.map(identity), source.map(identity));
+  console.log(`leader kill: restore ${restoredRecords.length} records checked, duplicates ${duplicates}, lost ${lost}`);
+});
