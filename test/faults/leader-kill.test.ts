@@ -14,6 +14,7 @@ import type { StorageBackend } from "../../engine/storage/backend.ts";
 import { type JavaRecord, javaDump, minioStore, readBackup } from "../support/backup.ts";
 import { topicWith } from "../support/e2e.ts";
 import { type KafkaCluster, kafkaCluster } from "../support/faults.ts";
+import { captureLogs } from "../support/logs.ts";
 
 const partitions = 6;
 const perPartition = 10_000;
@@ -25,6 +26,8 @@ let store: StorageBackend;
 let topic: string;
 /** The broker leading every partition of `topic`: not the active controller, so the kill is a leader's alone. */
 let leader: number;
+/** What the Java consumer reads from `topic`, by partition and offset. */
+let source: JavaRecord[] = [];
 
 before(async () => {
   const started = Date.now();
@@ -79,6 +82,9 @@ async function midRun(run: Promise<unknown>, reached: () => boolean): Promise<vo
   }
 }
 
+/** Warning lines matching `pattern` in what a run logged. */
+const count = (text: string, pattern: RegExp) => text.split("\n").filter((line) => pattern.test(line)).length;
+
 /** Partition leaders of a topic, fresh from the cluster. */
 async function leadersOf(client: KafkaClient, name: string): Promise<number[]> {
   return [...((await client.leaders([name], true)).get(name)?.values() ?? [])];
@@ -88,7 +94,9 @@ test("a backup rides out a SIGKILL of the broker leading every partition", async
   assert.ok(kafka && cluster);
   assert.deepEqual(await leadersOf(kafka, topic), Array(partitions).fill(leader));
   let stored = 0;
+  const logs = captureLogs("warn");
   const run = runBackup(kafka, store, {
+    log: logs.logger,
     backupId: "leader-kill",
     selection: { topics: [topic] },
     mode: "snapshot",
@@ -106,35 +114,44 @@ test("a backup rides out a SIGKILL of the broker leading every partition", async
   const killed = Date.now();
   await cluster.kill(leader);
   const result = await run;
+  const retries = count(logs.text(), /; retrying"/);
   console.log(
-    `leader (node ${leader}) SIGKILLed after ${storedAtKill} of ${records} records; backup done ${((Date.now() - killed) / 1000).toFixed(1)}s later`,
+    `leader (node ${leader}) SIGKILLed after ${storedAtKill} of ${records} records; backup done ${((Date.now() - killed) / 1000).toFixed(1)}s later, after ${retries} retries`,
   );
   assert.ok(storedAtKill < records, "the kill landed mid-backup");
+  assert.ok(retries > 0, "the backup met the dead leader and retried");
   assert.equal(result.records, records);
   const moved = await leadersOf(kafka, topic);
   assert.ok(!moved.includes(leader) && !moved.includes(-1), `every partition has a new leader: ${moved.join(",")}`);
+  // The victim boots again while the backup is checked: the restore's new topic of replication
+  // factor 3 needs three brokers.
+  const back = cluster.startStopped();
+  back.catch(() => {});
 
   const backedUp = (await readBackup(store, "leader-kill")).records.get(topic) ?? [];
-  const source = javaDump(topic, cluster.bootstrapServers.join(","));
+  source = javaDump(topic, cluster.bootstrapServers.join(",")).sort(byOffset);
   assert.equal(source.length, records);
   const { duplicates, lost } = exactness(backedUp, source);
   assert.deepEqual(backedUp.map(identity).sort(), source.map(identity).sort());
   console.log(`leader kill: backup ${backedUp.length} records checked, duplicates ${duplicates}, lost ${lost}`);
+  await back;
 });
 
 test("a restore into a new RF-3 topic rides out a SIGKILL of the broker leading most of its partitions", async () => {
-  assert.ok(kafka && cluster);
-  // The first victim back: a new topic of replication factor 3 needs three brokers.
-  await cluster.startStopped();
+  assert.ok(kafka && cluster && source.length, "the backup test ran");
   const target = `${topic}-restored`;
   let restored = 0;
+  const logs = captureLogs("warn");
   const run = runRestore(kafka, store, {
+    log: logs.logger,
     backupId: "leader-kill",
     restoreId: "leader-kill",
     selection: { topicMapping: { [topic]: target } },
     createTopics: true,
     batchRecords: 500,
     recordsPerSec: 4000,
+    // Every partition in flight, so the victim's are being written when it dies.
+    maxConcurrentPartitions: partitions,
     onProgress: (p) => {
       restored = p.recordsRestored;
     },
@@ -147,10 +164,12 @@ test("a restore into a new RF-3 topic rides out a SIGKILL of the broker leading 
   const killed = Date.now();
   await cluster.kill(victim);
   const result = await run;
+  const resent = count(logs.text(), /produce failed; resending the same batch/);
   console.log(
-    `node ${victim} (leading ${led(victim)} of ${partitions} partitions) SIGKILLed after ${restoredAtKill} of ${records} records; restore done ${((Date.now() - killed) / 1000).toFixed(1)}s later`,
+    `node ${victim} (leading ${led(victim)} of ${partitions} partitions) SIGKILLed after ${restoredAtKill} of ${records} records; restore done ${((Date.now() - killed) / 1000).toFixed(1)}s later, after ${resent} resent batches`,
   );
   assert.ok(restoredAtKill < records, "the kill landed mid-restore");
+  assert.ok(resent > 0, "the restore met the dead leader and resent");
   assert.equal(result.records, records);
 
   const admin = await kafka.admin();
@@ -163,9 +182,7 @@ test("a restore into a new RF-3 topic rides out a SIGKILL of the broker leading 
   const minIsr = configs.resources[0]?.configEntries.find((e) => e.configName === "min.insync.replicas");
   assert.equal(minIsr?.configValue, "2");
 
-  const bootstrap = cluster.bootstrapServers.join(",");
-  const restoredRecords = javaDump(target, bootstrap).sort(byOffset);
-  const source = javaDump(topic, bootstrap).sort(byOffset);
+  const restoredRecords = javaDump(target, cluster.bootstrapServers.join(",")).sort(byOffset);
   const { duplicates, lost } = exactness(restoredRecords, source);
   assert.deepEqual(restoredRecords.map(identity), source.map(identity));
   console.log(`leader kill: restore ${restoredRecords.length} records checked, duplicates ${duplicates}, lost ${lost}`);
