@@ -7,7 +7,7 @@ import { rmSync } from "node:fs";
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import type { Env } from "../stack/component.ts";
-import { runDirs, type StackConfig, stackConfig } from "../stack/config.ts";
+import { clustersDir, runDirs, type StackConfig, stackConfig } from "../stack/config.ts";
 import { kafka } from "../stack/kafka.ts";
 import { isAlive, type RunDirs, readPid, signalGroup } from "../stack/process.ts";
 import { components, context } from "../stack/stack.ts";
@@ -59,11 +59,11 @@ export interface KafkaCluster {
 /**
  * A KRaft cluster of `brokers` combined broker+controller nodes, apart from the shared stack: its
  * own state folder under the stack's (`<stack>/clusters/<name>`), its own free ports. A cluster
- * left there by an earlier run that died is stopped and deleted first.
+ * left there by an earlier run that died is stopped and deleted first (and `stack down` stops it).
  */
 export async function kafkaCluster(name: string, brokers: number): Promise<KafkaCluster> {
   const shared = stackConfig();
-  const config: StackConfig = { ...shared, stateDir: join(shared.stateDir, "clusters", name), kafkaBrokers: brokers };
+  const config: StackConfig = { ...shared, stateDir: join(clustersDir(shared), name), kafkaBrokers: brokers };
   const ctx = context(config, (line) => console.error(`[${name}] ${line}`));
   const destroy = async () => {
     await kafka.down(ctx);
