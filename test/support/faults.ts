@@ -3,6 +3,7 @@
 // cluster of its own for faults the shared single broker cannot show (a leader kill needs
 // replicas). Used by test/faults/ (run one file at a time, after the other tests, since every test
 // shares these servers) and by the storage conformance tests' short pauses.
+import { execFileSync } from "node:child_process";
 import { rmSync } from "node:fs";
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
@@ -48,6 +49,8 @@ export interface KafkaCluster {
   /** The cluster's variables, as the stack's env file names them (KAFKA_BOOTSTRAP_SERVERS, …). */
   env: Env;
   bootstrapServers: string[];
+  /** The node leading the KRaft metadata quorum: the active controller (Kafka's own MetadataQuorumCommand). */
+  activeController(): number;
   /** SIGKILLs one node (1-based id) and waits until it is gone: no shutdown, no leadership handed over. */
   kill(nodeId: number): Promise<void>;
   /** Starts the nodes that are not running again (same ports and data) and waits for all of them. */
@@ -77,6 +80,24 @@ export async function kafkaCluster(name: string, brokers: number): Promise<Kafka
     return {
       env,
       bootstrapServers: (env.KAFKA_BOOTSTRAP_SERVERS ?? "").split(","),
+      activeController: () => {
+        const status = execFileSync(
+          "java",
+          [
+            "-cp",
+            `${env.KAFKA_LIB}/*`,
+            "org.apache.kafka.tools.MetadataQuorumCommand",
+            "--bootstrap-server",
+            env.KAFKA_BOOTSTRAP_SERVERS ?? "",
+            "describe",
+            "--status",
+          ],
+          { encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] },
+        );
+        const id = Number(/^LeaderId:\s+(\d+)/m.exec(status)?.[1]);
+        if (!Number.isInteger(id)) throw new Error(`no quorum leader in:\n${status}`);
+        return id;
+      },
       kill: async (nodeId) => {
         const pid = pidOf(`kafka-${nodeId}`, ctx.dirs);
         signalGroup(pid, "SIGKILL");
