@@ -1,8 +1,9 @@
 // A Kafka cluster of 3 brokers of its own (KRaft) and a topic with replication factor 3 and
 // min.insync.replicas 2. The broker leading every partition is SIGKILLed in the middle of a
-// backup, and the broker leading most partitions of the restore's new topic in the middle of the
-// restore: the clients find the new leaders and each run ends with exact data (every record once,
-// at its offset, in order), compared with the Java consumer.
+// backup, and the broker leading most partitions of the restore's new topic (the active KRaft
+// controller when it leads as many) in the middle of the restore: the clients find the new
+// leaders and each run ends with exact data (every record once, at its offset, in order),
+// compared with the Java consumer.
 import assert from "node:assert/strict";
 import { randomUUID } from "node:crypto";
 import { after, before, test } from "node:test";
