@@ -10,6 +10,7 @@ import { after, before, test } from "node:test";
 import { setTimeout as sleep } from "node:timers/promises";
 import { runBackup } from "../../engine/backup/engine.ts";
 import { KafkaClient } from "../../engine/kafka/client.ts";
+import type { Logger } from "../../engine/log.ts";
 import { runRestore } from "../../engine/restore/restore.ts";
 import type { StorageBackend } from "../../engine/storage/backend.ts";
 import { type JavaRecord, javaDump, minioStore, readBackup } from "../support/backup.ts";
@@ -58,6 +59,12 @@ after(async () => {
 const identity = (r: JavaRecord) => `${r.partition}/${r.offset}/${r.key}/${r.value}`;
 const byOffset = (a: JavaRecord, b: JavaRecord) => a.partition - b.partition || a.offset - b.offset;
 
+/** The cluster and a client of it, once `before` has started them. */
+function ready(): { client: KafkaClient; nodes: KafkaCluster } {
+  assert.ok(kafka && cluster, "the 3-broker cluster is up");
+  return { client: kafka, nodes: cluster };
+}
+
 /** Records seen more than once, and records of `expected` never seen. */
 function exactness(actual: JavaRecord[], expected: JavaRecord[]): { duplicates: number; lost: number } {
   const seen = new Set(actual.map(identity));
@@ -67,9 +74,21 @@ function exactness(actual: JavaRecord[], expected: JavaRecord[]): { duplicates: 
   };
 }
 
-/** Resolves once `reached()` holds; fails when the run ends (or fails) before. */
-async function midRun(run: Promise<unknown>, reached: () => boolean): Promise<void> {
+/**
+ * Starts a run with a logger keeping its warnings, SIGKILLs the node `victim` names once the run
+ * has done a tenth of the records, and waits for the run to end.
+ */
+async function killMidRun<R>(
+  start: (log: Logger, progress: (records: number) => void) => Promise<R>,
+  victim: () => Promise<number>,
+): Promise<{ result: R; node: number; doneAtKill: number; secondsAfter: number; warnings: string }> {
+  const { nodes } = ready();
+  const logs = captureLogs("warn");
+  let done = 0;
   let ended = false;
+  const run = start(logs.logger, (records) => {
+    done = records;
+  });
   run.then(
     () => {
       ended = true;
@@ -78,10 +97,16 @@ async function midRun(run: Promise<unknown>, reached: () => boolean): Promise<vo
       ended = true;
     },
   );
-  while (!reached()) {
+  while (done < records / 10) {
     assert.ok(!ended, "the run ended before the fault could be injected");
     await sleep(50);
   }
+  const doneAtKill = done;
+  const node = await victim();
+  const killed = Date.now();
+  await nodes.kill(node);
+  const result = await run;
+  return { result, node, doneAtKill, secondsAfter: (Date.now() - killed) / 1000, warnings: logs.text() };
 }
 
 /** Warning lines matching `pattern` in what a run logged. */
@@ -93,46 +118,41 @@ async function leadersOf(client: KafkaClient, name: string): Promise<number[]> {
 }
 
 test("a backup rides out a SIGKILL of the broker leading every partition", async () => {
-  assert.ok(kafka && cluster);
-  assert.deepEqual(await leadersOf(kafka, topic), Array(partitions).fill(leader));
-  const controller = cluster.activeController();
-  let stored = 0;
-  const logs = captureLogs("warn");
-  const run = runBackup(kafka, store, {
-    log: logs.logger,
-    backupId: "leader-kill",
-    selection: { topics: [topic] },
-    mode: "snapshot",
-    codec: "lz4",
-    segmentMaxRecords: 2000,
-    recordsPerSec: 4000,
-    leaseHolder: "fault",
-    progressIntervalMs: 100,
-    onProgress: (p) => {
-      stored = p.records;
-    },
-  });
-  await midRun(run, () => stored >= records / 10);
-  const storedAtKill = stored;
-  const killed = Date.now();
-  await cluster.kill(leader);
-  const result = await run;
-  const retries = count(logs.text(), /; retrying"/);
-  console.log(
-    `leader of every partition (node ${leader}; active controller node ${controller}) SIGKILLed after ${storedAtKill} of ${records} records; backup done ${((Date.now() - killed) / 1000).toFixed(1)}s later, after ${retries} retries`,
+  const { client, nodes } = ready();
+  assert.deepEqual(await leadersOf(client, topic), Array(partitions).fill(leader));
+  const controller = nodes.activeController();
+  const { result, doneAtKill, secondsAfter, warnings } = await killMidRun(
+    (log, progress) =>
+      runBackup(client, store, {
+        log,
+        backupId: "leader-kill",
+        selection: { topics: [topic] },
+        mode: "snapshot",
+        codec: "lz4",
+        segmentMaxRecords: 2000,
+        recordsPerSec: 4000,
+        leaseHolder: "fault",
+        progressIntervalMs: 100,
+        onProgress: (p) => progress(p.records),
+      }),
+    async () => leader,
   );
-  assert.ok(storedAtKill < records, "the kill landed mid-backup");
+  const retries = count(warnings, /; retrying"/);
+  console.log(
+    `leader of every partition (node ${leader}; active controller node ${controller}) SIGKILLed after ${doneAtKill} of ${records} records; backup done ${secondsAfter.toFixed(1)}s later, after ${retries} retries`,
+  );
+  assert.ok(doneAtKill < records, "the kill landed mid-backup");
   assert.ok(retries > 0, "the backup met the dead leader and retried");
   assert.equal(result.records, records);
-  const moved = await leadersOf(kafka, topic);
+  const moved = await leadersOf(client, topic);
   assert.ok(!moved.includes(leader) && !moved.includes(-1), `every partition has a new leader: ${moved.join(",")}`);
   // The victim boots again while the backup is checked: the restore's new topic of replication
   // factor 3 needs three brokers.
-  const back = cluster.startStopped();
+  const back = nodes.startStopped();
   back.catch(() => {});
 
   const backedUp = (await readBackup(store, "leader-kill")).records.get(topic) ?? [];
-  source = javaDump(topic, cluster.bootstrapServers.join(",")).sort(byOffset);
+  source = javaDump(topic, nodes.bootstrapServers.join(",")).sort(byOffset);
   assert.equal(source.length, records);
   const { duplicates, lost } = exactness(backedUp, source);
   assert.deepEqual(backedUp.map(identity).sort(), source.map(identity).sort());
@@ -141,44 +161,42 @@ test("a backup rides out a SIGKILL of the broker leading every partition", async
 });
 
 test("a restore into a new RF-3 topic rides out a SIGKILL of the broker leading most of its partitions", async () => {
-  assert.ok(kafka && cluster && source.length, "the backup test ran");
+  const { client, nodes } = ready();
+  assert.ok(source.length, "the backup test ran");
   const target = `${topic}-restored`;
-  const controller = cluster.activeController();
-  let restored = 0;
-  const logs = captureLogs("warn");
-  const run = runRestore(kafka, store, {
-    log: logs.logger,
-    backupId: "leader-kill",
-    restoreId: "leader-kill",
-    selection: { topicMapping: { [topic]: target } },
-    createTopics: true,
-    batchRecords: 500,
-    recordsPerSec: 4000,
-    // Every partition in flight, so the victim's are being written when it dies.
-    maxConcurrentPartitions: partitions,
-    onProgress: (p) => {
-      restored = p.recordsRestored;
+  const controller = nodes.activeController();
+  let led = (_: number) => 0;
+  const { result, node, doneAtKill, secondsAfter, warnings } = await killMidRun(
+    (log, progress) =>
+      runRestore(client, store, {
+        log,
+        backupId: "leader-kill",
+        restoreId: "leader-kill",
+        selection: { topicMapping: { [topic]: target } },
+        createTopics: true,
+        batchRecords: 500,
+        recordsPerSec: 4000,
+        // Every partition in flight, so the victim's are being written when it dies.
+        maxConcurrentPartitions: partitions,
+        onProgress: (p) => progress(p.recordsRestored),
+      }),
+    async () => {
+      const leaders = await leadersOf(client, target);
+      led = (id) => leaders.filter((l) => l === id).length;
+      // Of the brokers leading most partitions, the active controller when it is one: leaders
+      // are then elected by a controller elected first.
+      return [controller, ...[1, 2, 3].filter((id) => id !== controller)].reduce((a, b) => (led(b) > led(a) ? b : a));
     },
-  });
-  await midRun(run, () => restored >= records / 10);
-  const restoredAtKill = restored;
-  const leaders = await leadersOf(kafka, target);
-  const led = (id: number) => leaders.filter((l) => l === id).length;
-  // Of the brokers leading most partitions, the active controller when it is one: leaders are
-  // then elected by a controller elected first.
-  const victim = [controller, ...[1, 2, 3].filter((id) => id !== controller)].reduce((a, b) => (led(b) > led(a) ? b : a));
-  const killed = Date.now();
-  await cluster.kill(victim);
-  const result = await run;
-  const resent = count(logs.text(), /produce failed; resending the same batch/);
-  console.log(
-    `node ${victim} (leading ${led(victim)} of ${partitions} partitions${victim === controller ? ", the active controller" : ""}) SIGKILLed after ${restoredAtKill} of ${records} records; restore done ${((Date.now() - killed) / 1000).toFixed(1)}s later, after ${resent} resent batches`,
   );
-  assert.ok(restoredAtKill < records, "the kill landed mid-restore");
+  const resent = count(warnings, /produce failed; resending the same batch/);
+  console.log(
+    `node ${node} (leading ${led(node)} of ${partitions} partitions${node === controller ? ", the active controller" : ""}) SIGKILLed after ${doneAtKill} of ${records} records; restore done ${secondsAfter.toFixed(1)}s later, after ${resent} resent batches`,
+  );
+  assert.ok(doneAtKill < records, "the kill landed mid-restore");
   assert.ok(resent > 0, "the restore met the dead leader and resent");
   assert.equal(result.records, records);
 
-  const admin = await kafka.admin();
+  const admin = await client.admin();
   const { topics } = await admin.fetchTopicMetadata({ topics: [target] });
   assert.deepEqual(
     topics[0]?.partitions.map((p) => p.replicas.length),
@@ -188,7 +206,7 @@ test("a restore into a new RF-3 topic rides out a SIGKILL of the broker leading 
   const minIsr = configs.resources[0]?.configEntries.find((e) => e.configName === "min.insync.replicas");
   assert.equal(minIsr?.configValue, "2");
 
-  const restoredRecords = javaDump(target, cluster.bootstrapServers.join(",")).sort(byOffset);
+  const restoredRecords = javaDump(target, nodes.bootstrapServers.join(",")).sort(byOffset);
   const { duplicates, lost } = exactness(restoredRecords, source);
   assert.deepEqual(restoredRecords.map(identity), source.map(identity));
   console.log(`leader kill: restore ${restoredRecords.length} records checked, duplicates ${duplicates}, lost ${lost}`);
