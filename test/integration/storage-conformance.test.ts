@@ -7,11 +7,10 @@ import { createHash, randomBytes, randomUUID } from "node:crypto";
 import { chmod, mkdir, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { Readable, Writable } from "node:stream";
+import { Readable } from "node:stream";
 import { after, before, describe, type TestContext, test } from "node:test";
 import { inspect } from "node:util";
 import { ContainerSASPermissions, generateBlobSASQueryParameters, StorageSharedKeyCredential } from "@azure/storage-blob";
-import { pino } from "pino";
 import type { ListEntry, StorageBackend } from "../../engine/storage/backend.ts";
 import type { StorageCredentials, StorageSpec } from "../../engine/storage/config.ts";
 import { AccessDeniedError, InvalidKeyError, ObjectNotFoundError, PreconditionFailedError } from "../../engine/storage/errors.ts";
@@ -21,6 +20,7 @@ import { forEachLimit, readAll } from "../../engine/storage/transfer.ts";
 import { repoRoot, runDirs, stackConfig } from "../stack/config.ts";
 import { isAlive, readPid } from "../stack/process.ts";
 import { pauseServer } from "../support/faults.ts";
+import { captureLogs } from "../support/logs.ts";
 import { stackEnv } from "../support/stack-env.ts";
 
 const MiB = 1024 * 1024;
@@ -58,17 +58,6 @@ function stackServer(process: string): Fixture["server"] {
   if (pid === undefined || !isAlive(pid))
     return { skip: `no ${process} process of the local stack in ${config.stateDir} (external endpoint?)` };
   return { process };
-}
-
-function captureLogs(): { logger: pino.Logger; text(): string } {
-  const lines: string[] = [];
-  const sink = new Writable({
-    write(chunk, _encoding, done) {
-      lines.push(String(chunk));
-      done();
-    },
-  });
-  return { logger: pino({ level: "trace" }, sink), text: () => lines.join("") };
 }
 
 async function capture(call: () => Promise<unknown>, logs: () => string): Promise<Failure> {

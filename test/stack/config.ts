@@ -46,3 +46,5 @@ export function stackConfig(overrides: Partial<StackConfig> = {}): StackConfig {
 
 export const envFile = (config: StackConfig) => join(config.stateDir, "env");
 export const runDirs = (config: StackConfig) => ({ pids: join(config.stateDir, "pids"), logs: join(config.stateDir, "logs") });
+/** Where the Kafka clusters of their own that fault tests start (test/support/faults.ts) keep their state. */
+export const clustersDir = (config: StackConfig) => join(config.stateDir, "clusters");

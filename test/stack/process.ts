@@ -78,7 +78,8 @@ export async function stopServer(dirs: RunDirs, name: string, graceMs = 10_000):
   return true;
 }
 
-function signalGroup(pid: number, signal: NodeJS.Signals): void {
+/** Signals a server's process group (it runs detached, as its leader), or the process alone. */
+export function signalGroup(pid: number, signal: NodeJS.Signals): void {
   try {
     process.kill(-pid, signal);
   } catch {
@@ -90,13 +91,47 @@ function signalGroup(pid: number, signal: NodeJS.Signals): void {
   }
 }
 
-/** A TCP port on 127.0.0.1 that nothing listens on right now. */
+/**
+ * The first port the kernel hands out as the local port of outgoing connections (and for
+ * `listen(0)`); ports below it are never taken by a client's connection.
+ */
+function ephemeralLow(): number {
+  try {
+    const low = Number(readFileSync("/proc/sys/net/ipv4/ip_local_port_range", "utf8").trim().split(/\s+/)[0]);
+    return Number.isInteger(low) && low > 0 ? low : 32768;
+  } catch {
+    return 32768;
+  }
+}
+
+/** Ports handed out by this process: a second cluster started here never gets a port twice. */
+const handedOut = new Set<number>();
+
+/**
+ * A TCP port on 127.0.0.1 that nothing listens on right now, never one this process handed out
+ * before, and below the kernel's ephemeral range when there is room: a server stopped and started
+ * again (a fault test's broker) finds its port still free, since no client connection can have
+ * taken it as its local port meanwhile.
+ */
 export async function freePort(): Promise<number> {
+  const low = ephemeralLow();
+  for (let attempt = 0; attempt < 50; attempt++) {
+    const candidate = low > 11_000 ? 10_000 + Math.floor(Math.random() * (low - 10_000)) : 0;
+    const port = await listenOn(candidate).catch(() => undefined);
+    if (port !== undefined && !handedOut.has(port)) {
+      handedOut.add(port);
+      return port;
+    }
+  }
+  throw new Error("no free TCP port found on 127.0.0.1");
+}
+
+async function listenOn(port: number): Promise<number> {
   return await new Promise((resolve, reject) => {
     const server = createServer();
     server.unref();
     server.on("error", reject);
-    server.listen(0, "127.0.0.1", () => {
+    server.listen(port, "127.0.0.1", () => {
       const address = server.address();
       server.close(() => {
         if (address && typeof address === "object") resolve(address.port);

@@ -1,9 +1,10 @@
 // The local stack as a whole: bring every component up (or use the user's own), write `.stack/env`,
 // report health, and take it all down again.
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
 import { parseEnv } from "node:util";
 import type { Component, Context, Env, Health } from "./component.ts";
-import { envFile, runDirs, type StackConfig } from "./config.ts";
+import { clustersDir, envFile, runDirs, type StackConfig } from "./config.ts";
 import { kafka } from "./kafka.ts";
 import { kube } from "./kube.ts";
 import { azurite, fakeGcs, minio } from "./objectstores.ts";
@@ -68,6 +69,11 @@ function externalEnv(of: Component[]): Env {
 }
 
 export async function down(ctx: Context): Promise<void> {
+  // A fault test's own cluster is stopped by the test; one left by a run that died is stopped here.
+  const clusters = clustersDir(ctx.config);
+  for (const name of existsSync(clusters) ? readdirSync(clusters) : []) {
+    await kafka.down(context({ ...ctx.config, stateDir: join(clusters, name) }, ctx.log));
+  }
   for (const component of [...components].reverse()) {
     if (isExternal(component)) continue;
     await component.down(ctx);

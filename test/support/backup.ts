@@ -68,8 +68,8 @@ export interface JavaRecord {
 }
 
 /** What the Java consumer (read_committed) sees in a topic: the ground truth. */
-export function javaDump(topic: string): JavaRecord[] {
-  return javaFixture(["dump", stackEnv("KAFKA_BOOTSTRAP_SERVERS"), topic])
+export function javaDump(topic: string, bootstrapServers = stackEnv("KAFKA_BOOTSTRAP_SERVERS")): JavaRecord[] {
+  return javaFixture(["dump", bootstrapServers, topic])
     .split("\n")
     .filter(Boolean)
     .map((line) => JSON.parse(line) as JavaRecord);

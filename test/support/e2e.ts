@@ -1,15 +1,26 @@
 // What the controllers' end-to-end tests share: a topic filled with records, the MinIO Secret
 // and storage block their resources name, applying an object, and reading its Events.
 import { randomUUID } from "node:crypto";
+import type { ITopicConfig } from "kafkajs";
 import type { KafkaClient } from "../../engine/kafka/client.ts";
 import { kubectl } from "./kube.ts";
 import { stackEnv } from "./stack-env.ts";
 
-/** A new topic with `perPartition` records in each partition (keys p<partition>-<i>). */
-export async function topicWith(kafka: KafkaClient, partitions: number, perPartition: number, valueBytes = 64): Promise<string> {
+/**
+ * A new topic with `perPartition` records in each partition (keys p<partition>-<i>); `create` adds
+ * to its creation (replication factor, configs, or a replica assignment instead of a count).
+ */
+export async function topicWith(
+  kafka: KafkaClient,
+  partitions: number,
+  perPartition: number,
+  valueBytes = 64,
+  create: Omit<ITopicConfig, "topic" | "numPartitions"> = {},
+): Promise<string> {
   const topic = `e2e-${randomUUID().slice(0, 8)}`;
   const admin = await kafka.admin();
-  await admin.createTopics({ topics: [{ topic, numPartitions: partitions }], waitForLeaders: true });
+  const count = create.replicaAssignment ? {} : { numPartitions: partitions };
+  await admin.createTopics({ topics: [{ topic, ...count, ...create }], waitForLeaders: true });
   const producer = kafka.kafka.producer({ idempotent: true });
   await producer.connect();
   try {
