@@ -8,6 +8,7 @@ import { createLogger, type Logger } from "../log.ts";
 import type { SecretReader } from "../storage/config.ts";
 import { apiErrorMessage, connectKube, httpCode, type Kube } from "./client.ts";
 import { EventRecorder } from "./events.ts";
+import { idleCollector } from "./idle-gc.ts";
 import { Informer } from "./informer.ts";
 import { LeaderElector } from "./leader.ts";
 import { OperatorMetrics } from "./metrics.ts";
@@ -98,6 +99,11 @@ export class WorkRegistry {
 
   running(key: string): boolean {
     return this.jobs.has(key);
+  }
+
+  /** How many keys have work running. */
+  get size(): number {
+    return this.jobs.size;
   }
 
   start(key: string, fn: (signal: AbortSignal) => Promise<void>, shutdown: AbortSignal): void {
@@ -209,7 +215,11 @@ export async function runController<Spec, Status>(
     }
   };
 
-  const queue = new WorkQueue(reconcileKey, options.concurrency);
+  const queue = new WorkQueue(
+    reconcileKey,
+    options.concurrency,
+    idleCollector(() => work.size > 0),
+  );
   const informer = new Informer(kube, def.kind, {
     namespaces: options.namespaces,
     resyncMs: options.resyncMs,

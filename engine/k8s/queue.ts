@@ -12,10 +12,13 @@ export class WorkQueue {
   private readonly reconcile: Reconcile;
   private stopped = false;
   private idle: Array<() => void> = [];
+  private readonly onIdle: () => void;
 
-  constructor(reconcile: Reconcile, concurrency = 4) {
+  /** `onIdle` runs each time the last reconcile in flight ends with nothing pending. */
+  constructor(reconcile: Reconcile, concurrency = 4, onIdle: () => void = () => {}) {
     this.reconcile = reconcile;
     this.concurrency = concurrency;
+    this.onIdle = onIdle;
   }
 
   add(key: string): void {
@@ -56,7 +59,10 @@ export class WorkQueue {
           this.running.delete(key);
           if (this.dirty.delete(key)) this.pending.add(key);
           this.pump();
-          if (!this.running.size && !this.pending.size) for (const resolve of this.idle.splice(0)) resolve();
+          if (!this.running.size && !this.pending.size) {
+            for (const resolve of this.idle.splice(0)) resolve();
+            if (!this.stopped) this.onIdle();
+          }
         });
     }
   }

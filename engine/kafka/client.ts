@@ -31,6 +31,8 @@ export const ErrorCode = {
   REQUEST_TIMED_OUT: 7,
   REPLICA_NOT_AVAILABLE: 9,
   NETWORK_EXCEPTION: 13,
+  NOT_ENOUGH_REPLICAS: 19,
+  NOT_ENOUGH_REPLICAS_AFTER_APPEND: 20,
   KAFKA_STORAGE_ERROR: 56,
   FENCED_LEADER_EPOCH: 74,
   UNKNOWN_LEADER_EPOCH: 75,
@@ -49,6 +51,17 @@ export const retriableFetchErrors: ReadonlySet<number> = new Set([
   ErrorCode.FENCED_LEADER_EPOCH,
   ErrorCode.UNKNOWN_LEADER_EPOCH,
   ErrorCode.OFFSET_NOT_AVAILABLE,
+]);
+
+/**
+ * Produce errors the Java producer retries: the fetch ones, and too few in-sync replicas (the
+ * batch was not stored, or stored without enough copies: the idempotent producer's resend with
+ * the same sequence is stored once either way).
+ */
+export const retriableProduceErrors: ReadonlySet<number> = new Set([
+  ...retriableFetchErrors,
+  ErrorCode.NOT_ENOUGH_REPLICAS,
+  ErrorCode.NOT_ENOUGH_REPLICAS_AFTER_APPEND,
 ]);
 
 export interface FetchPartition {

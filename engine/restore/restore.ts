@@ -12,7 +12,7 @@ import { setTimeout as sleep } from "node:timers/promises";
 import { Throttle } from "../backup/throttle.ts";
 import { readManifest, readSegment } from "../backupset/catalog.ts";
 import type { BackupRecord, RecordHeader } from "../format/record.ts";
-import { type KafkaClient, retriableFetchErrors } from "../kafka/client.ts";
+import { type KafkaClient, retriableProduceErrors } from "../kafka/client.ts";
 import { commitGroupOffsets, describeGroup, GroupHasMembersError } from "../kafka/groups.ts";
 import { javaPartition } from "../kafka/partitioner.ts";
 import { encodeRecordBatch } from "../kafka/record-batch-encoder.ts";
@@ -224,7 +224,7 @@ export async function runRestore(kafka: KafkaClient, store: StorageBackend, opti
         }
         break;
       }
-      if (!retriableFetchErrors.has(result.errorCode) || attempt > 20) {
+      if (!retriableProduceErrors.has(result.errorCode) || attempt > 20) {
         throw new RestoreError("KafkaError", `produce to ${target} failed with Kafka error code ${result.errorCode}`);
       }
       await sleep(Math.min(5000, 200 * 2 ** attempt));

@@ -133,7 +133,7 @@ describe("KafkaBackupOperator: the default, cluster-wide installation", async ()
       assert.equal(pod.containers.length, 1);
       const [container] = pod.containers;
       assert.equal(container.image, image);
-      assert.deepEqual(container.command, ["node", "--max-semi-space-size=2", `dist/controllers/${c.name}.js`]);
+      assert.deepEqual(container.command, ["node", "--max-semi-space-size=2", "--expose-gc", `dist/controllers/${c.name}.js`]);
       assert.deepEqual(container.securityContext, {
         allowPrivilegeEscalation: false,
         capabilities: { drop: ["ALL"] },

@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { test } from "node:test";
 import { setTimeout as sleep } from "node:timers/promises";
 import { setCondition } from "../../engine/k8s/conditions.ts";
+import { idleCollector } from "../../engine/k8s/idle-gc.ts";
 import { Backoff, WorkQueue } from "../../engine/k8s/queue.ts";
 
 test("a condition's transition time moves only when its status changes", () => {
@@ -57,4 +58,43 @@ test("backoff doubles per key and resets on success", () => {
   b.succeed("k");
   assert.equal(b.count("k"), 0);
   assert.ok(b.fail("other", 30_000) >= 30_000);
+});
+
+test("the queue reports idle once the last reconcile ends; the collector runs gc at most once per interval, never while work runs", async () => {
+  let idles = 0;
+  const queue = new WorkQueue(
+    async () => sleep(5),
+    2,
+    () => idles++,
+  );
+  queue.add("a");
+  queue.add("b");
+  await sleep(50);
+  assert.equal(idles, 1, "two reconciles in flight together end in one idle");
+
+  const calls: unknown[] = [];
+  const g = globalThis as { gc?: unknown };
+  const saved = g.gc;
+  g.gc = (options: unknown) => {
+    calls.push(options);
+  };
+  try {
+    let busy = true;
+    const collect = idleCollector(() => busy, 100);
+    collect();
+    await sleep(20);
+    assert.equal(calls.length, 0, "no collection while long work runs");
+    busy = false;
+    collect();
+    collect();
+    await sleep(20);
+    assert.deepEqual(calls, [{ type: "major", execution: "async" }]);
+    collect();
+    await sleep(20);
+    assert.equal(calls.length, 1, "not again within the interval");
+    await sleep(120);
+    assert.equal(calls.length, 2, "the idle seen within the interval is collected when it ends");
+  } finally {
+    g.gc = saved;
+  }
 });
