@@ -7,7 +7,15 @@ import { readFileSync } from "node:fs";
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { parseAllDocuments } from "yaml";
-import { type ControllerSpec, entryFile, leaseRules, operatorControllers, type PolicyRule, watchRules } from "./controllers.ts";
+import {
+  type ControllerSpec,
+  entryFile,
+  leaseRules,
+  operatorControllers,
+  type PolicyRule,
+  runsWorkerJobs,
+  watchRules,
+} from "./controllers.ts";
 
 export const typeToken = "kafka-backup-operator:index:KafkaBackupOperator";
 
@@ -210,6 +218,8 @@ export class KafkaBackupOperator extends pulumi.ComponentResource {
         { name: "LEADER_ELECTION_LEASE_SECONDS", value: String(args.leaderElection?.leaseDurationSeconds ?? 15) },
         { name: "METRICS_PORT", value: String(port) },
         { name: "LOG_LEVEL", value: args.logLevel ?? "info" },
+        // The worker pods of execution.mode job run this same image (its bundled CLI).
+        ...(runsWorkerJobs(c) ? [{ name: "WORKER_IMAGE", value: args.image }] : []),
         ...Object.entries(args.env ?? {}).map(([k, v]) => ({ name: k, value: v })),
       ];
       const deployment = new k8s.apps.v1.Deployment(

@@ -64,6 +64,8 @@ export interface ShardSummary {
   bytes: number;
   /** Mean of the shards' own percentages (a shard not yet reported counts 0). */
   percent: number;
+  /** Shards not (yet) reported Completed, by index. */
+  unfinished: number[];
   /** The first failed shard, by index. */
   failed?: { index: number; reason: string; message: string; permanent: boolean };
 }
@@ -75,6 +77,7 @@ export function summarizeShards(reports: ReadonlyArray<ShardReport | undefined>)
     workers: reports.length,
     completed: reports.filter((r) => r?.state === "Completed").length,
     running: reports.filter((r) => r?.state === "Running").length,
+    unfinished: reports.flatMap((r, index) => (r?.state === "Completed" ? [] : [index])),
     records: reports.reduce((n, r) => n + (r?.records ?? 0), 0),
     bytes: reports.reduce((n, r) => n + (r?.bytes ?? 0), 0),
     percent: reports.length
@@ -91,4 +94,9 @@ export function summarizeShards(reports: ReadonlyArray<ShardReport | undefined>)
         }
       : {}),
   };
+}
+
+/** Removes a run's old reports before it starts again (a retried restore keeps its directory). */
+export async function clearShardReports(store: StorageBackend, dir: string, count: number): Promise<void> {
+  await store.delete(Array.from({ length: count }, (_, index) => shardReportKey(dir, index)));
 }
