@@ -315,7 +315,7 @@ export async function runRestore(kafka: KafkaClient, store: StorageBackend, opti
       };
       for (const p of lane) {
         for (const segment of p.segments) {
-          if (options.signal?.aborted) return false;
+          if (options.signal?.aborted || failure) return false;
           progress.current(p.targetTopic);
           const release = await memory.acquire(segment.storedBytes);
           try {
@@ -372,13 +372,21 @@ export async function runRestore(kafka: KafkaClient, store: StorageBackend, opti
 
     let next = 0;
     let cancelled = false;
+    // The first lane that fails stops the others at their next segment; all have stopped when this
+    // returns (nothing keeps producing on a client the caller is about to close).
+    let failure: { error: unknown } | undefined;
     const worker = async () => {
-      while (next < lanes.length) {
+      while (next < lanes.length && !failure) {
         const lane = lanes[next++] as PartitionPlan[];
-        if (!(await restoreLane(lane))) cancelled = true;
+        try {
+          if (!(await restoreLane(lane))) cancelled = true;
+        } catch (error) {
+          failure ??= { error };
+        }
       }
     };
     await Promise.all(Array.from({ length: Math.max(1, Math.min(options.maxConcurrentPartitions ?? 4, lanes.length)) }, worker));
+    if (failure) throw failure.error;
     cancelled ||= options.signal?.aborted ?? false;
 
     let consumerGroups: GroupOffsetMapping[] = [];
