@@ -5,11 +5,15 @@
 // its reason; a Job past activeDeadlineSeconds fails its backup (no job controller runs here, so
 // the controller enforces it) and is deleted.
 import assert from "node:assert/strict";
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import type { V1Job } from "@kubernetes/client-node";
+import { parse as parseYaml } from "yaml";
 import { readManifest } from "../../engine/backupset/catalog.ts";
 import { KafkaClient } from "../../engine/kafka/client.ts";
 import type { StorageBackend } from "../../engine/storage/backend.ts";
+import { repoRoot } from "../stack/config.ts";
 import { type JavaRecord, javaDump, minioStore, readBackup } from "../support/backup.ts";
 import { apply, events, minioSecret, s3Storage, topicWith } from "../support/e2e.ts";
 import { runJobPods } from "../support/jobs.ts";
@@ -71,31 +75,32 @@ after(async () => {
 });
 
 describe("execution.mode job", () => {
-  test("a KafkaBackup and a KafkaRestore as Indexed Jobs, their pods run as local processes: Completed, exact data", async () => {
+  test("a KafkaBackup (the example's execution block) and a KafkaRestore as Indexed Jobs, their pods run as local processes: Completed, exact data", async () => {
+    // examples/kafkabackup-sharded-job.yaml with this stack's cluster, topic and storage, one-shot.
+    const example = parseYaml(readFileSync(join(repoRoot, "examples/kafkabackup-sharded-job.yaml"), "utf8")) as {
+      spec: { execution: { workers: number } };
+    };
+    const { execution } = example.spec;
     apply(namespace, {
       apiVersion: "kafka.oso.sh/v1alpha1",
       kind: "KafkaBackup",
       metadata: { name: "sharded" },
-      spec: {
-        kafkaCluster: kafkaCluster(),
-        topics: [topic],
-        storage: s3Storage(prefix),
-        segmentMaxRecords: 100,
-        execution: { mode: "job", workers: 3, activeDeadlineSeconds: 600, nodeSelector: { pool: "backup" } },
-      },
+      spec: { kafkaCluster: kafkaCluster(), topics: [topic], storage: s3Storage(prefix), segmentMaxRecords: 100, execution },
     });
     const jobName = await jobOf("kafkabackup", "sharded");
     // Accepted by the real API server as the controller wrote it.
     const job = getObject<V1Job>("job", namespace, jobName);
     assert.equal(job.spec?.completionMode, "Indexed");
-    assert.equal(job.spec?.completions, 3);
+    assert.equal(job.spec?.completions, execution.workers);
+    assert.equal(job.spec?.activeDeadlineSeconds, 7200);
     assert.equal(job.spec?.template.spec?.nodeSelector?.pool, "backup");
+    assert.equal(job.spec?.template.spec?.serviceAccountName, "kafka-backup-worker");
     assert.ok(!JSON.stringify(job).includes(stackEnv("S3_SECRET_ACCESS_KEY")), "no Secret value in the Job");
     const pods = await runJobPods(namespace, jobName);
     for (const pod of pods) assert.equal(pod.code, 0, `pod ${pod.index}: ${pod.output.slice(-2000)}`);
     const backup = await finished("kafkabackup", "sharded");
     assert.equal(backup.phase, "Completed", backup.message);
-    assert.equal(backup.job?.succeeded, 3);
+    assert.equal(backup.job?.succeeded, execution.workers);
     assert.equal(backup.recordsProcessed, 24 * 400);
     const source = javaDump(topic).sort(byOffset);
     const stored = ((await readBackup(store, backup.backupId as string)).records.get(topic) ?? []).sort(byOffset);
