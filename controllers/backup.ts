@@ -15,11 +15,12 @@ import { parseEncryptionKey } from "../engine/cli/spec.ts";
 import { setCondition } from "../engine/k8s/conditions.ts";
 import { type Action, type Context, runController } from "../engine/k8s/controller.ts";
 import {
+  currentWorkerJob,
   deleteWorkerJob,
   ensureWorkerJob,
+  JobRejectedError,
   jobMode,
   judgeWorkerJob,
-  readWorkerJob,
   recordingSecretReader,
   workerJob,
   workerJobName,
@@ -280,7 +281,10 @@ async function startJob(
     },
     o.metadata.resourceVersion,
   );
-  await ensureWorkerJob(ctx.kube, job);
+  // A rejected Job fails the run at the next look (followJob), with the API server's message.
+  await ensureWorkerJob(ctx.kube, job).catch((err: Error) => {
+    if (!(err instanceof JobRejectedError)) throw err;
+  });
   await ctx.events.record(claimed, "Normal", "BackupStarted", message);
   return { requeueAfterMs: 2_000 };
 }
@@ -297,13 +301,13 @@ async function followJob(ctx: Ctx, o: KafkaBackup, backupId: string): Promise<Ac
   const { namespace } = o.metadata;
   const name = o.status?.job?.name as string;
   const workers = o.status?.job?.workers ?? o.spec.execution?.workers ?? 1;
-  // Recreated when missing: the controller may have stopped between its status write and the create.
-  const job = (await readWorkerJob(ctx.kube, namespace, name)) ?? (await ensureWorkerJob(ctx.kube, backupJob(o, backupId, r)));
+  const { job, rejected } = await currentWorkerJob(ctx.kube, () => backupJob(o, backupId, r));
   const shards = summarizeShards(await readShardReports(r.store, backupId, workers));
   const verdict = judgeWorkerJob({
     name,
     workers,
     job,
+    ...(rejected ? { rejected } : {}),
     shards,
     now: Date.now(),
     ...(o.spec.execution?.activeDeadlineSeconds ? { deadlineSeconds: o.spec.execution.activeDeadlineSeconds } : {}),

@@ -11,11 +11,12 @@ import { type BackupSource, resolveBackupSource } from "../engine/k8s/backup-sou
 import type { Action, Context } from "../engine/k8s/controller.ts";
 import { runController } from "../engine/k8s/controller.ts";
 import {
+  currentWorkerJob,
   deleteWorkerJob,
   ensureWorkerJob,
+  JobRejectedError,
   jobMode,
   judgeWorkerJob,
-  readWorkerJob,
   recordingSecretReader,
   workerJob,
   workerJobName,
@@ -211,7 +212,10 @@ async function startJob(
     },
     o.metadata.resourceVersion,
   );
-  await ensureWorkerJob(ctx.kube, job);
+  // A rejected Job fails the run at the next look (followJob), with the API server's message.
+  await ensureWorkerJob(ctx.kube, job).catch((err: Error) => {
+    if (!(err instanceof JobRejectedError)) throw err;
+  });
   await ctx.events.record(claimed, "Normal", "RestoreStarted", message);
   return { requeueAfterMs: 2_000 };
 }
@@ -230,15 +234,14 @@ async function followJob(ctx: Ctx, o: KafkaRestore): Promise<Action> {
   const workers = o.status?.job?.workers ?? o.spec.execution?.workers ?? 1;
   const backupId = o.status?.backupId ?? r.source.backupId;
   const source = { ...r, source: { ...r.source, backupId } };
-  const job =
-    (await readWorkerJob(ctx.kube, namespace, name)) ??
-    (await ensureWorkerJob(ctx.kube, restoreJob(o, source, o.status?.retryToken)));
+  const { job, rejected } = await currentWorkerJob(ctx.kube, () => restoreJob(o, source, o.status?.retryToken));
   const dir = restoreDir(backupId, restoreIdOf(o));
   const shards = summarizeShards(await readShardReports(r.source.store, dir, workers));
   const verdict = judgeWorkerJob({
     name,
     workers,
     job,
+    ...(rejected ? { rejected } : {}),
     shards,
     now: Date.now(),
     ...(o.spec.execution?.activeDeadlineSeconds ? { deadlineSeconds: o.spec.execution.activeDeadlineSeconds } : {}),

@@ -230,7 +230,13 @@ export async function runBackup(kafka: KafkaClient, store: ObjectStore, options:
     }
     // A sharded run backs up to the ends the first worker saw, whichever worker starts (or restarts) when.
     const assignment = shard ? await shardAssignment(store, o.backupId, partitions, shard.count) : undefined;
-    if (shard && assignment) partitions = assignment.partitions.filter((p) => p.shard === shard.index);
+    if (shard && assignment) {
+      // The ends are the assignment's; the starts are today's (retention may have moved them since).
+      const lows = new Map(partitions.map((p) => [`${p.topic}/${p.partition}`, p.low]));
+      partitions = assignment.partitions
+        .filter((p) => p.shard === shard.index)
+        .map((p) => ({ ...p, low: lows.get(`${p.topic}/${p.partition}`) ?? p.low }));
+    }
 
     const tasks: PartitionTask[] = [];
     for (const { topic, partition, low, high } of partitions) {

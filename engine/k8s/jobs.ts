@@ -8,7 +8,7 @@ import type { V1Job, V1ResourceRequirements } from "@kubernetes/client-node";
 import type { ExecutionSpec, JobStatus } from "../../crds/generated/types.ts";
 import type { ShardSummary } from "../shards/report.ts";
 import type { SecretKeyRef, SecretReader } from "../storage/config.ts";
-import { httpCode, type Kube } from "./client.ts";
+import { apiErrorMessage, httpCode, type Kube } from "./client.ts";
 import type { CustomResource } from "./resource.ts";
 
 /** Where the worker pods see the Secrets, and the bundled CLI they run (Dockerfile). */
@@ -158,14 +158,40 @@ export function workerJob(plan: WorkerJobPlan): V1Job {
   };
 }
 
+/** The API server refused the Job (invalid resources, a quota, an admission policy): retrying will not help. */
+export class JobRejectedError extends Error {
+  readonly reason = "JobRejected";
+  override name = "JobRejectedError";
+}
+
 /** Creates the run's Job, or finds it (a controller that restarted mid-run). */
 export async function ensureWorkerJob(kube: Kube, job: V1Job): Promise<V1Job> {
   const namespace = job.metadata?.namespace as string;
   try {
     return await kube.batch.createNamespacedJob({ namespace, body: job });
   } catch (err) {
-    if (httpCode(err) !== 409) throw err;
+    const code = httpCode(err);
+    if (code === 400 || code === 403 || code === 422) {
+      throw new JobRejectedError(`the API server rejected Job ${namespace}/${job.metadata?.name}: ${apiErrorMessage(err)}`);
+    }
+    if (code !== 409) throw err;
     return await kube.batch.readNamespacedJob({ namespace, name: job.metadata?.name as string });
+  }
+}
+
+/**
+ * The run's Job as it is now; recreated when missing (the controller may have stopped between its
+ * status write and the create, or someone deleted it: the workers resume from their checkpoints).
+ */
+export async function currentWorkerJob(kube: Kube, job: () => V1Job): Promise<{ job?: V1Job; rejected?: string }> {
+  const wanted = job();
+  const found = await readWorkerJob(kube, wanted.metadata?.namespace as string, wanted.metadata?.name as string);
+  if (found) return { job: found };
+  try {
+    return { job: await ensureWorkerJob(kube, wanted) };
+  } catch (err) {
+    if (err instanceof JobRejectedError) return { rejected: err.message };
+    throw err;
   }
 }
 
@@ -203,11 +229,21 @@ export function judgeWorkerJob(input: {
   name: string;
   workers: number;
   job: V1Job | undefined;
+  /** The API server refused to create the Job. */
+  rejected?: string;
   shards: ShardSummary;
   now: number;
   deadlineSeconds?: number;
 }): JobVerdict {
   const { name, workers, job, shards } = input;
+  if (input.rejected) {
+    return {
+      state: "failed",
+      reason: "JobRejected",
+      message: input.rejected,
+      job: { name, workers, failureReason: "JobRejected" },
+    };
+  }
   const failedIndexes = (job?.status?.failedIndexes ?? "")
     .split(",")
     .filter(Boolean)

@@ -192,4 +192,22 @@ describe("execution.mode job", () => {
       kubectlTry(["get", "job", "-n", namespace, jobName]).code !== 0 ? true : undefined,
     );
   });
+
+  test("a Job the API server rejects (requests above limits) fails the backup with the server's message", async () => {
+    apply(namespace, {
+      apiVersion: "kafka.oso.sh/v1alpha1",
+      kind: "KafkaBackup",
+      metadata: { name: "rejected" },
+      spec: {
+        kafkaCluster: kafkaCluster(),
+        topics: [topic],
+        storage: s3Storage(`${prefix}-rejected`),
+        execution: { mode: "job", workers: 2, resources: { requests: { cpu: "2" }, limits: { cpu: "1" } } },
+      },
+    });
+    const backup = await finished("kafkabackup", "rejected");
+    assert.equal(backup.phase, "Failed");
+    assert.equal(backup.conditions?.find((c) => c.type === "Ready")?.reason, "JobRejected");
+    assert.match(backup.message ?? "", /the API server rejected Job .*HTTP 422/);
+  });
 });

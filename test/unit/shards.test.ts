@@ -237,6 +237,19 @@ describe("the controller's verdict on a Job", () => {
     assert.equal(v.job.failed, 4);
   });
 
+  test("a Job the API server rejected fails the run with its message", () => {
+    const v = judgeWorkerJob({
+      name: "orders-1",
+      workers: 3,
+      job: undefined,
+      rejected: "the API server rejected Job team/orders-1: HTTP 422: invalid",
+      shards: summarizeShards([undefined, undefined, undefined]),
+      now: at(1),
+    });
+    assert.equal(v.state, "failed");
+    assert.ok(v.state === "failed" && v.reason === "JobRejected" && /HTTP 422/.test(v.message));
+  });
+
   test("the deadline is enforced from the Job's start, naming the unfinished shards", () => {
     const reports = [report(0, "Completed"), report(1, "Running"), undefined];
     assert.equal(judge(reports, job(), at(59), 60).state, "running");
