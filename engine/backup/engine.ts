@@ -339,7 +339,8 @@ export async function runBackup(kafka: KafkaClient, store: ObjectStore, options:
       await report("Running");
       reportTimer = setInterval(
         () => void report("Running").catch((err: Error) => log.warn({ err: err.message }, "shard report write failed")),
-        Math.max(1000, o.progressIntervalMs),
+        // The controller looks every 2 s: no point writing more often.
+        Math.max(2000, o.progressIntervalMs),
       );
       reportTimer.unref();
     }
