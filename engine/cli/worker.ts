@@ -74,7 +74,11 @@ async function workerSpec<T>(opts: WorkerOptions): Promise<T> {
 function shardOf(opts: WorkerOptions): ShardRef {
   const index = opts.shardIndex ?? process.env.JOB_COMPLETION_INDEX;
   if (index === undefined) throw new CliUsageError("--shard-index (or JOB_COMPLETION_INDEX, set by an Indexed Job) is required");
-  return checkShard({ index: Number(index), count: Number(opts.shards) });
+  try {
+    return checkShard({ index: Number(index), count: Number(opts.shards) });
+  } catch (err) {
+    throw new CliUsageError(`--shards / --shard-index: ${(err as Error).message}`);
+  }
 }
 
 /** Runs one shard's work; a failure goes to the shard's report (when storage is reachable), then up. */
