@@ -21,6 +21,7 @@ import {
   applyCrds,
   createNamespace,
   getObject,
+  kubectl,
   kubectlTry,
   type RunningController,
   startController,
@@ -34,7 +35,7 @@ interface RunStatus {
   backupId?: string;
   recordsProcessed?: number;
   recordsRestored?: number;
-  job?: { name?: string; workers?: number; succeeded?: number; failedShard?: number; failureReason?: string };
+  job?: { name?: string; workers?: number; succeeded?: number; failed?: number; failedShard?: number; failureReason?: string };
   conditions?: Array<{ type: string; reason: string; message: string }>;
 }
 
@@ -209,5 +210,51 @@ describe("execution.mode job", () => {
     assert.equal(backup.phase, "Failed");
     assert.equal(backup.conditions?.find((c) => c.type === "Ready")?.reason, "JobRejected");
     assert.match(backup.message ?? "", /the API server rejected Job .*HTTP 422/);
+  });
+
+  test("a Job the Job controller fails (its status patched as that controller writes it) fails the backup naming the index", async () => {
+    apply(namespace, {
+      apiVersion: "kafka.oso.sh/v1alpha1",
+      kind: "KafkaBackup",
+      metadata: { name: "index-failed" },
+      spec: {
+        kafkaCluster: kafkaCluster(),
+        topics: [topic],
+        storage: s3Storage(`${prefix}-index-failed`),
+        execution: { mode: "job", workers: 2 },
+      },
+    });
+    const jobName = await jobOf("kafkabackup", "index-failed");
+    // What the Job controller writes when index 1 exhausted backoffLimitPerIndex (FailureTarget, then Failed).
+    const now = new Date().toISOString().replace(/\.\d+Z$/, "Z");
+    const condition = (type: string) => ({
+      type,
+      status: "True",
+      reason: "FailedIndexes",
+      message: "Job has failed indexes",
+      lastProbeTime: now,
+      lastTransitionTime: now,
+    });
+    kubectl([
+      "patch",
+      "job",
+      jobName,
+      "-n",
+      namespace,
+      "--subresource=status",
+      "--type=merge",
+      "-p",
+      JSON.stringify({
+        status: { startTime: now, failed: 4, failedIndexes: "1", conditions: [condition("FailureTarget"), condition("Failed")] },
+      }),
+    ]);
+    const backup = await finished("kafkabackup", "index-failed");
+    assert.equal(backup.phase, "Failed");
+    assert.equal(backup.job?.failedShard, 1);
+    assert.equal(backup.job?.failed, 4);
+    assert.match(backup.message ?? "", /Job .* failed \(FailedIndexes: Job has failed indexes\); shard 1 of 2 failed/);
+    await waitFor("the failed Job to be deleted", () =>
+      kubectlTry(["get", "job", "-n", namespace, jobName]).code !== 0 ? true : undefined,
+    );
   });
 });
