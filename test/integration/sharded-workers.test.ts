@@ -132,7 +132,7 @@ test(`${workers} worker processes back up and restore one 24-partition topic tog
     topics: [topic],
     storage,
     segmentMaxRecords: 200,
-    rateLimiting: { recordsPerSec: 4000 },
+    rateLimiting: { recordsPerSec: 1500 },
   };
   const backup = await runKillingOne("backup", backupSpec, ["--backup-id", backupId], 1, backupId);
   assert.ok(backup.killedAtPercent >= 0 && backup.killedAtPercent < 100, `killed at ${backup.killedAtPercent}%`);
