@@ -1,24 +1,37 @@
 // The KafkaBackup controller. It watches KafkaBackups; decides whether a run is due (one-shot,
 // cron schedule, or continuous), claims each scheduled tick exactly once with a conditional
 // status write, and runs the backup engine outside the reconcile, writing progress, results and
-// retention to status. Deleting the resource cancels its run; data stays unless
-// `deletionPolicy: Delete`.
+// retention to status. With `execution.mode: job` a run is an Indexed Job of workers instead; the
+// controller follows it from the shards' reports and the Job's status. Deleting the resource
+// cancels its run; data stays unless `deletionPolicy: Delete`.
 import type { KafkaBackupSpec, KafkaBackupStatus } from "../crds/generated/types.ts";
 import { type BackupProgress, type BackupResult, optionsFromSpec, runBackup } from "../engine/backup/engine.ts";
 import { runBackupId } from "../engine/backup/layout.ts";
 import { LeaseHeldError } from "../engine/backup/lease.ts";
 import { BackupMetrics } from "../engine/backup/metrics.ts";
 import { applyRetention, deleteBackupSet, ownedBy } from "../engine/backup/retention.ts";
-import { listBackupSets } from "../engine/backupset/catalog.ts";
+import { listBackupSets, readManifest, summarize } from "../engine/backupset/catalog.ts";
 import { parseEncryptionKey } from "../engine/cli/spec.ts";
 import { setCondition } from "../engine/k8s/conditions.ts";
 import { type Action, type Context, runController } from "../engine/k8s/controller.ts";
+import {
+  currentWorkerJob,
+  deleteWorkerJob,
+  ensureWorkerJob,
+  JobRejectedError,
+  jobMode,
+  judgeWorkerJob,
+  recordingSecretReader,
+  workerJob,
+  workerJobName,
+} from "../engine/k8s/jobs.ts";
 import { type CustomResource, keyOf } from "../engine/k8s/resource.ts";
 import { dueTick, parseSchedule, ScheduleError } from "../engine/k8s/schedule.ts";
 import { failValidation, suspend, waitForConfiguration, writeFinalStatus, writeStatus } from "../engine/k8s/status.ts";
 import { KafkaClient } from "../engine/kafka/client.ts";
 import { kafkaFailureReason } from "../engine/kafka/errors.ts";
 import { resolveKafkaCluster } from "../engine/kafka/spec.ts";
+import { readShardReports, summarizeShards } from "../engine/shards/report.ts";
 import type { StorageBackend } from "../engine/storage/backend.ts";
 import { openStorage } from "../engine/storage/open.ts";
 
@@ -40,7 +53,20 @@ async function reconcile(o: KafkaBackup, ctx: Ctx): Promise<Action> {
   const now = new Date();
   const running = ctx.work.running(key);
 
-  if (spec.suspend) return await suspend(ctx, o, "backup");
+  if (spec.suspend) {
+    if (status.phase === "Running" && status.job?.name) await deleteWorkerJob(ctx.kube, o.metadata.namespace, status.job.name);
+    return await suspend(ctx, o, "backup");
+  }
+  if (jobMode(spec.execution) && spec.continuous) {
+    return await failValidation(
+      ctx,
+      o,
+      "InvalidExecution",
+      "spec.execution.mode job runs one-shot and scheduled backups; a continuous backup runs in process: remove spec.continuous or spec.execution",
+    );
+  }
+  // A run executing as a Job: follow it.
+  if (status.phase === "Running" && status.job?.name && status.backupId) return await followJob(ctx, o, status.backupId);
   let schedule: ReturnType<typeof parseSchedule> | undefined;
   try {
     schedule = spec.schedule ? parseSchedule(spec.schedule, spec.timeZone) : undefined;
@@ -130,11 +156,14 @@ interface Resolved {
   kafka: KafkaClient;
   store: StorageBackend;
   encryptionKey?: Buffer;
+  /** The Secret keys the spec uses: what a worker Job mounts. */
+  secretRefs: Array<{ secretName: string; key: string }>;
 }
 
 /** Secrets and clients; a missing Secret is a condition and an Event, retried until it exists. */
 async function resolve(ctx: Ctx, o: KafkaBackup): Promise<Resolved> {
-  const read = ctx.secrets(o.metadata.namespace);
+  const recorder = recordingSecretReader(ctx.secrets(o.metadata.namespace));
+  const read = recorder.read;
   const store = await openStorage(o.spec.storage, read, { pvcMountRoot, logger: ctx.log });
   const cluster = await resolveKafkaCluster(
     o.spec.kafkaCluster,
@@ -152,7 +181,12 @@ async function resolve(ctx: Ctx, o: KafkaBackup): Promise<Resolved> {
         "spec.encryption.keySecret",
       )
     : undefined;
-  return { kafka: new KafkaClient(cluster, ctx.log), store, ...(encryptionKey ? { encryptionKey } : {}) };
+  return {
+    kafka: new KafkaClient(cluster, ctx.log),
+    store,
+    ...(encryptionKey ? { encryptionKey } : {}),
+    secretRefs: recorder.refs(),
+  };
 }
 
 async function start(
@@ -169,6 +203,7 @@ async function start(
   } catch (err) {
     return await waitForConfiguration(ctx, o, err);
   }
+  if (jobMode(o.spec.execution)) return await startJob(ctx, o, backupId, why, claim, resolved);
   const claimed = await ctx.resources.patchStatus(
     o,
     {
@@ -189,6 +224,132 @@ async function start(
   await ctx.events.record(claimed, "Normal", "BackupStarted", `${why} backup ${backupId} started`);
   ctx.work.start(key, (signal) => execute(ctx, claimed, backupId, resolved, signal), ctx.shutdown);
   return { requeueAfterMs: 30_000 };
+}
+
+/** The run's Indexed Job: the spec (Secret references only) and the ids, for `workers` pods. */
+function backupJob(o: KafkaBackup, backupId: string, r: Resolved) {
+  const { execution, ...spec } = o.spec;
+  const key = o.spec.encryption?.keySecret;
+  return workerJob({
+    name: workerJobName(o.metadata.name, backupId),
+    owner: o,
+    operation: "backup",
+    image: process.env.WORKER_IMAGE ?? "",
+    spec,
+    args: ["--backup-id", backupId, ...(key ? ["--encryption-key-secret", `${key.name}/${key.key ?? "key"}`] : [])],
+    secrets: r.secretRefs,
+    execution: execution ?? {},
+    ...(o.spec.storage.storageType === "pvc" && o.spec.storage.pvc ? { pvcClaim: o.spec.storage.pvc.claimName } : {}),
+  });
+}
+
+async function startJob(
+  ctx: Ctx,
+  o: KafkaBackup,
+  backupId: string,
+  why: string,
+  claim: Partial<KafkaBackupStatus>,
+  r: Resolved,
+): Promise<Action> {
+  await r.kafka.close();
+  if (!process.env.WORKER_IMAGE) {
+    return await failValidation(
+      ctx,
+      o,
+      "InvalidExecution",
+      "spec.execution.mode job: this controller has no worker image (the WORKER_IMAGE variable, which the Pulumi component and deploy/ set)",
+    );
+  }
+  const job = backupJob(o, backupId, r);
+  const workers = job.spec?.completions ?? 1;
+  const message = `${why} backup ${backupId} running as Job ${job.metadata?.name} with ${workers} workers`;
+  const claimed = await ctx.resources.patchStatus(
+    o,
+    {
+      ...claim,
+      phase: "Running",
+      backupId,
+      message,
+      resumable: true,
+      checkpointEnabled: true,
+      job: { name: job.metadata?.name as string, workers, active: 0, succeeded: 0, failed: 0 },
+      conditions: setCondition(
+        o.status?.conditions,
+        { type: "Ready", status: "True", reason: "BackupRunning", message },
+        new Date(),
+      ),
+    },
+    o.metadata.resourceVersion,
+  );
+  // A rejected Job fails the run at the next look (followJob), with the API server's message.
+  await ensureWorkerJob(ctx.kube, job).catch((err: Error) => {
+    if (!(err instanceof JobRejectedError)) throw err;
+  });
+  await ctx.events.record(claimed, "Normal", "BackupStarted", message);
+  return { requeueAfterMs: 2_000 };
+}
+
+/** A run executing as a Job: aggregate the shards' reports into status; finish or fail it. */
+async function followJob(ctx: Ctx, o: KafkaBackup, backupId: string): Promise<Action> {
+  let r: Resolved;
+  try {
+    r = await resolve(ctx, o);
+  } catch (err) {
+    return await waitForConfiguration(ctx, o, err);
+  }
+  await r.kafka.close();
+  const { namespace } = o.metadata;
+  const name = o.status?.job?.name as string;
+  const workers = o.status?.job?.workers ?? o.spec.execution?.workers ?? 1;
+  const { job, rejected } = await currentWorkerJob(ctx.kube, () => backupJob(o, backupId, r));
+  const shards = summarizeShards(await readShardReports(r.store, backupId, workers));
+  const verdict = judgeWorkerJob({
+    name,
+    workers,
+    job,
+    ...(rejected ? { rejected } : {}),
+    shards,
+    now: Date.now(),
+    ...(o.spec.execution?.activeDeadlineSeconds ? { deadlineSeconds: o.spec.execution.activeDeadlineSeconds } : {}),
+  });
+  const labels = { resource_namespace: namespace, name: o.metadata.name };
+  if (verdict.state === "running") {
+    await ctx.resources.patchStatus(o, {
+      job: verdict.job,
+      recordsProcessed: shards.records,
+      bytesProcessed: shards.bytes,
+      progressPercent: Math.round(shards.percent * 10) / 10,
+      lastCheckpointTime: new Date().toISOString(),
+    });
+    return { requeueAfterMs: 2_000 };
+  }
+  if (verdict.state === "failed") {
+    // Stops the workers still running (their pods go with the Job).
+    await deleteWorkerJob(ctx.kube, namespace, name);
+    const message = `backup ${backupId} failed: ${verdict.message}`;
+    ctx.metrics.backups.inc({ outcome: "failure", ...labels });
+    await writeFinalStatus(
+      ctx,
+      o,
+      { phase: "Failed", message, resumable: true, job: verdict.job },
+      { status: "False", reason: verdict.reason, message },
+    );
+    await ctx.events.record(o, "Warning", verdict.reason, message);
+    return {};
+  }
+  const manifest = summarize(await readManifest(r.store, backupId));
+  const started = Date.parse(o.status?.lastScheduleTime ?? "") || Date.now();
+  await finish(ctx, o, r.store, backupId, {
+    records: manifest.records,
+    bytes: shards.bytes,
+    segments: manifest.segments,
+    storedBytes: manifest.storedBytes,
+    gaps: manifest.gaps,
+    topics: manifest.topics,
+    durationMs: Date.now() - started,
+    extra: { job: verdict.job },
+  });
+  return {};
 }
 
 // ── What it writes ─────────────────────────────────────────────────────────────────────────────
@@ -263,11 +424,32 @@ async function execute(ctx: Ctx, o: KafkaBackup, backupId: string, r: Resolved, 
   }
   endTimer();
   if (result.cancelled) return void (await stopped(ctx, o, backupId, signal));
+  await finish(ctx, o, r.store, backupId, { ...result, topics: result.topics.length });
+}
+
+/** A run that completed (in process or as a Job): metrics, retention, the final status and Event. */
+async function finish(
+  ctx: Ctx,
+  o: KafkaBackup,
+  store: StorageBackend,
+  backupId: string,
+  result: {
+    records: number;
+    bytes: number;
+    segments: number;
+    storedBytes: number;
+    gaps: number;
+    topics: number;
+    durationMs: number;
+    extra?: Partial<KafkaBackupStatus>;
+  },
+): Promise<void> {
+  const labels = { resource_namespace: o.metadata.namespace, name: o.metadata.name };
   ctx.metrics.backups.inc({ outcome: "success", ...labels });
   ctx.metrics.backupSize.set(labels, result.storedBytes);
   ctx.metrics.backupRecords.set(labels, result.records);
-  const retention = await retain(ctx, o, r.store, backupId);
-  const message = `backed up ${result.records} records (${result.bytes} bytes, ${result.segments} segments) of ${result.topics.length} topics${result.gaps ? `; ${result.gaps} retention gaps recorded` : ""}`;
+  const retention = await retain(ctx, o, store, backupId);
+  const message = `backed up ${result.records} records (${result.bytes} bytes, ${result.segments} segments) of ${result.topics} topics${result.gaps ? `; ${result.gaps} retention gaps recorded` : ""}`;
   await writeFinalStatus(
     ctx,
     o,
@@ -287,6 +469,7 @@ async function execute(ctx: Ctx, o: KafkaBackup, backupId: string, r: Resolved, 
       throughputRecordsPerSec: Math.round(result.records / Math.max(0.001, result.durationMs / 1000)),
       throughputBytesPerSec: Math.round(result.bytes / Math.max(0.001, result.durationMs / 1000)),
       ...retention,
+      ...result.extra,
     },
     { status: "True", reason: "BackupSucceeded", message },
   );
@@ -347,6 +530,7 @@ function backupMetrics(ctx: Ctx): BackupMetrics {
 
 async function finalize(o: KafkaBackup, ctx: Ctx): Promise<void> {
   await ctx.work.cancel(keyOf(o), "deleted");
+  if (o.status?.job?.name) await deleteWorkerJob(ctx.kube, o.metadata.namespace, o.status.job.name);
   if (o.spec.deletionPolicy !== "Delete") return;
   try {
     const store = await openStorage(o.spec.storage, ctx.secrets(o.metadata.namespace), { pvcMountRoot, logger: ctx.log });

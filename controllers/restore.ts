@@ -2,12 +2,25 @@
 // and plans, a restore writes), outside the reconcile, with progress in status; resumes a
 // restore a dead controller left Running from its checkpoint; and reports consumer-group offsets
 // per group. A finished restore never runs again on its own: editing its spec changes nothing
-// (an Event says so); a new value of the annotation kafka.oso.sh/retry resumes a failed one.
+// (an Event says so); a new value of the annotation kafka.oso.sh/retry resumes a failed one. With
+// `execution.mode: job` the restore runs as an Indexed Job of workers, followed from the shards'
+// reports and the Job's status.
 import type { KafkaRestoreSpec, KafkaRestoreStatus } from "../crds/generated/types.ts";
 import { readManifest } from "../engine/backupset/catalog.ts";
 import { type BackupSource, resolveBackupSource } from "../engine/k8s/backup-source.ts";
 import type { Action, Context } from "../engine/k8s/controller.ts";
 import { runController } from "../engine/k8s/controller.ts";
+import {
+  currentWorkerJob,
+  deleteWorkerJob,
+  ensureWorkerJob,
+  JobRejectedError,
+  jobMode,
+  judgeWorkerJob,
+  recordingSecretReader,
+  workerJob,
+  workerJobName,
+} from "../engine/k8s/jobs.ts";
 import { type PersistedSnapshot, persistOffsetSnapshot } from "../engine/k8s/offset-snapshots.ts";
 import { type CustomResource, keyOf } from "../engine/k8s/resource.ts";
 import { failValidation, waitForConfiguration, writeFinalStatus } from "../engine/k8s/status.ts";
@@ -18,9 +31,11 @@ import { rollbackOffsets } from "../engine/offsets/reset.ts";
 import { snapshotIdFor } from "../engine/offsets/snapshot.ts";
 import { dryRunRestore } from "../engine/restore/dry-run.ts";
 import { carriedGroupIds } from "../engine/restore/groups.ts";
+import { readOffsetMapping } from "../engine/restore/offset-mapping.ts";
 import { planRestore, RestorePlanError } from "../engine/restore/plan.ts";
-import { type RestoreProgress, type RestoreResult, runRestore } from "../engine/restore/restore.ts";
+import { type RestoreProgress, type RestoreResult, restoreDir, runRestore } from "../engine/restore/restore.ts";
 import { restoreOptionsFromSpec } from "../engine/restore/spec.ts";
+import { clearShardReports, readShardReports, summarizeShards } from "../engine/shards/report.ts";
 import { openStorage } from "../engine/storage/open.ts";
 
 // ── What it watches ────────────────────────────────────────────────────────────────────────────
@@ -52,7 +67,8 @@ async function reconcile(o: KafkaRestore, ctx: Ctx): Promise<Action> {
     }
     return {};
   }
-  // Left Running by a controller that stopped: continue from the checkpoint.
+  // Running as a Job: follow it. Left Running by a controller that stopped: continue from the checkpoint.
+  if (status.phase === "Running" && status.job?.name) return await followJob(ctx, o);
   if (status.phase === "Running") return await start(ctx, o, "resumed");
   return await start(ctx, o, o.spec.dryRun ? "dry run" : "new");
 }
@@ -68,19 +84,29 @@ async function ignoredEdit(ctx: Ctx, o: KafkaRestore): Promise<void> {
 interface Resolved {
   kafka: KafkaClient;
   source: BackupSource;
+  /** The Secret keys read in the restore's namespace: what a worker Job mounts. */
+  secretRefs: Array<{ secretName: string; key: string }>;
 }
 
 async function resolve(ctx: Ctx, o: KafkaRestore): Promise<Resolved> {
-  const source = await resolveBackupSource(ctx.kube, (ns) => ctx.secrets(ns), o.metadata.namespace, o.spec.backupRef, {
-    pvcMountRoot,
-    logger: ctx.log,
-  });
+  const own = o.metadata.namespace;
+  const recorder = recordingSecretReader(ctx.secrets(own));
+  const source = await resolveBackupSource(
+    ctx.kube,
+    (ns) => (ns === own ? recorder.read : ctx.secrets(ns)),
+    own,
+    o.spec.backupRef,
+    {
+      pvcMountRoot,
+      logger: ctx.log,
+    },
+  );
   const cluster = await resolveKafkaCluster(
     o.spec.kafkaCluster,
-    ctx.secrets(o.metadata.namespace),
+    recorder.read,
     `kafka-backup-operator/${o.metadata.namespace}/${o.metadata.name}`,
   );
-  return { kafka: new KafkaClient(cluster, ctx.log), source };
+  return { kafka: new KafkaClient(cluster, ctx.log), source, secretRefs: recorder.refs() };
 }
 
 async function start(ctx: Ctx, o: KafkaRestore, why: string, claim: Partial<KafkaRestoreStatus> = {}): Promise<Action> {
@@ -93,6 +119,7 @@ async function start(ctx: Ctx, o: KafkaRestore, why: string, claim: Partial<Kafk
   }
   const { backupId } = resolved.source;
   const dryRun = o.spec.dryRun ?? false;
+  if (jobMode(o.spec.execution) && !dryRun) return await startJob(ctx, o, why, claim, resolved);
   const message = dryRun ? `dry run of backup ${backupId} running` : `${why} restore of backup ${backupId} running`;
   const claimed = await ctx.resources.patchStatus(
     o,
@@ -114,6 +141,154 @@ async function start(ctx: Ctx, o: KafkaRestore, why: string, claim: Partial<Kafk
     ctx.shutdown,
   );
   return { requeueAfterMs: 30_000 };
+}
+
+/** The restore's Indexed Job: its spec reads the backup from storage directly, with the same ids in every pod. */
+function restoreJob(o: KafkaRestore, r: Resolved, retry: string | undefined) {
+  const { execution, ...spec } = o.spec;
+  const { backupId, storage, encryptionKeySecret: key } = r.source;
+  return workerJob({
+    // A retry is a new Job; it resumes the same restore id.
+    name: workerJobName(o.metadata.name, `${restoreIdOf(o)}/${retry ?? ""}`),
+    owner: o,
+    operation: "restore",
+    image: process.env.WORKER_IMAGE ?? "",
+    spec: { ...spec, backupRef: { storage, backupId } },
+    args: [
+      "--backup-id",
+      backupId,
+      "--restore-id",
+      restoreIdOf(o),
+      ...(key ? ["--encryption-key-secret", `${key.name}/${key.key}`] : []),
+    ],
+    secrets: r.secretRefs,
+    execution: execution ?? {},
+    ...(storage.storageType === "pvc" && storage.pvc ? { pvcClaim: storage.pvc.claimName } : {}),
+  });
+}
+
+async function startJob(
+  ctx: Ctx,
+  o: KafkaRestore,
+  why: string,
+  claim: Partial<KafkaRestoreStatus>,
+  r: Resolved,
+): Promise<Action> {
+  const { backupId } = r.source;
+  const backupNamespace = r.source.kafkaBackup?.split("/")[0];
+  const problem = !process.env.WORKER_IMAGE
+    ? "spec.execution.mode job: this controller has no worker image (the WORKER_IMAGE variable, which the Pulumi component and deploy/ set)"
+    : backupNamespace && backupNamespace !== o.metadata.namespace
+      ? `spec.execution.mode job: KafkaBackup ${r.source.kafkaBackup} keeps its Secrets in namespace ${backupNamespace}, and worker pods mount Secrets of their own namespace only: run the restore in ${backupNamespace}, or give spec.backupRef.storage with Secrets in ${o.metadata.namespace}`
+      : undefined;
+  if (problem) {
+    await r.kafka.close();
+    return await failValidation(ctx, o, "InvalidExecution", problem);
+  }
+  try {
+    await snapshotBeforeRestore(ctx, o, r);
+  } catch (err) {
+    await r.kafka.close();
+    await fail(ctx, o, err, backupId);
+    return {};
+  }
+  await r.kafka.close();
+  const job = restoreJob(o, r, claim.retryToken ?? o.status?.retryToken);
+  const workers = job.spec?.completions ?? 1;
+  // A retry finds the failed run's reports: they must not judge the new one.
+  await clearShardReports(r.source.store, restoreDir(backupId, restoreIdOf(o)), workers);
+  const message = `${why} restore of backup ${backupId} running as Job ${job.metadata?.name} with ${workers} workers`;
+  const claimed = await ctx.resources.patchStatus(
+    o,
+    {
+      ...claim,
+      phase: "Running",
+      backupId,
+      observedGeneration: o.metadata.generation,
+      message,
+      resumable: true,
+      job: { name: job.metadata?.name as string, workers, active: 0, succeeded: 0, failed: 0 },
+      ...(o.status?.startTime && why === "resumed" ? {} : { startTime: new Date().toISOString() }),
+    },
+    o.metadata.resourceVersion,
+  );
+  // A rejected Job fails the run at the next look (followJob), with the API server's message.
+  await ensureWorkerJob(ctx.kube, job).catch((err: Error) => {
+    if (!(err instanceof JobRejectedError)) throw err;
+  });
+  await ctx.events.record(claimed, "Normal", "RestoreStarted", message);
+  return { requeueAfterMs: 2_000 };
+}
+
+/** A restore executing as a Job: aggregate the shards' reports into status; finish or fail it. */
+async function followJob(ctx: Ctx, o: KafkaRestore): Promise<Action> {
+  let r: Resolved;
+  try {
+    r = await resolve(ctx, o);
+  } catch (err) {
+    return await waitForConfiguration(ctx, o, err);
+  }
+  await r.kafka.close();
+  const { namespace } = o.metadata;
+  const name = o.status?.job?.name as string;
+  const workers = o.status?.job?.workers ?? o.spec.execution?.workers ?? 1;
+  const backupId = o.status?.backupId ?? r.source.backupId;
+  const source = { ...r, source: { ...r.source, backupId } };
+  const { job, rejected } = await currentWorkerJob(ctx.kube, () => restoreJob(o, source, o.status?.retryToken));
+  const dir = restoreDir(backupId, restoreIdOf(o));
+  const shards = summarizeShards(await readShardReports(r.source.store, dir, workers));
+  const verdict = judgeWorkerJob({
+    name,
+    workers,
+    job,
+    ...(rejected ? { rejected } : {}),
+    shards,
+    now: Date.now(),
+    ...(o.spec.execution?.activeDeadlineSeconds ? { deadlineSeconds: o.spec.execution.activeDeadlineSeconds } : {}),
+  });
+  const labels = { resource_namespace: namespace, name: o.metadata.name };
+  if (verdict.state === "running") {
+    await ctx.resources.patchStatus(o, {
+      job: verdict.job,
+      recordsRestored: shards.records,
+      bytesRestored: shards.bytes,
+      progressPercent: Math.round(shards.percent * 10) / 10,
+      lastCheckpointTime: new Date().toISOString(),
+    });
+    return { requeueAfterMs: 2_000 };
+  }
+  if (verdict.state === "failed") {
+    await deleteWorkerJob(ctx.kube, namespace, name);
+    ctx.metrics.restores.inc({ outcome: "failure", ...labels });
+    await ctx.resources.patchStatus(o, { job: verdict.job });
+    await fail(ctx, o, Object.assign(new Error(verdict.message), { reason: verdict.reason }), backupId);
+    return {};
+  }
+  const reportKey = `${dir}/offset-mapping.json`;
+  const report = await readOffsetMapping(r.source.store, reportKey);
+  const started = Date.parse(o.status?.startTime ?? "") || Date.now();
+  const records = report.partitions.reduce((n, p) => n + p.records, 0);
+  await finish(
+    ctx,
+    o,
+    r.source.store,
+    {
+      restoreId: restoreIdOf(o),
+      backupId,
+      records,
+      skippedAsAlreadyRestored: 0,
+      bytes: shards.bytes,
+      segments: 0,
+      targetTopics: [...new Set(report.partitions.map((p) => p.targetTopic))],
+      purgedTopics: [],
+      durationMs: Date.now() - started,
+      cancelled: false,
+      offsetMappingKey: reportKey,
+      consumerGroups: report.consumerGroups,
+    },
+    { job: verdict.job },
+  );
+  return {};
 }
 
 // ── What it writes ─────────────────────────────────────────────────────────────────────────────
@@ -211,6 +386,18 @@ async function execute(ctx: Ctx, o: KafkaRestore, r: Resolved, signal: AbortSign
   }
   endTimer();
   if (result.cancelled) return void (await stopped(ctx, o, signal));
+  await finish(ctx, o, r.source.store, result);
+}
+
+/** A restore that completed (in process or as a Job): the final status, per-group Events, metrics. */
+async function finish(
+  ctx: Ctx,
+  o: KafkaRestore,
+  store: BackupSource["store"],
+  result: RestoreResult,
+  extra: Partial<KafkaRestoreStatus> = {},
+): Promise<void> {
+  const labels = { resource_namespace: o.metadata.namespace, name: o.metadata.name };
   ctx.metrics.restores.inc({ outcome: "success", ...labels });
   const groups = result.consumerGroups.map((g) => ({
     groupId: g.groupId,
@@ -241,8 +428,9 @@ async function execute(ctx: Ctx, o: KafkaRestore, r: Resolved, signal: AbortSign
       throughputBytesPerSec: Math.round(result.bytes / seconds),
       resumable: false,
       lastCheckpointTime: new Date().toISOString(),
-      ...(result.offsetMappingKey ? { offsetMappingPath: r.source.store.location(result.offsetMappingKey) } : {}),
+      ...(result.offsetMappingKey ? { offsetMappingPath: store.location(result.offsetMappingKey) } : {}),
       consumerGroups: groups,
+      ...extra,
     },
     { status: "True", reason: "RestoreSucceeded", message },
   );
@@ -368,6 +556,7 @@ async function stopped(ctx: Ctx, o: KafkaRestore, signal: AbortSignal): Promise<
 
 async function finalize(o: KafkaRestore, ctx: Ctx): Promise<void> {
   await ctx.work.cancel(keyOf(o), "deleted");
+  if (o.status?.job?.name) await deleteWorkerJob(ctx.kube, o.metadata.namespace, o.status.job.name);
 }
 
 if (import.meta.main) {

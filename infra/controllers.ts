@@ -49,11 +49,27 @@ const readReferences = (...kinds: KindName[]): PolicyRule => ({
   verbs: ["get"],
 });
 
+/**
+ * execution.mode job (issue #13): the controller creates a run's Indexed Job, reads it by name and
+ * deletes it to stop a failed, expired or cancelled run. No list or watch (it polls its own Jobs by
+ * name), no pods (the workers report to storage), no update (a Job is never changed).
+ */
+export const workerJobs: PolicyRule = { apiGroups: ["batch"], resources: ["jobs"], verbs: ["get", "create", "delete"] };
+
+/** Whether a controller runs worker Jobs: its Deployment then gets WORKER_IMAGE (the same image). */
+export const runsWorkerJobs = (c: ControllerSpec) => (c.extraRules ?? []).includes(workerJobs);
+
 export const operatorControllers: readonly ControllerSpec[] = [
-  { name: "backup", kind: "KafkaBackup", component: "kafka-backup-controller", reads: [] },
+  { name: "backup", kind: "KafkaBackup", component: "kafka-backup-controller", reads: [], extraRules: [workerJobs] },
   // A restore names its backup by reference, in any namespace it watches; with rollback it
   // snapshots the groups' offsets into a ConfigMap it owns.
-  { name: "restore", kind: "KafkaRestore", component: "kafka-restore-controller", reads: [readBackups, offsetSnapshots] },
+  {
+    name: "restore",
+    kind: "KafkaRestore",
+    component: "kafka-restore-controller",
+    reads: [readBackups, offsetSnapshots],
+    extraRules: [workerJobs],
+  },
   // from-mapping reads a KafkaRestore's mapping report, in that restore's (backup's) storage.
   {
     name: "offset-reset",

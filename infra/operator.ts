@@ -14,6 +14,7 @@ import {
   nodeFlags,
   operatorControllers,
   type PolicyRule,
+  runsWorkerJobs,
   watchRules,
 } from "./controllers.ts";
 
@@ -218,6 +219,8 @@ export class KafkaBackupOperator extends pulumi.ComponentResource {
         { name: "LEADER_ELECTION_LEASE_SECONDS", value: String(args.leaderElection?.leaseDurationSeconds ?? 15) },
         { name: "METRICS_PORT", value: String(port) },
         { name: "LOG_LEVEL", value: args.logLevel ?? "info" },
+        // The worker pods of execution.mode job run this same image (its bundled CLI).
+        ...(runsWorkerJobs(c) ? [{ name: "WORKER_IMAGE", value: args.image }] : []),
         ...Object.entries(args.env ?? {}).map(([k, v]) => ({ name: k, value: v })),
       ];
       const deployment = new k8s.apps.v1.Deployment(

@@ -10,6 +10,8 @@ import type { BackupRecord } from "../format/record.ts";
 import { keyFingerprint, prepareSegment, sealSegment } from "../format/segment.ts";
 import { ErrorCode, type KafkaClient, retriableFetchErrors } from "../kafka/client.ts";
 import { type Logger, silentLogger } from "../log.ts";
+import { assignShards, type ShardRef } from "../shards/assignment.ts";
+import { readShardReports, writeShardReport } from "../shards/report.ts";
 import {
   buildManifest,
   type Checkpoint,
@@ -20,12 +22,20 @@ import {
   withProgress,
   withSegment,
 } from "./checkpoint.ts";
-import { checkpointKey, groupSnapshotKey, manifestKey, partitionDir, segmentKey } from "./layout.ts";
+import {
+  checkpointKey,
+  groupSnapshotKey,
+  manifestKey,
+  partitionDir,
+  segmentKey,
+  shardAssignmentKey,
+  shardLeaseKey,
+} from "./layout.ts";
 import { Lease } from "./lease.ts";
 import type { BackupMetrics } from "./metrics.ts";
 import { selectTopics, type TopicSelection } from "./selection.ts";
 import type { BackupSpec } from "./spec.ts";
-import { isNotFound, type ObjectStore } from "./store.ts";
+import { isNotFound, isPreconditionFailed, type ObjectStore } from "./store.ts";
 import { Throttle } from "./throttle.ts";
 
 export interface BackupOptions {
@@ -54,6 +64,12 @@ export interface BackupOptions {
   /** Who writes: a restarted runner with the same holder takes its own lease back at once. */
   leaseHolder: string;
   leaseTtlMs?: number;
+  /**
+   * One worker of a sharded run (issue #13): it backs up its share of the partitions under a lease
+   * of its own, reports to `{backupId}/shards/`, and the last worker to finish writes the manifest
+   * from every partition's checkpoint. Snapshot mode only.
+   */
+  shard?: ShardRef;
   /** Continuous mode: how often the manifest is rewritten from the checkpoints. */
   manifestIntervalMs?: number;
   signal?: AbortSignal;
@@ -115,6 +131,8 @@ export interface BackupResult {
   durationMs: number;
   manifestKey: string;
   cancelled: boolean;
+  /** Sharded runs: whether this worker found every shard done and wrote the merged manifest. */
+  merged?: boolean;
 }
 
 export class BackupError extends Error {
@@ -167,7 +185,21 @@ export async function runBackup(kafka: KafkaClient, store: ObjectStore, options:
   const log = (o.log ?? silentLogger).child({ backupId: o.backupId });
   const started = Date.now();
   const readCommitted = o.readCommitted ?? true;
-  const lease = await Lease.acquire(store, o.backupId, o.leaseHolder, o.leaseTtlMs, log);
+  const shard = o.shard;
+  if (shard && o.mode !== "snapshot") {
+    throw new BackupError(
+      "ShardedContinuous",
+      "a continuous backup runs in one process; sharded runs (execution.mode job) are one-shot",
+    );
+  }
+  const lease = await Lease.acquire(
+    store,
+    o.backupId,
+    o.leaseHolder,
+    o.leaseTtlMs,
+    log,
+    ...(shard ? [shardLeaseKey(o.backupId, shard.index)] : []),
+  );
   // Stops every partition: when the caller cancels, and when one partition fails for good.
   const runAbort = new AbortController();
   const runSignal = runAbort.signal;
@@ -180,6 +212,7 @@ export async function runBackup(kafka: KafkaClient, store: ObjectStore, options:
   const totals = { records: 0, bytes: 0, storedBytes: 0, segments: 0, skipped: 0, gaps: 0 };
   let progressTimer: NodeJS.Timeout | undefined;
   let manifestTimer: NodeJS.Timeout | undefined;
+  let reportTimer: NodeJS.Timeout | undefined;
   try {
     const admin = await kafka.admin();
     const topics = selectTopics(await admin.listTopics(), o.selection);
@@ -189,41 +222,60 @@ export async function runBackup(kafka: KafkaClient, store: ObjectStore, options:
     const metadata = await topicMetadata(kafka, topics);
     const existing = await loadManifest(store, o.backupId);
 
-    const tasks: PartitionTask[] = [];
+    let partitions: PartitionRange[] = [];
     for (const topic of topics) {
-      for (const { partition, low, high } of await admin
-        .fetchTopicOffsets(topic)
-        .then((ps) => ps.map((p) => ({ partition: p.partition, low: Number(p.low), high: Number(p.high) })))) {
-        let checkpoint = await loadCheckpoint(store, o.backupId, topic, partition);
-        checkpoint ??= emptyCheckpoint(topic, partition, low);
-        if (checkpoint.nextOffset < low) {
-          log.warn(
-            { topic, partition, from: checkpoint.nextOffset, to: low },
-            "offsets deleted by retention before backup: recording a gap",
-          );
-          checkpoint = withGap(checkpoint, low, "retention");
-          totals.gaps++;
-          o.metrics?.gaps.inc({ backup_id: o.backupId, topic });
-          await writeCheckpoint(store, o.backupId, checkpoint);
-        }
-        tasks.push({
-          topic,
-          partition,
-          checkpoint,
-          target: o.mode === "snapshot" ? high : Number.POSITIVE_INFINITY,
-          end: high,
-          fetchOffset: checkpoint.nextOffset,
-          position: checkpoint.nextOffset,
-        });
+      for (const p of await admin.fetchTopicOffsets(topic)) {
+        partitions.push({ topic, partition: p.partition, low: Number(p.low), high: Number(p.high) });
       }
+    }
+    // A sharded run backs up to the ends the first worker saw, whichever worker starts (or restarts) when.
+    const assignment = shard ? await shardAssignment(store, o.backupId, partitions, shard.count) : undefined;
+    if (shard && assignment) {
+      // The ends are the assignment's; the starts are today's (retention may have moved them since).
+      const lows = new Map(partitions.map((p) => [`${p.topic}/${p.partition}`, p.low]));
+      partitions = assignment.partitions
+        .filter((p) => p.shard === shard.index)
+        .map((p) => ({ ...p, low: lows.get(`${p.topic}/${p.partition}`) ?? p.low }));
+    }
+
+    const tasks: PartitionTask[] = [];
+    for (const { topic, partition, low, high } of partitions) {
+      let checkpoint = await loadCheckpoint(store, o.backupId, topic, partition);
+      checkpoint ??= emptyCheckpoint(topic, partition, low);
+      if (checkpoint.nextOffset < low) {
+        log.warn(
+          { topic, partition, from: checkpoint.nextOffset, to: low },
+          "offsets deleted by retention before backup: recording a gap",
+        );
+        checkpoint = withGap(checkpoint, low, "retention");
+        totals.gaps++;
+        o.metrics?.gaps.inc({ backup_id: o.backupId, topic });
+        await writeCheckpoint(store, o.backupId, checkpoint);
+      }
+      tasks.push({
+        topic,
+        partition,
+        checkpoint,
+        target: o.mode === "snapshot" ? high : Number.POSITIVE_INFINITY,
+        end: high,
+        fetchOffset: checkpoint.nextOffset,
+        position: checkpoint.nextOffset,
+      });
     }
     const initialLag = tasks.reduce((n, t) => n + Math.max(0, Math.min(t.target, t.end) - t.fetchOffset), 0);
     log.info(
-      { topics: topics.length, partitions: tasks.length, lag: initialLag, mode: o.mode, segmentMaxBytes: o.segmentMaxBytes },
+      {
+        topics: topics.length,
+        partitions: tasks.length,
+        lag: initialLag,
+        mode: o.mode,
+        segmentMaxBytes: o.segmentMaxBytes,
+        ...(shard ? { shard: shard.index, shards: shard.count } : {}),
+      },
       "backup started",
     );
 
-    const writeOnce = async () => {
+    const writeOnce = async (checkpoints = tasks.map((t) => t.checkpoint)) => {
       const manifest = buildManifest({
         backupId: o.backupId,
         createdAt: existing?.createdAt ?? started,
@@ -231,7 +283,7 @@ export async function runBackup(kafka: KafkaClient, store: ObjectStore, options:
         compression: o.codec,
         ...(o.encryptionKey ? { encryptionKeyFingerprint: keyFingerprint(o.encryptionKey).toString("hex") } : {}),
         topics: metadata,
-        checkpoints: tasks.map((t) => t.checkpoint),
+        checkpoints,
         ...(o.consumerGroupSnapshot ? { consumerGroupSnapshot: groupSnapshotKey(o.backupId) } : {}),
       });
       // Topics an earlier run of this set backed up and this run does not select stay listed.
@@ -240,8 +292,10 @@ export async function runBackup(kafka: KafkaClient, store: ObjectStore, options:
       await store.put(manifestKey(o.backupId), Buffer.from(`${JSON.stringify(manifest, null, 2)}\n`));
     };
     // One manifest write at a time, in order: a slow periodic write never lands after the final one.
+    // A shard writes no manifest of its own: the merge writes the one manifest at the end.
     const writeManifest = () => {
-      manifestWrites = manifestWrites.catch(() => {}).then(writeOnce);
+      if (shard) return Promise.resolve();
+      manifestWrites = manifestWrites.catch(() => {}).then(() => writeOnce());
       return manifestWrites;
     };
     await writeManifest();
@@ -267,6 +321,28 @@ export async function runBackup(kafka: KafkaClient, store: ObjectStore, options:
     if (o.onProgress) {
       progressTimer = setInterval(() => o.onProgress?.(progress()), o.progressIntervalMs);
       progressTimer.unref();
+    }
+    const report = (state: "Running" | "Completed") => {
+      if (!shard) return Promise.resolve();
+      const p = progress();
+      return writeShardReport(store, o.backupId, {
+        index: shard.index,
+        count: shard.count,
+        state,
+        units: tasks.length,
+        records: p.records,
+        bytes: p.bytes,
+        percent: state === "Completed" ? 100 : (p.percent ?? 0),
+      });
+    };
+    if (shard) {
+      await report("Running");
+      reportTimer = setInterval(
+        () => void report("Running").catch((err: Error) => log.warn({ err: err.message }, "shard report write failed")),
+        // The controller looks every 2 s: no point writing more often.
+        Math.max(2000, o.progressIntervalMs),
+      );
+      reportTimer.unref();
     }
     if (o.mode === "continuous") {
       manifestTimer = setInterval(
@@ -303,9 +379,30 @@ export async function runBackup(kafka: KafkaClient, store: ObjectStore, options:
       throw err;
     }
 
-    if (o.consumerGroupSnapshot && !runSignal.aborted) await snapshotConsumerGroups(kafka, store, o.backupId, topics, log);
+    // Once per set: the first shard takes the groups' snapshot.
+    if (o.consumerGroupSnapshot && !runSignal.aborted && (shard?.index ?? 0) === 0) {
+      await snapshotConsumerGroups(kafka, store, o.backupId, topics, log);
+    }
     await writeManifest();
     if (o.mode === "snapshot" && !o.signal?.aborted) await sweepOrphans(store, o.backupId, tasks, log);
+    let merged: boolean | undefined;
+    if (shard && assignment && !o.signal?.aborted) {
+      clearInterval(reportTimer);
+      await report("Completed");
+      // Each worker reports before it looks, so the last of them to finish always sees all done.
+      const reports = await readShardReports(store, o.backupId, shard.count);
+      merged = reports.every((r) => r?.state === "Completed");
+      if (merged) {
+        const checkpoints: Checkpoint[] = [];
+        for (const p of assignment.partitions) {
+          checkpoints.push(
+            (await loadCheckpoint(store, o.backupId, p.topic, p.partition)) ?? emptyCheckpoint(p.topic, p.partition, p.low),
+          );
+        }
+        await writeOnce(checkpoints);
+        log.info({ shards: shard.count, partitions: checkpoints.length }, "every shard is done: wrote the merged manifest");
+      }
+    }
     o.metrics?.compressionRatio.set({ backup_id: o.backupId }, totals.storedBytes ? totals.bytes / totals.storedBytes : 0);
     o.onProgress?.(progress());
     const result: BackupResult = {
@@ -321,12 +418,14 @@ export async function runBackup(kafka: KafkaClient, store: ObjectStore, options:
       durationMs: Date.now() - started,
       manifestKey: manifestKey(o.backupId),
       cancelled: Boolean(o.signal?.aborted),
+      ...(merged !== undefined ? { merged } : {}),
     };
     log.info(result, o.signal?.aborted ? "backup stopped; resumable from its checkpoints" : "backup completed");
     return result;
   } finally {
     clearInterval(progressTimer);
     clearInterval(manifestTimer);
+    clearInterval(reportTimer);
     o.signal?.removeEventListener("abort", onCancel);
     await manifestWrites.catch(() => {});
     await lease.release();
@@ -559,6 +658,68 @@ async function backupPartition(ctx: PartitionContext, task: PartitionTask): Prom
     await pendingUpload?.catch(() => {});
     throw err;
   }
+}
+
+interface PartitionRange {
+  topic: string;
+  partition: number;
+  low: number;
+  high: number;
+}
+
+interface ShardAssignment {
+  format: "kafka-backup-operator/shard-assignment";
+  shards: number;
+  createdAt: number;
+  /** Every partition of the set with its owner and the end the run stops at. */
+  partitions: Array<PartitionRange & { shard: number }>;
+}
+
+/**
+ * The partitions' owners, fixed once per backup set: the first worker to start writes the
+ * assignment (balanced by the offsets each partition holds) with a create-only write; every other
+ * worker, and a restarted one, reads it. A restart therefore never moves a partition to another
+ * shard, and every shard stops at the ends captured when the run began.
+ */
+async function shardAssignment(
+  store: ObjectStore,
+  backupId: string,
+  partitions: PartitionRange[],
+  shards: number,
+): Promise<ShardAssignment> {
+  const key = shardAssignmentKey(backupId);
+  const read = async () => JSON.parse((await store.getBuffer(key)).body.toString("utf8")) as ShardAssignment;
+  let assignment: ShardAssignment | undefined;
+  try {
+    assignment = await read();
+  } catch (err) {
+    if (!isNotFound(err)) throw err;
+  }
+  if (!assignment) {
+    const named = (p: PartitionRange) => `${p.topic}/${String(p.partition).padStart(6, "0")}`;
+    const owner = assignShards(partitions, shards, (p) => p.high - p.low, named);
+    const owners = partitions.map((p, at) => ({ ...p, shard: owner[at] as number }));
+    const fresh: ShardAssignment = {
+      format: "kafka-backup-operator/shard-assignment",
+      shards,
+      createdAt: Date.now(),
+      partitions: owners,
+    };
+    try {
+      await store.put(key, Buffer.from(JSON.stringify(fresh)), { ifNoneMatch: true });
+      assignment = fresh;
+    } catch (err) {
+      if (!isPreconditionFailed(err)) throw err;
+      assignment = await read();
+    }
+  }
+  if (assignment.shards !== shards) {
+    throw new BackupError(
+      "ShardCountChanged",
+      `backup set ${backupId} is sharded over ${assignment.shards} workers (${key}); this worker was started as one of ${shards}: keep execution.workers for a run, or start a new backup set`,
+    );
+  }
+  return assignment;
 }
 
 async function backoff(attempt: number, what: string, log: Logger, signal?: AbortSignal): Promise<void> {

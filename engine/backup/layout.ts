@@ -9,6 +9,9 @@ const extensions: Record<Codec, string> = { none: "", zstd: ".zst", lz4: ".lz4",
 
 export const manifestKey = (backupId: string) => `${backupId}/manifest.json`;
 export const leaseKey = (backupId: string) => `${backupId}/lease.json`;
+/** A sharded run (issue #13): each worker leases its own shard; the assignment is fixed once. */
+export const shardLeaseKey = (backupId: string, index: number) => `${backupId}/shards/lease-${index}.json`;
+export const shardAssignmentKey = (backupId: string) => `${backupId}/shards/assignment.json`;
 export const groupSnapshotKey = (backupId: string) => `${backupId}/consumer-groups-snapshot.json`;
 export const partitionDir = (backupId: string, topic: string, partition: number) =>
   `${backupId}/topics/${topic}/partition=${partition}`;

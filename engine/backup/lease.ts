@@ -54,8 +54,14 @@ export class Lease {
    * Takes the lease of `backupId`. A lease held by the same holder (a restarted runner) or one
    * that has expired (a runner that died) is taken over; a live lease of another holder refuses.
    */
-  static async acquire(store: ObjectStore, backupId: string, holder: string, ttlMs: number, log: Logger): Promise<Lease> {
-    const key = leaseKey(backupId);
+  static async acquire(
+    store: ObjectStore,
+    backupId: string,
+    holder: string,
+    ttlMs: number,
+    log: Logger,
+    key = leaseKey(backupId),
+  ): Promise<Lease> {
     const now = Date.now();
     const record = (): Buffer =>
       Buffer.from(JSON.stringify({ holder, acquiredAt: now, renewedAt: now, expiresAt: now + ttlMs } satisfies LeaseRecord));

@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 // `kafka-backup`: the engine on its own, for ad-hoc work and for debugging a backup.
-// Exit codes: 0 done; 1 failed; 2 bad arguments or configuration; 3 the backup set is locked by
-// another runner; 130 interrupted (the backup stopped cleanly and resumes from its checkpoints).
+// Exit codes: 0 done; 1 failed; 2 bad arguments or configuration, or a worker's failure a restart
+// cannot fix; 3 the backup set is locked by another runner; 130 interrupted (the backup stopped
+// cleanly and resumes from its checkpoints).
 import { Command, Option } from "commander";
 import type { KafkaRestoreSpec } from "../../crds/generated/types.ts";
 import pkg from "../../package.json" with { type: "json" };
@@ -31,6 +32,7 @@ import {
   secretsDirOption,
 } from "./spec.ts";
 import { registerValidationCommands } from "./validate.ts";
+import { registerWorkerCommands } from "./worker.ts";
 
 export const exitCodes = { ok: 0, failed: 1, usage: 2, locked: 3, interrupted: 130 } as const;
 
@@ -279,15 +281,19 @@ program
     }
   });
 
+const isUsageError = (err: unknown) =>
+  [CliUsageError, KafkaConfigError, StorageConfigError, RestorePlanError].some((kind) => err instanceof kind);
+
 function exitCodeOf(err: unknown): number {
   if (err instanceof LeaseHeldError) return exitCodes.locked;
-  const usage = [CliUsageError, KafkaConfigError, StorageConfigError, RestorePlanError];
-  if (usage.some((kind) => err instanceof kind)) return exitCodes.usage;
+  // A worker's failure that a restart cannot fix: the Job's pod failure policy fails its index.
+  if (isUsageError(err) || (err as { permanent?: boolean }).permanent) return exitCodes.usage;
   return exitCodes.failed;
 }
 
 registerValidationCommands(program);
 registerOffsetsCommands(program);
+registerWorkerCommands(program, isUsageError);
 
 await program.parseAsync().catch((err: Error) => {
   console.error(`kafka-backup: ${err.message}`);

@@ -58,7 +58,9 @@ export function parseEncryptionKey(text: string, where: string): Buffer {
 
 /** The options every storage-reading command takes (main.ts's commands define the same). */
 export const secretsDirOption = () =>
-  new Option("--secrets-dir <dir>", "Secrets as Kubernetes mounts them: <dir>/<secret>/<key>").default("./secrets");
+  new Option("--secrets-dir <dir>", "Secrets as Kubernetes mounts them: <dir>/<secret>/<key>")
+    .env("KBO_SECRETS_DIR")
+    .default("./secrets");
 export const pvcRootOption = () =>
   new Option("--pvc-root <dir>", "where PVC storage lives: claim <name> is the folder <dir>/<name>")
     .env("KBO_PVC_ROOT")

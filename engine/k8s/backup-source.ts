@@ -25,6 +25,10 @@ export interface BackupSource {
   encryptionKey?: Buffer;
   /** "namespace/name" of the KafkaBackup, when the reference named one. */
   kafkaBackup?: string;
+  /** Where it lives, as a spec names it (for worker Jobs, which open it themselves). */
+  storage: StorageSpec;
+  /** The Secret key of the encryption key, when the backup is encrypted. */
+  encryptionKeySecret?: { name: string; key: string };
 }
 
 export class BackupSourceError extends Error {
@@ -48,7 +52,7 @@ export async function resolveBackupSource(
     const store = await openStorage(ref.storage, secrets(ownNamespace), options);
     const backupId = ref.backupId || (await listBackupSets(store)).at(-1);
     if (!backupId) throw new BackupSourceError("BackupNotFound", `${field}.storage: no backup set in ${store.location()}`);
-    return { store, backupId };
+    return { store, backupId, storage: ref.storage };
   }
   if (!ref.name) throw new BackupSourceError("InvalidBackupRef", `${field}: give name (a KafkaBackup) or storage`);
   const namespace = ref.namespace || ownNamespace;
@@ -90,7 +94,13 @@ export async function resolveBackupSource(
         `KafkaBackup ${namespace}/${ref.name} spec.encryption.keySecret`,
       )
     : undefined;
-  return { store, backupId, ...(encryptionKey ? { encryptionKey } : {}), kafkaBackup: `${namespace}/${ref.name}` };
+  return {
+    store,
+    backupId,
+    ...(encryptionKey && keyRef ? { encryptionKey, encryptionKeySecret: { name: keyRef.name, key: keyRef.key ?? "key" } } : {}),
+    kafkaBackup: `${namespace}/${ref.name}`,
+    storage: backup.spec.storage,
+  };
 }
 
 /**

@@ -2,6 +2,7 @@
 // few typed clients the runtime uses. HTTP errors are client-node ApiExceptions with a `code`.
 import {
   ApiException,
+  BatchV1Api,
   CoordinationV1Api,
   CoreV1Api,
   CustomObjectsApi,
@@ -15,6 +16,8 @@ export interface Kube {
   core: CoreV1Api;
   objects: CustomObjectsApi;
   coordination: CoordinationV1Api;
+  /** Worker Jobs (execution.mode job). */
+  batch: BatchV1Api;
 }
 
 export function connectKube(kubeconfigPath = process.env.KUBECONFIG): Kube {
@@ -26,6 +29,7 @@ export function connectKube(kubeconfigPath = process.env.KUBECONFIG): Kube {
     core: config.makeApiClient(CoreV1Api),
     objects: config.makeApiClient(CustomObjectsApi),
     coordination: config.makeApiClient(CoordinationV1Api),
+    batch: config.makeApiClient(BatchV1Api),
   };
 }
 

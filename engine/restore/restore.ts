@@ -9,6 +9,7 @@
 // end the consumer groups' committed offsets are translated with it, committed through their
 // coordinators, and the mapping report is stored with the backup.
 import { setTimeout as sleep } from "node:timers/promises";
+import { Lease } from "../backup/lease.ts";
 import { Throttle } from "../backup/throttle.ts";
 import { readManifest, readSegment } from "../backupset/catalog.ts";
 import type { BackupRecord, RecordHeader } from "../format/record.ts";
@@ -17,6 +18,8 @@ import { commitGroupOffsets, describeGroup, GroupHasMembersError } from "../kafk
 import { javaPartition } from "../kafka/partitioner.ts";
 import { encodeRecordBatch } from "../kafka/record-batch-encoder.ts";
 import { type Logger, silentLogger } from "../log.ts";
+import { type ShardRef, shareOf } from "../shards/assignment.ts";
+import { readShardReports, writeShardReport } from "../shards/report.ts";
 import type { StorageBackend } from "../storage/backend.ts";
 import { ObjectNotFoundError } from "../storage/errors.ts";
 import { loadGroupSnapshot, type RequestedGroups, requestGroups } from "./groups.ts";
@@ -66,6 +69,14 @@ export interface RestoreOptions {
   consumerGroups?: RequestedGroups;
   /** Add kbo-source-topic/-partition/-offset headers to every record (off: records as backed up). */
   addSourceHeaders?: boolean;
+  /**
+   * One worker of a sharded restore (issue #13): shard 0 prepares the targets (checks, creates,
+   * purges) and records their start offsets; every shard restores its share of the lanes under a
+   * lease of its own; the last to finish merges the offset mappings and commits the groups.
+   */
+  shard?: ShardRef;
+  /** Sharded: the lease holder; a restarted worker with the same holder takes its lease back at once. */
+  leaseHolder?: string;
   signal?: AbortSignal;
   log?: Logger;
   onProgress?: (p: RestoreProgress) => void;
@@ -120,7 +131,15 @@ interface RestoreCheckpoint {
   completed: boolean;
 }
 
-export const restoreCheckpointKey = (backupId: string, restoreId: string) => `${backupId}/restores/${restoreId}/checkpoint.json`;
+export const restoreDir = (backupId: string, restoreId: string) => `${backupId}/restores/${restoreId}`;
+export const restoreCheckpointKey = (backupId: string, restoreId: string) => `${restoreDir(backupId, restoreId)}/checkpoint.json`;
+const shardMappingKey = (dir: string, index: number) => `${dir}/shards/mapping-${index}.json`;
+
+/** What a shard leaves for the merge: its part of the offset mapping. */
+interface ShardMapping {
+  partitions: OffsetMappingReport["partitions"];
+  targetEnds: Record<string, number>;
+}
 const tp = (topic: string, partition: number) => `${topic}/${partition}`;
 const splitTp = (key: string) => {
   const at = key.lastIndexOf("/");
@@ -141,221 +160,337 @@ export async function runRestore(kafka: KafkaClient, store: StorageBackend, opti
   const admin = await kafka.admin();
 
   const key = restoreCheckpointKey(options.backupId, options.restoreId);
-  let checkpoint = await loadCheckpoint(store, key);
-  let purgedTopics: string[] = checkpoint?.purged ?? [];
-  if (!checkpoint) {
-    // Checked once, before anything is written: a resumed restore finds its own topics.
-    const existing = new Set(await admin.listTopics());
-    const live = sameNameTargets(plan).filter((t) => existing.has(t));
-    if (live.length && !options.purgeTopics) {
-      throw new RestoreError(
-        "TargetTopicsLive",
-        `topics ${live.join(", ")} exist in the target cluster under the name they are restored from; set purgeTopics to replace their records, or map them to new names with topicMapping`,
+  const dir = restoreDir(options.backupId, options.restoreId);
+  const shard = options.shard;
+  const lease = shard
+    ? await Lease.acquire(
+        store,
+        options.backupId,
+        options.leaseHolder ?? options.restoreId,
+        30_000,
+        log,
+        `${dir}/shards/lease-${shard.index}.json`,
+      )
+    : undefined;
+  try {
+    let checkpoint = await loadCheckpoint(store, key);
+    // Shards other than 0 start once shard 0 has checked, created and purged the targets.
+    while (!checkpoint && shard && shard.index > 0 && !options.signal?.aborted) {
+      await sleep(500, undefined, { signal: options.signal }).catch(() => {});
+      checkpoint = await loadCheckpoint(store, key);
+    }
+    let purgedTopics: string[] = checkpoint?.purged ?? [];
+    if (!checkpoint) {
+      // Checked once, before anything is written: a resumed restore finds its own topics.
+      const existing = new Set(await admin.listTopics());
+      const live = sameNameTargets(plan).filter((t) => existing.has(t));
+      if (live.length && !options.purgeTopics) {
+        throw new RestoreError(
+          "TargetTopicsLive",
+          `topics ${live.join(", ")} exist in the target cluster under the name they are restored from; set purgeTopics to replace their records, or map them to new names with topicMapping`,
+        );
+      }
+      await ensureTopics(kafka, plan, options);
+      if (options.purgeTopics) purgedTopics = await purge(kafka, plan, existing, log);
+    } else {
+      await ensureTopics(kafka, plan, options);
+    }
+
+    const ends = new Map<string, number>();
+    for (const t of plan.targetTopics) {
+      for (const p of await kafka.endOffsets(t.name)) ends.set(tp(t.name, p.partition), p.high);
+    }
+    if (!checkpoint) {
+      checkpoint = {
+        format: "kafka-backup-operator/restore-checkpoint",
+        restoreId: options.restoreId,
+        backupId: options.backupId,
+        startOffsets: Object.fromEntries(ends),
+        purged: purgedTopics,
+        completed: false,
+      };
+      await store.put(key, Buffer.from(JSON.stringify(checkpoint)));
+    }
+    const startOffsets = checkpoint.startOffsets;
+    const startOf = (target: string) => startOffsets[target] ?? ends.get(target) ?? 0;
+    const alreadyWritten = new Map<string, number>();
+    for (const [target, end] of ends) alreadyWritten.set(target, end - startOf(target));
+
+    const allLanes = restoreLanes(plan);
+    const lanes = shard
+      ? shareOf(
+          allLanes,
+          shard,
+          (lane) => lane.reduce((n, p) => n + p.recordsUpperBound, 0),
+          (lane) => `${lane[0]?.targetTopic}/${lane[0]?.routing.kind === "partition" ? lane[0].routing.partition : "*"}`,
+        )
+      : allLanes;
+    const mapping = new OffsetMappingBuilder();
+    for (const g of groups) for (const s of g.source) mapping.anchor(s.sourceTopic, s.sourcePartition, s.sourceOffset);
+    for (const p of lanes.flat()) {
+      if (p.routing.kind === "partition") mapping.declare(p.sourceTopic, p.sourcePartition, p.targetTopic, p.routing.partition);
+    }
+
+    const { producerId, producerEpoch } = await kafka.initProducerId();
+    const acks = options.acks === -1 || options.acks === undefined ? -1 : 1;
+    const timeoutMs = options.produceTimeoutMs ?? 30_000;
+    const batchRecords = options.batchRecords ?? 1000;
+    const batchBytes = options.batchBytes ?? 512 * 1024;
+    const recordThrottle = new Throttle(options.recordsPerSec ?? 0);
+    const byteThrottle = new Throttle(options.bytesPerSec ?? 0);
+    const sequences = new Map<string, number>();
+    /** Selected records routed to each target partition so far, in write order (skipped included). */
+    const positions = new Map<string, number>();
+    const unexpectedOffsets: string[] = [];
+    let reported = 0;
+    const report = (state: "Running" | "Completed", p?: RestoreProgress) =>
+      shard
+        ? writeShardReport(store, dir, {
+            index: shard.index,
+            count: shard.count,
+            state,
+            units: lanes.length,
+            records: p?.recordsRestored ?? progress.totals().records,
+            bytes: p?.bytesRestored ?? progress.totals().bytes,
+            percent: state === "Completed" ? 100 : (p?.percent ?? 0),
+          })
+        : Promise.resolve();
+    const onProgress = (p: RestoreProgress) => {
+      options.onProgress?.(p);
+      if (!shard || Date.now() - reported < 2000) return;
+      reported = Date.now();
+      void report("Running", p).catch((err: Error) => log.warn({ err: err.message }, "shard report write failed"));
+    };
+    const progress = new ProgressMeter(shard ? { partitions: lanes.flat() } : plan, onProgress);
+    await report("Running");
+    const memory = new ByteBudget(segmentBudgetBytes);
+
+    const send = async (target: string, batch: BackupRecord[], firstPosition: number) => {
+      const { topic, partition } = splitTp(target);
+      const sequence = sequences.get(target) ?? 0;
+      const bytes = await encodeRecordBatch(
+        batch,
+        { producerId, producerEpoch, baseSequence: sequence },
+        options.compression ?? 4,
       );
-    }
-    await ensureTopics(kafka, plan, options);
-    if (options.purgeTopics) purgedTopics = await purge(kafka, plan, existing, log);
-  } else {
-    await ensureTopics(kafka, plan, options);
-  }
-
-  const ends = new Map<string, number>();
-  for (const t of plan.targetTopics) {
-    for (const p of await kafka.endOffsets(t.name)) ends.set(tp(t.name, p.partition), p.high);
-  }
-  if (!checkpoint) {
-    checkpoint = {
-      format: "kafka-backup-operator/restore-checkpoint",
-      restoreId: options.restoreId,
-      backupId: options.backupId,
-      startOffsets: Object.fromEntries(ends),
-      purged: purgedTopics,
-      completed: false,
-    };
-    await store.put(key, Buffer.from(JSON.stringify(checkpoint)));
-  }
-  const startOffsets = checkpoint.startOffsets;
-  const startOf = (target: string) => startOffsets[target] ?? ends.get(target) ?? 0;
-  const alreadyWritten = new Map<string, number>();
-  for (const [target, end] of ends) alreadyWritten.set(target, end - startOf(target));
-
-  const mapping = new OffsetMappingBuilder();
-  for (const g of groups) for (const s of g.source) mapping.anchor(s.sourceTopic, s.sourcePartition, s.sourceOffset);
-  for (const p of plan.partitions) {
-    if (p.routing.kind === "partition") mapping.declare(p.sourceTopic, p.sourcePartition, p.targetTopic, p.routing.partition);
-  }
-
-  const { producerId, producerEpoch } = await kafka.initProducerId();
-  const acks = options.acks === -1 || options.acks === undefined ? -1 : 1;
-  const timeoutMs = options.produceTimeoutMs ?? 30_000;
-  const batchRecords = options.batchRecords ?? 1000;
-  const batchBytes = options.batchBytes ?? 512 * 1024;
-  const recordThrottle = new Throttle(options.recordsPerSec ?? 0);
-  const byteThrottle = new Throttle(options.bytesPerSec ?? 0);
-  const sequences = new Map<string, number>();
-  /** Selected records routed to each target partition so far, in write order (skipped included). */
-  const positions = new Map<string, number>();
-  const unexpectedOffsets: string[] = [];
-  const progress = new ProgressMeter(plan, options.onProgress);
-  const memory = new ByteBudget(segmentBudgetBytes);
-
-  const send = async (target: string, batch: BackupRecord[], firstPosition: number) => {
-    const { topic, partition } = splitTp(target);
-    const sequence = sequences.get(target) ?? 0;
-    const bytes = await encodeRecordBatch(batch, { producerId, producerEpoch, baseSequence: sequence }, options.compression ?? 4);
-    await recordThrottle.take(batch.length, options.signal);
-    await byteThrottle.take(bytes.length, options.signal);
-    for (let attempt = 1; ; attempt++) {
-      const leader = (await kafka.leaders([topic], attempt > 1)).get(topic)?.get(partition);
-      const result =
-        leader === undefined
-          ? { errorCode: 5, baseOffset: -1 }
-          : await kafka.produce(leader, topic, partition, bytes, { acks, timeoutMs }).catch((err: Error) => {
-              log.warn({ target, err: err.message }, "produce failed; resending the same batch");
-              return { errorCode: 13, baseOffset: -1 };
-            });
-      // 46 = DUPLICATE_SEQUENCE_NUMBER: an earlier attempt of this very batch was stored.
-      if (result.errorCode === 46) break;
-      if (result.errorCode === 0) {
-        const expected = startOf(target) + firstPosition;
-        if (result.baseOffset !== expected && unexpectedOffsets.length < 20) {
-          unexpectedOffsets.push(`${target}: expected ${expected}, got ${result.baseOffset}`);
-          log.warn({ target, expected, got: result.baseOffset }, "another producer is writing to the target partition");
-        }
-        break;
-      }
-      if (!retriableProduceErrors.has(result.errorCode) || attempt > 20) {
-        throw new RestoreError("KafkaError", `produce to ${target} failed with Kafka error code ${result.errorCode}`);
-      }
-      await sleep(Math.min(5000, 200 * 2 ** attempt));
-    }
-    sequences.set(target, sequence + batch.length);
-  };
-
-  const restoreLane = async (lane: PartitionPlan[]): Promise<boolean> => {
-    const buffers = new Map<string, { records: BackupRecord[]; firstPosition: number; bytes: number }>();
-    const flush = async () => {
-      for (const [target, buffer] of buffers) {
-        if (!buffer.records.length) continue;
-        buffers.delete(target);
-        await send(target, buffer.records, buffer.firstPosition);
-        progress.restored(buffer.records);
-      }
-    };
-    for (const p of lane) {
-      for (const segment of p.segments) {
-        if (options.signal?.aborted) return false;
-        progress.current(p.targetTopic);
-        const release = await memory.acquire(segment.storedBytes);
-        try {
-          const records = await readSegment(
-            store,
-            segment,
-            options.encryptionKey ? { encryptionKey: options.encryptionKey } : {},
-          );
-          for (const r of records) {
-            progress.read();
-            if (!selected(r, p, plan.window)) continue;
-            const partition = targetPartition(p.routing, r, p.sourcePartition, javaPartition);
-            const target = tp(p.targetTopic, partition);
-            const position = positions.get(target) ?? 0;
-            positions.set(target, position + 1);
-            mapping.observe(
-              p.sourceTopic,
-              p.sourcePartition,
-              r.offset,
-              r.timestamp,
-              p.targetTopic,
-              partition,
-              startOf(target) + position,
-            );
-            if (position < (alreadyWritten.get(target) ?? 0)) {
-              progress.skipped(r);
-              continue;
-            }
-            let buffer = buffers.get(target);
-            if (!buffer) {
-              buffer = { records: [], firstPosition: position, bytes: 0 };
-              buffers.set(target, buffer);
-            }
-            buffer.records.push(options.addSourceHeaders ? withSourceHeaders(r, p) : r);
-            buffer.bytes += recordBytes(r);
-            // Batches stay under the broker's message size limit (a bigger record goes alone).
-            if (buffer.records.length >= batchRecords || buffer.bytes >= batchBytes) {
-              buffers.delete(target);
-              await send(target, buffer.records, buffer.firstPosition);
-              progress.restored(buffer.records);
-            }
+      await recordThrottle.take(batch.length, options.signal);
+      await byteThrottle.take(bytes.length, options.signal);
+      lease?.check();
+      for (let attempt = 1; ; attempt++) {
+        const leader = (await kafka.leaders([topic], attempt > 1)).get(topic)?.get(partition);
+        const result =
+          leader === undefined
+            ? { errorCode: 5, baseOffset: -1 }
+            : await kafka.produce(leader, topic, partition, bytes, { acks, timeoutMs }).catch((err: Error) => {
+                log.warn({ target, err: err.message }, "produce failed; resending the same batch");
+                return { errorCode: 13, baseOffset: -1 };
+              });
+        // 46 = DUPLICATE_SEQUENCE_NUMBER: an earlier attempt of this very batch was stored.
+        if (result.errorCode === 46) break;
+        if (result.errorCode === 0) {
+          const expected = startOf(target) + firstPosition;
+          if (result.baseOffset !== expected && unexpectedOffsets.length < 20) {
+            unexpectedOffsets.push(`${target}: expected ${expected}, got ${result.baseOffset}`);
+            log.warn({ target, expected, got: result.baseOffset }, "another producer is writing to the target partition");
           }
-        } finally {
-          release();
+          break;
         }
-        progress.segment();
-        // A segment ends with its batches sent: progress is never ahead of Kafka.
-        await flush();
+        if (!retriableProduceErrors.has(result.errorCode) || attempt > 20) {
+          throw new RestoreError("KafkaError", `produce to ${target} failed with Kafka error code ${result.errorCode}`);
+        }
+        await sleep(Math.min(5000, 200 * 2 ** attempt));
+      }
+      sequences.set(target, sequence + batch.length);
+    };
+
+    const restoreLane = async (lane: PartitionPlan[]): Promise<boolean> => {
+      const buffers = new Map<string, { records: BackupRecord[]; firstPosition: number; bytes: number }>();
+      const flush = async () => {
+        for (const [target, buffer] of buffers) {
+          if (!buffer.records.length) continue;
+          buffers.delete(target);
+          await send(target, buffer.records, buffer.firstPosition);
+          progress.restored(buffer.records);
+        }
+      };
+      for (const p of lane) {
+        for (const segment of p.segments) {
+          if (options.signal?.aborted || failure) return false;
+          progress.current(p.targetTopic);
+          const release = await memory.acquire(segment.storedBytes);
+          try {
+            const records = await readSegment(
+              store,
+              segment,
+              options.encryptionKey ? { encryptionKey: options.encryptionKey } : {},
+            );
+            for (const r of records) {
+              progress.read();
+              if (!selected(r, p, plan.window)) continue;
+              const partition = targetPartition(p.routing, r, p.sourcePartition, javaPartition);
+              const target = tp(p.targetTopic, partition);
+              const position = positions.get(target) ?? 0;
+              positions.set(target, position + 1);
+              mapping.observe(
+                p.sourceTopic,
+                p.sourcePartition,
+                r.offset,
+                r.timestamp,
+                p.targetTopic,
+                partition,
+                startOf(target) + position,
+              );
+              if (position < (alreadyWritten.get(target) ?? 0)) {
+                progress.skipped(r);
+                continue;
+              }
+              let buffer = buffers.get(target);
+              if (!buffer) {
+                buffer = { records: [], firstPosition: position, bytes: 0 };
+                buffers.set(target, buffer);
+              }
+              buffer.records.push(options.addSourceHeaders ? withSourceHeaders(r, p) : r);
+              buffer.bytes += recordBytes(r);
+              // Batches stay under the broker's message size limit (a bigger record goes alone).
+              if (buffer.records.length >= batchRecords || buffer.bytes >= batchBytes) {
+                buffers.delete(target);
+                await send(target, buffer.records, buffer.firstPosition);
+                progress.restored(buffer.records);
+              }
+            }
+          } finally {
+            release();
+          }
+          progress.segment();
+          // A segment ends with its batches sent: progress is never ahead of Kafka.
+          await flush();
+        }
+      }
+      await flush();
+      return true;
+    };
+
+    let next = 0;
+    let cancelled = false;
+    // The first lane that fails stops the others at their next segment; all have stopped when this
+    // returns (nothing keeps producing on a client the caller is about to close).
+    let failure: { error: unknown } | undefined;
+    const worker = async () => {
+      while (next < lanes.length && !failure) {
+        const lane = lanes[next++] as PartitionPlan[];
+        try {
+          if (!(await restoreLane(lane))) cancelled = true;
+        } catch (error) {
+          failure ??= { error };
+        }
+      }
+    };
+    await Promise.all(Array.from({ length: Math.max(1, Math.min(options.maxConcurrentPartitions ?? 4, lanes.length)) }, worker));
+    if (failure) throw failure.error;
+    cancelled ||= options.signal?.aborted ?? false;
+
+    let consumerGroups: GroupOffsetMapping[] = [];
+    let reportKey: string | undefined;
+    let merged: ShardMapping | undefined;
+    if (!cancelled) {
+      const targetEnds: Record<string, number> = {};
+      for (const target of new Set([...ends.keys(), ...positions.keys()])) {
+        targetEnds[target] = startOf(target) + (positions.get(target) ?? 0);
+      }
+      merged = { partitions: mapping.partitions(), targetEnds };
+      if (shard) {
+        // Own targets only: the rest are other shards' (their start offsets until they report).
+        const own = new Set(lanes.flat().map((p) => p.targetTopic));
+        const mine: ShardMapping = {
+          partitions: merged.partitions,
+          targetEnds: Object.fromEntries(
+            Object.entries(targetEnds).filter(([t]) => own.has(splitTp(t).topic) && positions.has(t)),
+          ),
+        };
+        await store.put(shardMappingKey(dir, shard.index), Buffer.from(JSON.stringify(mine)));
+        await report("Completed");
+        // Each shard reports before it looks, so the last of them to finish always sees all done.
+        const reports = await readShardReports(store, dir, shard.count);
+        merged = reports.every((r) => r?.state === "Completed")
+          ? await mergeShardMappings(store, dir, shard.count, targetEnds)
+          : undefined;
       }
     }
-    await flush();
-    return true;
-  };
-
-  const lanes = restoreLanes(plan);
-  let next = 0;
-  let cancelled = false;
-  const worker = async () => {
-    while (next < lanes.length) {
-      const lane = lanes[next++] as PartitionPlan[];
-      if (!(await restoreLane(lane))) cancelled = true;
+    if (merged) {
+      const { partitions, targetEnds } = merged;
+      consumerGroups = await commitGroups(
+        kafka,
+        groups,
+        { partitions, targetEnds },
+        options.consumerGroups?.commit ?? false,
+        log,
+      );
+      const report: OffsetMappingReport = {
+        format: offsetMappingFormat,
+        version: 1,
+        backupId: options.backupId,
+        restoreId: options.restoreId,
+        createdAt: new Date().toISOString(),
+        ...(manifest.sourceClusterId ? { sourceClusterId: manifest.sourceClusterId } : {}),
+        partitions,
+        targetEnds,
+        consumerGroups,
+      };
+      reportKey = offsetMappingKey(options.backupId, options.restoreId);
+      await store.put(reportKey, Buffer.from(JSON.stringify(report)));
+      await store.put(key, Buffer.from(JSON.stringify({ ...checkpoint, completed: true })));
+      if (shard) log.info({ shards: shard.count }, "every shard is done: merged the offset mappings");
     }
-  };
-  await Promise.all(Array.from({ length: Math.max(1, Math.min(options.maxConcurrentPartitions ?? 4, lanes.length)) }, worker));
-  cancelled ||= options.signal?.aborted ?? false;
-
-  let consumerGroups: GroupOffsetMapping[] = [];
-  let reportKey: string | undefined;
-  if (!cancelled) {
-    const targetEnds: Record<string, number> = {};
-    for (const target of new Set([...ends.keys(), ...positions.keys()])) {
-      targetEnds[target] = startOf(target) + (positions.get(target) ?? 0);
-    }
-    const partitions = mapping.partitions();
-    consumerGroups = await commitGroups(kafka, groups, { partitions, targetEnds }, options.consumerGroups?.commit ?? false, log);
-    const report: OffsetMappingReport = {
-      format: offsetMappingFormat,
-      version: 1,
-      backupId: options.backupId,
+    const totals = progress.totals();
+    const result: RestoreResult = {
       restoreId: options.restoreId,
-      createdAt: new Date().toISOString(),
-      ...(manifest.sourceClusterId ? { sourceClusterId: manifest.sourceClusterId } : {}),
-      partitions,
-      targetEnds,
+      backupId: options.backupId,
+      records: totals.records,
+      skippedAsAlreadyRestored: totals.skipped,
+      bytes: totals.bytes,
+      segments: totals.segments,
+      targetTopics: plan.targetTopics.map((t) => t.name),
+      purgedTopics,
+      durationMs: Date.now() - started,
+      cancelled,
+      ...(reportKey ? { offsetMappingKey: reportKey } : {}),
       consumerGroups,
     };
-    reportKey = offsetMappingKey(options.backupId, options.restoreId);
-    await store.put(reportKey, Buffer.from(JSON.stringify(report)));
-    await store.put(key, Buffer.from(JSON.stringify({ ...checkpoint, completed: true })));
+    if (unexpectedOffsets.length) log.warn({ unexpectedOffsets }, "target partitions were written by others during the restore");
+    log.info(
+      { records: result.records, skipped: result.skippedAsAlreadyRestored, groups: consumerGroups.length },
+      cancelled ? "restore stopped; rerun to resume" : "restore completed",
+    );
+    return result;
+  } finally {
+    await lease?.release();
   }
-  const totals = progress.totals();
-  const result: RestoreResult = {
-    restoreId: options.restoreId,
-    backupId: options.backupId,
-    records: totals.records,
-    skippedAsAlreadyRestored: totals.skipped,
-    bytes: totals.bytes,
-    segments: totals.segments,
-    targetTopics: plan.targetTopics.map((t) => t.name),
-    purgedTopics,
-    durationMs: Date.now() - started,
-    cancelled,
-    ...(reportKey ? { offsetMappingKey: reportKey } : {}),
-    consumerGroups,
-  };
-  if (unexpectedOffsets.length) log.warn({ unexpectedOffsets }, "target partitions were written by others during the restore");
-  log.info(
-    { records: result.records, skipped: result.skippedAsAlreadyRestored, groups: consumerGroups.length },
-    cancelled ? "restore stopped; rerun to resume" : "restore completed",
+}
+
+/** Every shard's mapping in one: lanes own disjoint target partitions, so the parts never overlap. */
+async function mergeShardMappings(
+  store: StorageBackend,
+  dir: string,
+  count: number,
+  startEnds: Record<string, number>,
+): Promise<ShardMapping> {
+  const partitions: ShardMapping["partitions"] = [];
+  const targetEnds: Record<string, number> = {};
+  // A target no shard wrote ends where it started (this shard's view covers every target).
+  for (const [target, end] of Object.entries(startEnds)) targetEnds[target] = end;
+  for (let index = 0; index < count; index++) {
+    const part = JSON.parse((await store.getBuffer(shardMappingKey(dir, index))).body.toString("utf8")) as ShardMapping;
+    partitions.push(...part.partitions);
+    Object.assign(targetEnds, part.targetEnds);
+  }
+  partitions.sort(
+    (a, b) =>
+      a.sourceTopic.localeCompare(b.sourceTopic) ||
+      a.sourcePartition - b.sourcePartition ||
+      a.targetTopic.localeCompare(b.targetTopic) ||
+      a.targetPartition - b.targetPartition,
   );
-  return result;
+  return { partitions, targetEnds };
 }
 
 function withSourceHeaders(r: BackupRecord, p: PartitionPlan): BackupRecord {
@@ -413,7 +548,7 @@ class ProgressMeter {
   #segments = 0;
   #currentTopic: string | undefined;
 
-  constructor(plan: RestorePlan, onProgress?: (p: RestoreProgress) => void) {
+  constructor(plan: Pick<RestorePlan, "partitions">, onProgress?: (p: RestoreProgress) => void) {
     this.#toRead = plan.partitions.reduce((n, p) => n + p.recordsUpperBound, 0);
     this.#onProgress = onProgress;
   }

@@ -15,7 +15,7 @@ import { type ControllerBench, controllersBench } from "./controllers.ts";
 import { consumerPerfTest, createTopic, deleteTopic, fill, producerPerfTest } from "./kafka-tools.ts";
 import type { Measured } from "./measure.ts";
 import { type OffsetsBench, offsetsBench } from "./offsets.ts";
-import { backup, cliSource, restore, type Target, workspace } from "./ours.ts";
+import { backup, cliSource, restore, shardedBackup, type Target, workspace } from "./ours.ts";
 import { printTable } from "./table.ts";
 
 const MiB = 1024 * 1024;
@@ -43,7 +43,7 @@ if (args.help) {
   --partitions <n>        partitions of the source topic (default 8)
   --resources <n>         custom resources present for the controllers' idle RSS (default 1000)
   --latency-samples <n>   one-shot KafkaBackups for the apply → Running latency (default 100)
-  --skip <list>           comma-separated: backup,restore,offsets,controllers
+  --skip <list>           comma-separated: backup,scale-out,restore,offsets,controllers
   --profile <dir>         also run the CLI backup (MinIO, zstd-3) and restore from source under --cpu-prof into <dir>
                           (summarize with: node test/bench/profile.ts <file.cpuprofile>)
   --out <dir>             results folder (default bench/results)`);
@@ -146,6 +146,28 @@ try {
         // Free the disk between runs: only the MinIO zstd-3 set is read again (by the restore).
         if (target === "filesystem") rmSync(join(ws.pvcRoot, "bench", "backups"), { recursive: true, force: true });
       }
+    }
+  }
+
+  // ── Scale-out: the same backup (MinIO, zstd-3) by 1, 2 and 4 worker processes, as execution.mode job runs it ──
+  const scaleOut: Array<Record<string, number | string | null>> = [];
+  if (!skip.has("scale-out")) {
+    for (const workers of [1, 2, 4]) {
+      log(`sharded backup to minio, zstd-3, ${workers} workers`);
+      const b = await shardedBackup(ws, topic, workers);
+      if (b.records !== records) throw new Error(`sharded backup ${b.backupId}: ${b.records} records, expected ${records}`);
+      const recordsPerSec = b.records / b.wallSeconds;
+      scaleOut.push({
+        workers,
+        backupId: b.backupId,
+        records: b.records,
+        mbPerSec: round((b.records * keyValueMiBPerRecord) / b.wallSeconds, 1),
+        recordsPerSec: Math.round(recordsPerSec),
+        wallSeconds: round(b.wallSeconds),
+        cpuSeconds: round(b.cpuSeconds),
+        peakRssMiBPerWorker: round(b.peakRssMiB, 1),
+        speedupVsOneWorker: round(recordsPerSec / ((scaleOut[0]?.recordsPerSec as number | undefined) ?? recordsPerSec)),
+      });
     }
   }
 
@@ -268,6 +290,10 @@ try {
         : { status: "skipped" },
     },
     backup: backups,
+    scaleOut: {
+      note: "worker processes of the CLI's worker mode on this machine, each a shard of one backup set; wall time from the first start to the last exit (process start-up included)",
+      runs: scaleOut,
+    },
     restore: restored,
     offsets,
     controllers,

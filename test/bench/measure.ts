@@ -29,11 +29,17 @@ function hwmKiB(pid: number): number | undefined {
 }
 
 /** Runs a Node program with the usage probe; `nodeArgs` go before the script (e.g. --cpu-prof). */
-export async function runNode(script: string, args: string[], nodeArgs: string[] = [], timeoutMs = 1_800_000): Promise<Measured> {
-  const usageFile = join(tmpdir(), `kbo-bench-usage-${process.pid}-${Date.now()}.json`);
+export async function runNode(
+  script: string,
+  args: string[],
+  nodeArgs: string[] = [],
+  timeoutMs = 1_800_000,
+  env: Record<string, string> = {},
+): Promise<Measured> {
+  const usageFile = join(tmpdir(), `kbo-bench-usage-${process.pid}-${Date.now()}-${Math.random().toString(36).slice(2)}.json`);
   const started = performance.now();
   const child = spawn(process.execPath, ["--import", probe, ...nodeArgs, script, ...args], {
-    env: { ...process.env, KBO_BENCH_USAGE: usageFile },
+    env: { ...process.env, ...env, KBO_BENCH_USAGE: usageFile },
     stdio: ["ignore", "pipe", "pipe"],
   });
   const samples: Array<[number, number]> = [];

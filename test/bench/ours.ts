@@ -141,3 +141,67 @@ export async function restore(
   };
   return { backupId, targetTopic, records: r.records, bytes: r.bytes, engineSeconds: r.durationMs / 1000, measured };
 }
+
+export interface ShardedBackupRun {
+  workers: number;
+  backupId: string;
+  records: number;
+  bytes: number;
+  /** From the first worker's start to the last one's exit: the run as a Job would take it. */
+  wallSeconds: number;
+  /** All workers together. */
+  cpuSeconds: number;
+  /** The largest worker's. */
+  peakRssMiB: number;
+}
+
+/** A backup as execution.mode job runs it: `workers` worker processes of the CLI, one per index, at once. */
+export async function shardedBackup(
+  ws: ReturnType<typeof workspace>,
+  topic: string,
+  workers: number,
+  cli = cliBundle,
+): Promise<ShardedBackupRun> {
+  const backupId = `bench-sharded-${workers}-${Date.now()}`;
+  const config = join(ws.dir, `${backupId}.json`);
+  writeFileSync(
+    config,
+    JSON.stringify({
+      kafkaCluster: { bootstrapServers: stackEnv("KAFKA_BOOTSTRAP_SERVERS").split(",") },
+      topics: [topic],
+      storage: ws.minio,
+      compression: "zstd",
+      compressionLevel: 3,
+    }),
+  );
+  const started = performance.now();
+  const runs = await Promise.all(
+    Array.from({ length: workers }, (_, index) =>
+      runNode(
+        cli,
+        ["worker", "backup", "-c", config, "--secrets-dir", ws.secretsDir, "--shards", String(workers), "--backup-id", backupId],
+        [],
+        1_800_000,
+        { JOB_COMPLETION_INDEX: String(index) },
+      ),
+    ),
+  );
+  const wallSeconds = (performance.now() - started) / 1000;
+  let records = 0;
+  let bytes = 0;
+  for (const [index, m] of runs.entries()) {
+    if (m.code !== 0) throw new Error(`sharded backup ${backupId}, worker ${index} exited ${m.code}: ${m.stderr.slice(-2000)}`);
+    const r = JSON.parse(m.stdout.trim().split("\n").at(-1) ?? "{}") as { records: number; bytes: number };
+    records += r.records;
+    bytes += r.bytes;
+  }
+  return {
+    workers,
+    backupId,
+    records,
+    bytes,
+    wallSeconds,
+    cpuSeconds: runs.reduce((n, m) => n + m.cpuSeconds, 0),
+    peakRssMiB: Math.max(...runs.map((m) => m.peakRssMiB)),
+  };
+}

@@ -61,6 +61,31 @@ export function renderTable(r: any): string {
   }
   out.push(table(["", "MB/s", "records/s", "CPU s", "peak RSS MiB", "compression", "ours/baseline"], rows));
 
+  if (r.scaleOut?.runs?.length) {
+    out.push(
+      "",
+      table(
+        ["scale-out: backup → minio, zstd-3", "MB/s", "records/s", "wall s", "CPU s (all)", "speedup"],
+        r.scaleOut.runs.map(
+          (s: {
+            workers: number;
+            mbPerSec: Num;
+            recordsPerSec: number;
+            wallSeconds: Num;
+            cpuSeconds: Num;
+            speedupVsOneWorker: Num;
+          }) => [
+            `${s.workers} worker${s.workers > 1 ? "s" : ""}`,
+            fmt(s.mbPerSec),
+            String(s.recordsPerSec),
+            fmt(s.wallSeconds),
+            fmt(s.cpuSeconds),
+            ratio(s.speedupVsOneWorker),
+          ],
+        ),
+      ),
+    );
+  }
   const extra: string[][] = [];
   if (r.offsets.bulkReset) {
     const o = r.offsets;

@@ -19,7 +19,18 @@ test("npm run bench -- --quick completes and writes results with the expected ke
     assert.equal(run.status, 0, run.stderr.slice(-3000));
     assert.match(run.stdout, /kafka-consumer-perf-test \(baseline\)/);
     const result = JSON.parse(readFileSync(join(out, "latest.json"), "utf8")) as Record<string, unknown>;
-    for (const key of ["schema", "machine", "data", "baselines", "backup", "restore", "offsets", "controllers", "goals"])
+    for (const key of [
+      "schema",
+      "machine",
+      "data",
+      "baselines",
+      "backup",
+      "scaleOut",
+      "restore",
+      "offsets",
+      "controllers",
+      "goals",
+    ])
       assert.ok(key in result, `results lack ${key}`);
     const backups = result.backup as Array<Record<string, unknown>>;
     assert.deepEqual(
@@ -29,6 +40,14 @@ test("npm run bench -- --quick completes and writes results with the expected ke
     for (const b of backups)
       for (const key of ["mbPerSec", "recordsPerSec", "cpuSeconds", "peakRssMiB", "compressionRatio", "vsConsumerPerfTest"])
         assert.equal(typeof b[key], "number", `backup ${b.target} ${b.compression}: ${key}`);
+    const scaleOut = (result.scaleOut as { runs: Array<Record<string, unknown>> }).runs;
+    assert.deepEqual(
+      scaleOut.map((s) => s.workers),
+      [1, 2, 4],
+    );
+    for (const s of scaleOut)
+      for (const key of ["mbPerSec", "recordsPerSec", "wallSeconds", "speedupVsOneWorker"])
+        assert.equal(typeof s[key], "number", `scale-out ${s.workers} workers: ${key}`);
     const restore = result.restore as Record<string, unknown>;
     assert.equal(restore.status, "measured");
     for (const key of ["mbPerSec", "recordsPerSec", "peakRssMiB", "vsProducerPerfTest"])

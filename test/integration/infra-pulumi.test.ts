@@ -163,10 +163,15 @@ describe("pulumi up: a cluster-wide installation", () => {
         );
       }
       assert.ok(!sa("create", "leases.coordination.k8s.io", { in: otherNs }), label("no Leases elsewhere"));
+      // execution.mode job: the backup and restore controllers create, read and delete worker Jobs; nothing else of batch.
+      const jobs = ["backup", "restore"].includes(c.name);
+      for (const verb of ["create", "get", "delete"]) assert.equal(sa(verb, "jobs.batch"), jobs, label(`${verb} jobs`));
+      for (const verb of ["list", "watch", "update", "patch"]) assert.ok(!sa(verb, "jobs.batch"), label(`cannot ${verb} jobs`));
+      assert.ok(!sa("create", "cronjobs.batch"), label("cannot create cronjobs"));
       for (const [verb, resource] of [
         ["create", "pods"],
+        ["get", "pods"],
         ["create", "deployments.apps"],
-        ["create", "jobs.batch"],
         ["get", "nodes"],
         ["create", "rolebindings.rbac.authorization.k8s.io"],
         ["delete", "customresourcedefinitions.apiextensions.k8s.io"],

@@ -64,9 +64,11 @@ describe("KafkaBackupOperator: the default, cluster-wide installation", async ()
     ];
     const readBackups = { apiGroups: [group], resources: ["kafkabackups"], verbs: ["get", "list", "watch"] };
     const configMaps = { apiGroups: [""], resources: ["configmaps"], verbs: ["get", "list", "create", "update", "patch"] };
+    // execution.mode job: create, read by name and delete the run's Job; nothing else of batch.
+    const jobs = { apiGroups: ["batch"], resources: ["jobs"], verbs: ["get", "create", "delete"] };
     const expected: Record<string, PolicyRule[]> = {
-      "kafka-backup-controller": own("kafkabackups"),
-      "kafka-restore-controller": [...own("kafkarestores"), readBackups, configMaps],
+      "kafka-backup-controller": [...own("kafkabackups"), jobs],
+      "kafka-restore-controller": [...own("kafkarestores"), readBackups, configMaps, jobs],
       "kafka-offset-reset-controller": [
         ...own("kafkaoffsetresets"),
         configMaps,
@@ -86,12 +88,17 @@ describe("KafkaBackupOperator: the default, cluster-wide installation", async ()
       assert.deepEqual(binding.roleRef, { apiGroup: "rbac.authorization.k8s.io", kind: "ClusterRole", name: role.metadata.name });
       assert.deepEqual(binding.subjects, [{ kind: "ServiceAccount", name: component, namespace: "kafka-backup-system" }]);
     }
-    // Nobody lists or watches Secrets, deletes anything, or touches workloads.
+    // Nobody lists or watches Secrets, deletes anything but its worker Jobs, or touches other workloads.
     for (const role of byKind(objects, "ClusterRole")) {
       for (const rule of role.rules as PolicyRule[]) {
-        assert.ok(!rule.verbs.includes("delete") && !rule.verbs.includes("*"), `${role.metadata.name}: no delete`);
+        const workerJobs = rule.apiGroups.includes("batch");
+        if (workerJobs) assert.deepEqual(rule, jobs, `${role.metadata.name}: worker Jobs only`);
+        assert.ok(
+          workerJobs || (!rule.verbs.includes("delete") && !rule.verbs.includes("*")),
+          `${role.metadata.name}: no delete`,
+        );
         if (rule.resources.includes("secrets")) assert.deepEqual(rule.verbs, ["get"]);
-        assert.ok(!rule.apiGroups.includes("batch") && !rule.apiGroups.includes("apps"), `${role.metadata.name}: no workloads`);
+        assert.ok(!rule.apiGroups.includes("apps") && !rule.resources.includes("pods"), `${role.metadata.name}: no workloads`);
       }
     }
   });
@@ -158,6 +165,8 @@ describe("KafkaBackupOperator: the default, cluster-wide installation", async ()
         LEADER_ELECTION_LEASE_SECONDS: "15",
         METRICS_PORT: "8080",
         LOG_LEVEL: "info",
+        // Worker Jobs (execution.mode job) run the controller's own image.
+        ...(c.name === "backup" || c.name === "restore" ? { WORKER_IMAGE: image } : {}),
       });
     }
   });
