@@ -15,12 +15,11 @@ import { parseEncryptionKey } from "../engine/cli/spec.ts";
 import { setCondition } from "../engine/k8s/conditions.ts";
 import { type Action, type Context, runController } from "../engine/k8s/controller.ts";
 import {
-  currentWorkerJob,
   deleteWorkerJob,
   ensureWorkerJob,
+  inspectWorkerJob,
   JobRejectedError,
   jobMode,
-  judgeWorkerJob,
   recordingSecretReader,
   workerJob,
   workerJobName,
@@ -31,7 +30,7 @@ import { failValidation, suspend, waitForConfiguration, writeFinalStatus, writeS
 import { KafkaClient } from "../engine/kafka/client.ts";
 import { kafkaFailureReason } from "../engine/kafka/errors.ts";
 import { resolveKafkaCluster } from "../engine/kafka/spec.ts";
-import { readShardReports, summarizeShards } from "../engine/shards/report.ts";
+
 import type { StorageBackend } from "../engine/storage/backend.ts";
 import { openStorage } from "../engine/storage/open.ts";
 
@@ -299,19 +298,7 @@ async function followJob(ctx: Ctx, o: KafkaBackup, backupId: string): Promise<Ac
   }
   await r.kafka.close();
   const { namespace } = o.metadata;
-  const name = o.status?.job?.name as string;
-  const workers = o.status?.job?.workers ?? o.spec.execution?.workers ?? 1;
-  const { job, rejected } = await currentWorkerJob(ctx.kube, () => backupJob(o, backupId, r));
-  const shards = summarizeShards(await readShardReports(r.store, backupId, workers));
-  const verdict = judgeWorkerJob({
-    name,
-    workers,
-    job,
-    ...(rejected ? { rejected } : {}),
-    shards,
-    now: Date.now(),
-    ...(o.spec.execution?.activeDeadlineSeconds ? { deadlineSeconds: o.spec.execution.activeDeadlineSeconds } : {}),
-  });
+  const { name, verdict, shards } = await inspectWorkerJob(ctx.kube, o, r.store, backupId, () => backupJob(o, backupId, r));
   const labels = { resource_namespace: namespace, name: o.metadata.name };
   if (verdict.state === "running") {
     await ctx.resources.patchStatus(o, {

@@ -11,12 +11,11 @@ import { type BackupSource, resolveBackupSource } from "../engine/k8s/backup-sou
 import type { Action, Context } from "../engine/k8s/controller.ts";
 import { runController } from "../engine/k8s/controller.ts";
 import {
-  currentWorkerJob,
   deleteWorkerJob,
   ensureWorkerJob,
+  inspectWorkerJob,
   JobRejectedError,
   jobMode,
-  judgeWorkerJob,
   recordingSecretReader,
   workerJob,
   workerJobName,
@@ -35,7 +34,7 @@ import { readOffsetMapping } from "../engine/restore/offset-mapping.ts";
 import { planRestore, RestorePlanError } from "../engine/restore/plan.ts";
 import { type RestoreProgress, type RestoreResult, restoreDir, runRestore } from "../engine/restore/restore.ts";
 import { restoreOptionsFromSpec } from "../engine/restore/spec.ts";
-import { clearShardReports, readShardReports, summarizeShards } from "../engine/shards/report.ts";
+import { clearShardReports } from "../engine/shards/report.ts";
 import { openStorage } from "../engine/storage/open.ts";
 
 // ── What it watches ────────────────────────────────────────────────────────────────────────────
@@ -230,22 +229,12 @@ async function followJob(ctx: Ctx, o: KafkaRestore): Promise<Action> {
   }
   await r.kafka.close();
   const { namespace } = o.metadata;
-  const name = o.status?.job?.name as string;
-  const workers = o.status?.job?.workers ?? o.spec.execution?.workers ?? 1;
   const backupId = o.status?.backupId ?? r.source.backupId;
   const source = { ...r, source: { ...r.source, backupId } };
-  const { job, rejected } = await currentWorkerJob(ctx.kube, () => restoreJob(o, source, o.status?.retryToken));
   const dir = restoreDir(backupId, restoreIdOf(o));
-  const shards = summarizeShards(await readShardReports(r.source.store, dir, workers));
-  const verdict = judgeWorkerJob({
-    name,
-    workers,
-    job,
-    ...(rejected ? { rejected } : {}),
-    shards,
-    now: Date.now(),
-    ...(o.spec.execution?.activeDeadlineSeconds ? { deadlineSeconds: o.spec.execution.activeDeadlineSeconds } : {}),
-  });
+  const { name, verdict, shards } = await inspectWorkerJob(ctx.kube, o, r.source.store, dir, () =>
+    restoreJob(o, source, o.status?.retryToken),
+  );
   const labels = { resource_namespace: namespace, name: o.metadata.name };
   if (verdict.state === "running") {
     await ctx.resources.patchStatus(o, {

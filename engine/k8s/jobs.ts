@@ -6,7 +6,8 @@
 import { createHash } from "node:crypto";
 import type { V1Job, V1ResourceRequirements } from "@kubernetes/client-node";
 import type { ExecutionSpec, JobStatus } from "../../crds/generated/types.ts";
-import type { ShardSummary } from "../shards/report.ts";
+import { readShardReports, type ShardSummary, summarizeShards } from "../shards/report.ts";
+import type { StorageBackend } from "../storage/backend.ts";
 import type { SecretKeyRef, SecretReader } from "../storage/config.ts";
 import { apiErrorMessage, httpCode, type Kube } from "./client.ts";
 import type { CustomResource } from "./resource.ts";
@@ -299,4 +300,32 @@ export function judgeWorkerJob(input: {
     };
   }
   return { state: "running", job: base };
+}
+
+/**
+ * One look at a run's worker Job, as the backup and restore controllers take it each poll: the
+ * Job (created again when missing), its shards' reports under `reportsDir`, and the verdict.
+ */
+export async function inspectWorkerJob(
+  kube: Kube,
+  o: { status?: { job?: JobStatus }; spec: { execution?: ExecutionSpec } },
+  store: StorageBackend,
+  reportsDir: string,
+  wanted: () => V1Job,
+): Promise<{ name: string; verdict: JobVerdict; shards: ShardSummary }> {
+  const name = o.status?.job?.name as string;
+  const workers = o.status?.job?.workers ?? o.spec.execution?.workers ?? 1;
+  const { job, rejected } = await currentWorkerJob(kube, wanted);
+  const shards = summarizeShards(await readShardReports(store, reportsDir, workers));
+  const deadlineSeconds = o.spec.execution?.activeDeadlineSeconds;
+  const verdict = judgeWorkerJob({
+    name,
+    workers,
+    job,
+    ...(rejected ? { rejected } : {}),
+    shards,
+    now: Date.now(),
+    ...(deadlineSeconds ? { deadlineSeconds } : {}),
+  });
+  return { name, verdict, shards };
 }
