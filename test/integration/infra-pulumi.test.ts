@@ -11,7 +11,7 @@ import { randomUUID } from "node:crypto";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { KafkaClient } from "../../engine/kafka/client.ts";
-import { operatorControllers } from "../../infra/controllers.ts";
+import { nodeFlags, operatorControllers } from "../../infra/controllers.ts";
 import { repoRoot, stackConfig } from "../stack/config.ts";
 import { serviceAccountKubeconfig } from "../stack/kube.ts";
 import { readStackEnv } from "../stack/stack.ts";
@@ -90,7 +90,7 @@ describe("pulumi up: a cluster-wide installation", () => {
       kubectl(["get", "role,rolebinding", `${c.component}-leader-election`, "-n", clusterNs]);
       const d = JSON.parse(kubectl(["get", "deployment", c.component, "-n", clusterNs, "-o", "json"]));
       const container = d.spec.template.spec.containers[0];
-      assert.deepEqual(container.command, ["node", `dist/controllers/${c.name}.js`]);
+      assert.deepEqual(container.command, ["node", ...nodeFlags, `dist/controllers/${c.name}.js`]);
       assert.equal(container.image, image);
       assert.equal(container.securityContext.readOnlyRootFilesystem, true);
       assert.equal(d.spec.template.spec.securityContext.runAsNonRoot, true);

@@ -29,13 +29,21 @@ interface Expected {
   reads: Record<string, string[]>;
   /** Offset snapshots and result ConfigMaps: read, created and updated, never deleted. */
   configMaps: boolean;
+  /** execution.mode job: its runs' worker Jobs are created, read and deleted, never listed or changed. */
+  workerJobs?: boolean;
 }
 
 /** What each controller needs (infra/controllers.ts's intent). */
 const table: Expected[] = [
-  { serviceAccount: "kafka-backup-controller", own: "kafkabackups", reads: {}, configMaps: false },
+  { serviceAccount: "kafka-backup-controller", own: "kafkabackups", reads: {}, configMaps: false, workerJobs: true },
   // A restore names its backup; with rollback it snapshots offsets into a ConfigMap.
-  { serviceAccount: "kafka-restore-controller", own: "kafkarestores", reads: { kafkabackups: readVerbs }, configMaps: true },
+  {
+    serviceAccount: "kafka-restore-controller",
+    own: "kafkarestores",
+    reads: { kafkabackups: readVerbs },
+    configMaps: true,
+    workerJobs: true,
+  },
   // from-mapping reads a KafkaRestore and its KafkaBackup by name.
   {
     serviceAccount: "kafka-offset-reset-controller",
@@ -73,6 +81,7 @@ function needed(e: Expected, ns: string): Access[] {
     at("get", "secrets"),
     ...Object.entries(e.reads).flatMap(([plural, verbs]) => verbs.map((v) => at(v, crd(plural)))),
     ...(e.configMaps ? ["get", "list", "create", "update", "patch"].map((v) => at(v, "configmaps")) : []),
+    ...(e.workerJobs ? ["get", "create", "delete"].map((v) => at(v, "jobs.batch")) : []),
   ];
 }
 
@@ -126,7 +135,10 @@ function forbidden(e: Expected, ns: string, operatorNs: string): Access[] {
     ...["create", "update", "delete"].map((v) => at(v, "customresourcedefinitions.apiextensions.k8s.io", { namespace: "*" })),
     at("update", "deployments.apps", { namespace: operatorNs }),
     at("patch", "deployments.apps", { namespace: operatorNs }),
-    at("create", "jobs.batch"),
+    ...(e.workerJobs
+      ? ["list", "watch", "update", "patch", "deletecollection"].map((v) => at(v, "jobs.batch"))
+      : [...readVerbs, ...writeVerbs].map((v) => at(v, "jobs.batch"))),
+    at("create", "cronjobs.batch"),
     // Leases: its own only, in the operator's namespace, never deleted or listed.
     at("delete", leases, { name: leaseOf(e), namespace: operatorNs }),
     at("list", leases, { namespace: operatorNs }),
