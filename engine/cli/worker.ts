@@ -139,34 +139,17 @@ export function registerWorkerCommands(program: Command, isUsageError: (err: unk
       const shard = shardOf(opts);
       await asShard(shard, opts.backupId, isUsageError, async (opened) => {
         const spec = await workerSpec<BackupSpec>(opts);
-        const read = folderSecretReader(opts.secretsDir);
-        const log = createLogger("kafka-backup-worker", opts.logLevel).child({ shard: shard.index });
-        const store = await openStorage(spec.storage, read, { logger: log, pvcMountRoot: opts.pvcRoot });
-        opened(store);
-        const encryptionKey = await readKey(read, opts.encryptionKeySecret, "spec.encryption.keySecret");
-        const kafka = new KafkaClient(
-          await resolveKafkaCluster(spec.kafkaCluster, read, `kafka-backup-worker-${shard.index}`),
-          log,
-        );
-        const controller = new AbortController();
-        const onSignal = () => controller.abort();
-        process.once("SIGTERM", onSignal);
-        try {
-          const result = await runBackup(kafka, store, {
+        await runShard(opts, shard, "backup", spec.storage, spec.kafkaCluster, "spec.encryption.keySecret", opened, (run) =>
+          runBackup(run.kafka, run.store, {
             backupId: opts.backupId,
             ...optionsFromSpec(spec),
-            ...(encryptionKey ? { encryptionKey } : {}),
+            ...(run.encryptionKey ? { encryptionKey: run.encryptionKey } : {}),
             shard,
             leaseHolder: opts.holder ?? `${opts.backupId}/shard-${shard.index}`,
-            signal: controller.signal,
-            log,
-          });
-          console.log(JSON.stringify(result));
-          if (result.cancelled) process.exitCode = 130;
-        } finally {
-          process.off("SIGTERM", onSignal);
-          await kafka.close();
-        }
+            signal: run.signal,
+            log: run.log,
+          }),
+        );
       });
     });
   common(worker.command("restore").description("restore this shard's partitions of the backup set"))
@@ -178,35 +161,64 @@ export function registerWorkerCommands(program: Command, isUsageError: (err: unk
         const spec = await workerSpec<KafkaRestoreSpec>(opts);
         if (!spec.backupRef?.storage)
           throw new CliUsageError("backupRef.storage: a worker reads the backup from storage given directly");
-        const read = folderSecretReader(opts.secretsDir);
-        const log = createLogger("kafka-backup-worker", opts.logLevel).child({ shard: shard.index });
-        const store = await openStorage(spec.backupRef.storage, read, { logger: log, pvcMountRoot: opts.pvcRoot });
-        opened(store);
-        const encryptionKey = await readKey(read, opts.encryptionKeySecret, "backup encryption.keySecret");
-        const kafka = new KafkaClient(
-          await resolveKafkaCluster(spec.kafkaCluster, read, `kafka-restore-worker-${shard.index}`),
-          log,
+        await runShard(
+          opts,
+          shard,
+          "restore",
+          spec.backupRef.storage,
+          spec.kafkaCluster,
+          "backup encryption.keySecret",
+          opened,
+          (run) =>
+            runRestore(run.kafka, run.store, {
+              ...restoreOptionsFromSpec(spec),
+              backupId: opts.backupId,
+              restoreId: opts.restoreId,
+              ...(run.encryptionKey ? { encryptionKey: run.encryptionKey } : {}),
+              shard,
+              leaseHolder: opts.holder ?? `${opts.restoreId}/shard-${shard.index}`,
+              signal: run.signal,
+              log: run.log,
+            }),
         );
-        const controller = new AbortController();
-        const onSignal = () => controller.abort();
-        process.once("SIGTERM", onSignal);
-        try {
-          const result = await runRestore(kafka, store, {
-            ...restoreOptionsFromSpec(spec),
-            backupId: opts.backupId,
-            restoreId: opts.restoreId,
-            ...(encryptionKey ? { encryptionKey } : {}),
-            shard,
-            leaseHolder: opts.holder ?? `${opts.restoreId}/shard-${shard.index}`,
-            signal: controller.signal,
-            log,
-          });
-          console.log(JSON.stringify(result));
-          if (result.cancelled) process.exitCode = 130;
-        } finally {
-          process.off("SIGTERM", onSignal);
-          await kafka.close();
-        }
       });
     });
+}
+
+interface ShardRun {
+  kafka: KafkaClient;
+  store: StorageBackend;
+  encryptionKey?: Buffer;
+  signal: AbortSignal;
+  log: ReturnType<typeof createLogger>;
+}
+
+/** What both workers do around their engine call: storage, key, Kafka client, SIGTERM, the result line. */
+async function runShard(
+  opts: WorkerOptions & { encryptionKeySecret?: string },
+  shard: ShardRef,
+  operation: "backup" | "restore",
+  storage: Parameters<typeof openStorage>[0],
+  cluster: Parameters<typeof resolveKafkaCluster>[0],
+  keyField: string,
+  opened: (store: StorageBackend) => void,
+  run: (r: ShardRun) => Promise<{ cancelled?: boolean }>,
+): Promise<void> {
+  const read = folderSecretReader(opts.secretsDir);
+  const log = createLogger("kafka-backup-worker", opts.logLevel).child({ shard: shard.index });
+  const store = await openStorage(storage, read, { logger: log, pvcMountRoot: opts.pvcRoot });
+  opened(store);
+  const encryptionKey = await readKey(read, opts.encryptionKeySecret, keyField);
+  const kafka = new KafkaClient(await resolveKafkaCluster(cluster, read, `kafka-${operation}-worker-${shard.index}`), log);
+  const controller = new AbortController();
+  const onSignal = () => controller.abort();
+  process.once("SIGTERM", onSignal);
+  try {
+    const result = await run({ kafka, store, ...(encryptionKey ? { encryptionKey } : {}), signal: controller.signal, log });
+    console.log(JSON.stringify(result));
+    if (result.cancelled) process.exitCode = 130;
+  } finally {
+    process.off("SIGTERM", onSignal);
+    await kafka.close();
+  }
 }
