@@ -20,7 +20,7 @@ import {
   workerJob,
   workerJobName,
 } from "../engine/k8s/jobs.ts";
-import { type PersistedSnapshot, persistOffsetSnapshot } from "../engine/k8s/offset-snapshots.ts";
+import { loadRollbackSnapshot, type PersistedSnapshot, persistOffsetSnapshot } from "../engine/k8s/offset-snapshots.ts";
 import { type CustomResource, keyOf } from "../engine/k8s/resource.ts";
 import { failValidation, waitForConfiguration, writeFinalStatus } from "../engine/k8s/status.ts";
 import { KafkaClient } from "../engine/kafka/client.ts";
@@ -227,7 +227,14 @@ async function followJob(ctx: Ctx, o: KafkaRestore): Promise<Action> {
   } catch (err) {
     return await waitForConfiguration(ctx, o, err);
   }
-  await r.kafka.close();
+  try {
+    return await followJobWith(ctx, o, r);
+  } finally {
+    await r.kafka.close();
+  }
+}
+
+async function followJobWith(ctx: Ctx, o: KafkaRestore, r: Resolved): Promise<Action> {
   const { namespace } = o.metadata;
   const backupId = o.status?.backupId ?? r.source.backupId;
   const source = { ...r, source: { ...r.source, backupId } };
@@ -250,7 +257,16 @@ async function followJob(ctx: Ctx, o: KafkaRestore): Promise<Action> {
     await deleteWorkerJob(ctx.kube, namespace, name);
     ctx.metrics.restores.inc({ outcome: "failure", ...labels });
     await ctx.resources.patchStatus(o, { job: verdict.job });
-    await fail(ctx, o, Object.assign(new Error(verdict.message), { reason: verdict.reason }), backupId);
+    let failure = Object.assign(new Error(verdict.message), { reason: verdict.reason });
+    let snapshot: PersistedSnapshot | undefined;
+    try {
+      snapshot = o.spec.rollback?.autoRollbackOnFailure ? await takenSnapshot(ctx, o) : undefined;
+    } catch (err) {
+      const message = `${verdict.message}; the offset snapshot could not be read for autoRollbackOnFailure: ${(err as Error).message}`;
+      failure = Object.assign(new Error(message), { reason: verdict.reason });
+    }
+    if (snapshot) await rollBack(ctx, o, r, snapshot, failure);
+    else await fail(ctx, o, failure, backupId);
     return {};
   }
   const reportKey = `${dir}/offset-mapping.json`;
@@ -474,6 +490,19 @@ async function snapshotBeforeRestore(ctx: Ctx, o: KafkaRestore, r: Resolved): Pr
     `offsets of ${groups.length} consumer groups stored before the restore (${persisted.path})`,
   );
   return persisted;
+}
+
+/** The snapshot this restore took before its Job started (status.rollback), read back. */
+async function takenSnapshot(ctx: Ctx, o: KafkaRestore): Promise<PersistedSnapshot | undefined> {
+  const taken = o.status?.rollback;
+  if (!taken?.snapshotPath || !taken.snapshotId) return undefined;
+  const { snapshot } = await loadRollbackSnapshot(
+    ctx.kube,
+    o.metadata.namespace,
+    { name: taken.snapshotId, restoreRef: o.metadata.name },
+    { pvcMountRoot, logger: ctx.log },
+  );
+  return { snapshotId: taken.snapshotId, path: taken.snapshotPath, snapshot };
 }
 
 /** autoRollbackOnFailure: the groups' offsets go back to the snapshot; the phase says RolledBack. */

@@ -171,6 +171,38 @@ describe("execution.mode job", () => {
     );
   });
 
+  test("a failed sharded restore with autoRollbackOnFailure puts the offsets back from its snapshot: RolledBack", async () => {
+    // Runs after the test above: the backup still has its damaged segment.
+    const backupId = statusOf("kafkabackup", "sharded").backupId as string;
+    apply(namespace, {
+      apiVersion: "kafka.oso.sh/v1alpha1",
+      kind: "KafkaRestore",
+      metadata: { name: "damaged-rollback" },
+      spec: {
+        backupRef: { name: "sharded", backupId },
+        kafkaCluster: kafkaCluster(),
+        topics: [topic],
+        topicMapping: { [topic]: `${topic}-damaged-rollback` },
+        createTopics: true,
+        rollback: { snapshotBeforeRestore: true, autoRollbackOnFailure: true },
+        execution: { mode: "job", workers: 2 },
+      },
+    });
+    const jobName = await jobOf("kafkarestore", "damaged-rollback");
+    const taken = statusOf("kafkarestore", "damaged-rollback") as RunStatus & { rollback?: { snapshotPath?: string } };
+    assert.match(taken.rollback?.snapshotPath ?? "", /^configmap\//, "the snapshot is taken before the Job starts");
+    const pods = await runJobPods(namespace, jobName);
+    assert.equal(pods.filter((p) => p.code === 2).length, 1);
+    const restore = await waitFor("RolledBack", () => {
+      const s = statusOf("kafkarestore", "damaged-rollback");
+      return s.phase === "RolledBack" || s.phase === "Failed" ? s : undefined;
+    });
+    assert.equal(restore.phase, "RolledBack", restore.message);
+    assert.match(restore.message ?? "", /failed permanently \(CorruptSegment\).*rolled back to snapshot .* \(verified\)/);
+    assert.equal(restore.conditions?.find((c) => c.type === "Ready")?.reason, "CorruptSegment");
+    assert.ok(events(namespace, "damaged-rollback").some((e) => e.reason === "RolledBack"));
+  });
+
   test("a Job past activeDeadlineSeconds fails its backup with DeadlineExceeded and is deleted", async () => {
     apply(namespace, {
       apiVersion: "kafka.oso.sh/v1alpha1",
