@@ -55,7 +55,7 @@ export const kafka: Component = {
       }
       state = {
         version: config.kafkaVersion,
-        clusterId: randomBytes(16).toString("base64url"),
+        clusterId: clusterId(),
         scramUser: "kbo",
         scramPassword: randomBytes(18).toString("base64url"),
         nodes,
@@ -258,4 +258,15 @@ function writeToolScripts(root: string, lib: string, logConfig: string): string 
     chmodSync(file, 0o755);
   }
   return bin;
+}
+
+/**
+ * A KRaft cluster id: 16 random bytes in base64url, never starting with "-" (as Kafka's own
+ * Uuid.randomUuid), which kafka-storage's argument parser would take for an option (1 in 64).
+ */
+function clusterId(): string {
+  for (;;) {
+    const id = randomBytes(16).toString("base64url");
+    if (!id.startsWith("-")) return id;
+  }
 }
