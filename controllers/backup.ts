@@ -516,7 +516,6 @@ function backupMetrics(ctx: Ctx): BackupMetrics {
 }
 
 async function finalize(o: KafkaBackup, ctx: Ctx): Promise<void> {
-  await ctx.work.cancel(keyOf(o), "deleted");
   if (o.status?.job?.name) await deleteWorkerJob(ctx.kube, o.metadata.namespace, o.status.job.name);
   if (o.spec.deletionPolicy !== "Delete") return;
   try {

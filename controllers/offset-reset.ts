@@ -274,11 +274,6 @@ async function finish(
   );
 }
 
-async function finalize(o: KafkaOffsetReset, ctx: Ctx): Promise<void> {
-  // The snapshot ConfigMap is owned by the resource and goes with it; object-storage snapshots stay.
-  await ctx.work.cancel(keyOf(o), "deleted");
-}
-
 if (import.meta.main) {
   await runController<KafkaOffsetResetSpec, KafkaOffsetResetStatus>({
     kind: { group: "kafka.oso.sh", version: "v1alpha1", plural: "kafkaoffsetresets", kind: "KafkaOffsetReset" },
@@ -286,8 +281,7 @@ if (import.meta.main) {
     component: "kafka-offset-reset-controller",
     metricsKind: "KafkaOffsetReset",
     reconcile,
-    finalize,
   });
 }
 
-export { finalize, reconcile };
+export { reconcile };

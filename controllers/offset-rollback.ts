@@ -180,10 +180,6 @@ async function execute(ctx: Ctx, o: KafkaOffsetRollback, r: Resolved, groups: st
   await ctx.events.record(o, phase === "Completed" ? "Normal" : "Warning", ready.reason ?? "RollbackFinished", message);
 }
 
-async function finalize(o: KafkaOffsetRollback, ctx: Ctx): Promise<void> {
-  await ctx.work.cancel(keyOf(o), "deleted");
-}
-
 if (import.meta.main) {
   await runController<KafkaOffsetRollbackSpec, KafkaOffsetRollbackStatus>({
     kind: { group: "kafka.oso.sh", version: "v1alpha1", plural: "kafkaoffsetrollbacks", kind: "KafkaOffsetRollback" },
@@ -191,8 +187,7 @@ if (import.meta.main) {
     component: "kafka-offset-rollback-controller",
     metricsKind: "KafkaOffsetRollback",
     reconcile,
-    finalize,
   });
 }
 
-export { finalize, reconcile };
+export { reconcile };

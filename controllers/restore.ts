@@ -573,7 +573,6 @@ async function stopped(ctx: Ctx, o: KafkaRestore, signal: AbortSignal): Promise<
 }
 
 async function finalize(o: KafkaRestore, ctx: Ctx): Promise<void> {
-  await ctx.work.cancel(keyOf(o), "deleted");
   if (o.status?.job?.name) await deleteWorkerJob(ctx.kube, o.metadata.namespace, o.status.job.name);
 }
 

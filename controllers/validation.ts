@@ -411,11 +411,6 @@ async function sendPagerDuty(
   }
 }
 
-async function finalize(o: KafkaBackupValidation, ctx: Ctx): Promise<void> {
-  // Evidence stays with the backup (it is the audit trail); only the running check stops.
-  await ctx.work.cancel(keyOf(o), "deleted");
-}
-
 if (import.meta.main) {
   await runController<KafkaBackupValidationSpec, KafkaBackupValidationStatus>({
     kind: { group: "kafka.oso.sh", version: "v1alpha1", plural: "kafkabackupvalidations", kind: "KafkaBackupValidation" },
@@ -423,8 +418,7 @@ if (import.meta.main) {
     component: "kafka-backup-validation-controller",
     metricsKind: "KafkaBackupValidation",
     reconcile,
-    finalize,
   });
 }
 
-export { finalize, reconcile };
+export { reconcile };

@@ -47,8 +47,11 @@ export interface ControllerDefinition<Spec, Status> {
   /** The metrics `kind` label. */
   metricsKind: string;
   reconcile(o: CustomResource<Spec, Status>, ctx: Context<Spec, Status>): Promise<Action>;
-  /** Runs when the object is deleted, before its finalizer is removed. */
-  finalize(o: CustomResource<Spec, Status>, ctx: Context<Spec, Status>): Promise<void>;
+  /**
+   * Extra clean-up when the object is deleted, before its finalizer is removed. The runtime has
+   * already cancelled the object's running work (it stops at its checkpoint).
+   */
+  finalize?(o: CustomResource<Spec, Status>, ctx: Context<Spec, Status>): Promise<void>;
   /** Backoff floor for an error class (its `reason`), e.g. a missing Secret waits longer. */
   minimumBackoffMs?(err: unknown): number;
 }
@@ -182,7 +185,8 @@ export async function runController<Spec, Status>(
       const finalizers = object.metadata.finalizers ?? [];
       if (object.metadata.deletionTimestamp) {
         if (finalizers.includes(def.finalizer)) {
-          await def.finalize(object, ctx(objectLog));
+          await work.cancel(key, "deleted");
+          await def.finalize?.(object, ctx(objectLog));
           metrics.cleanups.inc({ kind: def.metricsKind });
           await resources.setFinalizers(
             object,
