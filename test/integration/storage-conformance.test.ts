@@ -493,7 +493,9 @@ for (const fixture of [filesystemFixture(), minioFixture(), azuriteFixture(), fa
       skip: "skip" in fixture.server ? fixture.server.skip : false,
     }, async (t: TestContext) => {
       assert.ok("process" in fixture.server);
-      const data = randomBytes(24 * MiB);
+      // Larger than what loopback TCP can hold in flight (receive buffers autotune up to 32 MiB
+      // here): pausing the server after 4 MiB must leave the rest unsent, or nothing stalls.
+      const data = randomBytes(64 * MiB);
       await (await fixture.open()).put("paused/download.bin", data);
       const retries: RetryEvent[] = [];
       const backend = await fixture.open({ retry: pausePolicy, onRetry: (e) => retries.push(e), idleTimeoutMs: 1000 });
@@ -513,7 +515,7 @@ for (const fixture of [filesystemFixture(), minioFixture(), azuriteFixture(), fa
       }
       const seconds = (performance.now() - started) / 1000;
       t.diagnostic(
-        `${fixture.name}: 24 MiB read took ${seconds.toFixed(1)} s; retries: ${retries.map((r) => r.operation).join(", ")}`,
+        `${fixture.name}: 64 MiB read took ${seconds.toFixed(1)} s; retries: ${retries.map((r) => r.operation).join(", ")}`,
       );
       // The stall is cut after 1 s and the stream reopened while the server is still stopped:
       // that reopen times out and is retried.
