@@ -1,42 +1,31 @@
-// Backing up topics into a backup set. Per partition: fetch raw batches from the leader, buffer
-// records up to the segment limits, encode and store the segment, and only then move the
-// partition's checkpoint. A crash at any moment therefore resumes exactly at the checkpoint:
+// Backing up topics into a backup set: a pipeline of small stages. The fetcher (fetcher.ts)
+// fetches each broker's partitions in one request, the next in flight while the last is
+// processed; each partition's writer (partition-writer.ts) checks and filters the record batches,
+// appends them to its open segment as Kafka encoded them, stores the segment, and only then moves
+// the partition's checkpoint. A crash at any moment therefore resumes exactly at the checkpoint:
 // nothing is lost, and nothing is stored twice (a half-written segment is overwritten under the
-// same key, or swept at the end of the run).
-import { setTimeout as sleep } from "node:timers/promises";
+// same key, or swept at the end of the run). One memory budget bounds everything held at once.
 import type { Codec } from "../format/codec.ts";
-import { type Manifest, type ManifestSegment, parseManifest } from "../format/manifest.ts";
-import type { BackupRecord } from "../format/record.ts";
-import { keyFingerprint, prepareSegment, sealSegment } from "../format/segment.ts";
-import { ErrorCode, type KafkaClient, retriableFetchErrors } from "../kafka/client.ts";
+import { type Manifest, parseManifest } from "../format/manifest.ts";
+import { keyFingerprint } from "../format/segment.ts";
+import type { KafkaClient } from "../kafka/client.ts";
 import { type Logger, silentLogger } from "../log.ts";
 import { assignShards, type ShardRef } from "../shards/assignment.ts";
 import { readShardReports, writeShardReport } from "../shards/report.ts";
-import {
-  buildManifest,
-  type Checkpoint,
-  emptyCheckpoint,
-  parseCheckpoint,
-  type TopicMetadata,
-  withGap,
-  withProgress,
-  withSegment,
-} from "./checkpoint.ts";
-import {
-  checkpointKey,
-  groupSnapshotKey,
-  manifestKey,
-  partitionDir,
-  segmentKey,
-  shardAssignmentKey,
-  shardLeaseKey,
-} from "./layout.ts";
+import { buildManifest, type Checkpoint, emptyCheckpoint, parseCheckpoint, type TopicMetadata, withGap } from "./checkpoint.ts";
+import { BackupError } from "./errors.ts";
+import { fetchPartitions } from "./fetcher.ts";
+import { checkpointKey, groupSnapshotKey, manifestKey, partitionDir, shardAssignmentKey, shardLeaseKey } from "./layout.ts";
 import { Lease } from "./lease.ts";
+import { MemoryBudget } from "./memory.ts";
 import type { BackupMetrics } from "./metrics.ts";
+import { PartitionWriter } from "./partition-writer.ts";
 import { selectTopics, type TopicSelection } from "./selection.ts";
 import type { BackupSpec } from "./spec.ts";
 import { isNotFound, isPreconditionFailed, type ObjectStore } from "./store.ts";
 import { Throttle } from "./throttle.ts";
+
+export { BackupError };
 
 export interface BackupOptions {
   backupId: string;
@@ -135,53 +124,36 @@ export interface BackupResult {
   merged?: boolean;
 }
 
-export class BackupError extends Error {
-  readonly reason: string;
-  override name = "BackupError";
-  constructor(reason: string, message: string) {
-    super(message);
-    this.reason = reason;
-  }
-}
-
-interface PartitionTask {
-  topic: string;
-  partition: number;
-  checkpoint: Checkpoint;
-  /** Snapshot mode: stop here (the end seen at start). */
-  target: number;
-  /** Latest end offset seen, for lag. */
-  end: number;
-  fetchOffset: number;
-  /** Offset after the last record taken into a buffer: what progress counts. */
-  position: number;
-}
-
-const defaults = {
+export const backupDefaults = {
   compressionLevel: 3,
   segmentMaxBytes: 32 * 1024 * 1024,
   segmentMaxIntervalMs: 60_000,
-  maxConcurrentPartitions: 4,
+  maxConcurrentPartitions: 16,
   leaseTtlMs: 30_000,
   manifestIntervalMs: 30_000,
   progressIntervalMs: 1000,
-  /** Per fetch and partition: the broker returns at least one batch even if it is larger. */
+  /** Per partition and fetch (Java's max.partition.fetch.bytes): the broker returns at least one batch even if it is larger. */
   fetchMaxBytes: 2 * 1024 * 1024,
-  memoryBudgetBytes: 128 * 1024 * 1024,
+  memoryBudgetBytes: 64 * 1024 * 1024,
 };
 
-/** Approximate in-memory size of a record, for the segment size limit. */
-const recordSize = (r: BackupRecord) =>
-  24 +
-  (r.key?.length ?? 0) +
-  (r.value?.length ?? 0) +
-  r.headers.reduce((n, h) => n + h.key.length + (h.value?.length ?? 0) + 8, 0);
+/**
+ * The sizes a memory budget allows: a Fetch request takes a quarter of it (two are held at
+ * once: one processed, one in flight), and each partition fetched at once may hold an open
+ * segment, counted twice while it is stored, in what is left.
+ */
+export function budgetShares(budget: number, partitions: number, segmentMaxBytes: number, partitionMaxBytes: number) {
+  const requestMaxBytes = Math.max(1024 * 1024, Math.floor(budget / 4));
+  const perSegment = Math.floor(budget / 2 / (2 * Math.max(1, partitions)));
+  return {
+    requestMaxBytes,
+    partitionMaxBytes: Math.max(64 * 1024, Math.min(partitionMaxBytes, requestMaxBytes)),
+    segmentMaxBytes: Math.max(1024 * 1024, Math.min(segmentMaxBytes, perSegment)),
+  };
+}
 
 export async function runBackup(kafka: KafkaClient, store: ObjectStore, options: BackupOptions): Promise<BackupResult> {
-  const merged = { ...defaults, ...options };
-  // Each partition in flight holds a filling buffer and a segment being encoded and stored.
-  const perSegment = Math.floor(merged.memoryBudgetBytes / (3 * merged.maxConcurrentPartitions));
-  const o = { ...merged, segmentMaxBytes: Math.max(1024 * 1024, Math.min(merged.segmentMaxBytes, perSegment)) };
+  const o = { ...backupDefaults, ...options };
   const log = (o.log ?? silentLogger).child({ backupId: o.backupId });
   const started = Date.now();
   const readCommitted = o.readCommitted ?? true;
@@ -238,7 +210,35 @@ export async function runBackup(kafka: KafkaClient, store: ObjectStore, options:
         .map((p) => ({ ...p, low: lows.get(`${p.topic}/${p.partition}`) ?? p.low }));
     }
 
-    const tasks: PartitionTask[] = [];
+    const activeLimit = o.mode === "continuous" ? partitions.length : Math.min(partitions.length, o.maxConcurrentPartitions);
+    const shares = budgetShares(o.memoryBudgetBytes, activeLimit, o.segmentMaxBytes, o.fetchMaxBytes);
+    const tasks: PartitionWriter[] = [];
+    // When the budget runs short, the largest open segment is stored early.
+    const memory = new MemoryBudget(o.memoryBudgetBytes, () => {
+      let largest: PartitionWriter | undefined;
+      for (const t of tasks) if (t.openBytes > (largest?.openBytes ?? 0)) largest = t;
+      largest?.seal();
+    });
+    const shared = {
+      settings: {
+        backupId: o.backupId,
+        codec: o.codec,
+        compressionLevel: o.compressionLevel,
+        ...(o.encryptionKey ? { encryptionKey: o.encryptionKey } : {}),
+        segmentMaxBytes: shares.segmentMaxBytes,
+        ...(o.segmentMaxRecords !== undefined ? { segmentMaxRecords: o.segmentMaxRecords } : {}),
+        segmentMaxIntervalMs: o.segmentMaxIntervalMs,
+        readCommitted,
+      },
+      store,
+      lease,
+      memory,
+      recordThrottle,
+      byteThrottle,
+      totals,
+      ...(o.metrics ? { metrics: o.metrics } : {}),
+      signal: runSignal,
+    };
     for (const { topic, partition, low, high } of partitions) {
       let checkpoint = await loadCheckpoint(store, o.backupId, topic, partition);
       checkpoint ??= emptyCheckpoint(topic, partition, low);
@@ -252,15 +252,15 @@ export async function runBackup(kafka: KafkaClient, store: ObjectStore, options:
         o.metrics?.gaps.inc({ backup_id: o.backupId, topic });
         await writeCheckpoint(store, o.backupId, checkpoint);
       }
-      tasks.push({
-        topic,
-        partition,
-        checkpoint,
-        target: o.mode === "snapshot" ? high : Number.POSITIVE_INFINITY,
-        end: high,
-        fetchOffset: checkpoint.nextOffset,
-        position: checkpoint.nextOffset,
-      });
+      tasks.push(
+        new PartitionWriter(shared, log, {
+          topic,
+          partition,
+          checkpoint,
+          target: o.mode === "snapshot" ? high : Number.POSITIVE_INFINITY,
+          end: high,
+        }),
+      );
     }
     const initialLag = tasks.reduce((n, t) => n + Math.max(0, Math.min(t.target, t.end) - t.fetchOffset), 0);
     log.info(
@@ -269,7 +269,8 @@ export async function runBackup(kafka: KafkaClient, store: ObjectStore, options:
         partitions: tasks.length,
         lag: initialLag,
         mode: o.mode,
-        segmentMaxBytes: o.segmentMaxBytes,
+        memoryBudgetBytes: o.memoryBudgetBytes,
+        ...shares,
         ...(shard ? { shard: shard.index, shards: shard.count } : {}),
       },
       "backup started",
@@ -352,27 +353,22 @@ export async function runBackup(kafka: KafkaClient, store: ObjectStore, options:
       manifestTimer.unref();
     }
 
-    const ctx: PartitionContext = {
-      kafka,
-      store,
-      o,
-      log,
-      lease,
-      totals,
-      readCommitted,
-      recordThrottle,
-      byteThrottle,
-      signal: runSignal,
-    };
     try {
-      // Continuous partitions never finish, so each needs its own worker; snapshots share a few.
-      const workers = o.mode === "continuous" ? tasks.length : o.maxConcurrentPartitions;
-      await runLimited(
-        tasks,
-        workers,
-        (task) => backupPartition(ctx, task),
-        (err) => runAbort.abort(err),
-      );
+      await fetchPartitions(tasks, {
+        kafka,
+        memory,
+        log,
+        backupId: o.backupId,
+        readCommitted,
+        activeLimit,
+        requestMaxBytes: shares.requestMaxBytes,
+        partitionMaxBytes: shares.partitionMaxBytes,
+        // Wakes in time to seal a segment that reaches its age limit while no data arrives.
+        maxWaitMs: Math.max(50, Math.min(o.mode === "continuous" ? 500 : 250, o.segmentMaxIntervalMs)),
+        ...(o.metrics ? { metrics: o.metrics } : {}),
+        signal: runSignal,
+      });
+      log.info({ peakMemoryBytes: memory.peak }, "every partition fetched");
     } catch (err) {
       // What was stored before the failure is listed in the manifest all the same.
       await writeManifest().catch((e: Error) => log.warn({ err: e.message }, "could not update the manifest after a failure"));
@@ -429,234 +425,6 @@ export async function runBackup(kafka: KafkaClient, store: ObjectStore, options:
     o.signal?.removeEventListener("abort", onCancel);
     await manifestWrites.catch(() => {});
     await lease.release();
-  }
-}
-
-interface PartitionContext {
-  kafka: KafkaClient;
-  store: ObjectStore;
-  o: BackupOptions & typeof defaults;
-  log: Logger;
-  lease: Lease;
-  totals: { records: number; bytes: number; storedBytes: number; segments: number; skipped: number; gaps: number };
-  readCommitted: boolean;
-  recordThrottle: Throttle;
-  byteThrottle: Throttle;
-  signal: AbortSignal;
-}
-
-async function backupPartition(ctx: PartitionContext, task: PartitionTask): Promise<void> {
-  const { kafka, o, totals } = ctx;
-  const { topic, partition } = task;
-  const log = ctx.log.child({ topic, partition });
-  const labels = { backup_id: o.backupId, topic };
-  let buffer: BackupRecord[] = [];
-  let bufferBytes = 0;
-  let bufferOpenedAt = 0;
-  /** Offsets skipped on purpose (markers, aborted data) that no checkpoint counts yet. */
-  let pendingSkipped: number[] = [];
-  let coveredUntil = task.checkpoint.nextOffset;
-  let pendingUpload: Promise<void> | undefined;
-  let leader: number | undefined;
-  let staleLeader = false;
-  let failures = 0;
-
-  const takeSkipped = (below: number): number => {
-    const before = pendingSkipped.length;
-    pendingSkipped = pendingSkipped.filter((offset) => offset >= below);
-    return before - pendingSkipped.length;
-  };
-
-  /** Stores the buffered records as one segment covering offsets up to `sealedAt` (exclusive). */
-  const seal = async (sealedAt: number) => {
-    await pendingUpload;
-    pendingUpload = undefined;
-    if (!buffer.length) {
-      const skipped = takeSkipped(sealedAt);
-      if (sealedAt > task.checkpoint.nextOffset || skipped) {
-        const next = withProgress(task.checkpoint, sealedAt, skipped);
-        ctx.lease.check();
-        await writeCheckpoint(ctx.store, o.backupId, next);
-        task.checkpoint = next;
-        totals.skipped += skipped;
-        o.metrics?.skipped.inc(labels, skipped);
-      }
-      return;
-    }
-    let records: BackupRecord[] | undefined = buffer;
-    const recordCount = records.length;
-    const skipped = takeSkipped(sealedAt);
-    const rawBytes = bufferBytes;
-    buffer = [];
-    bufferBytes = 0;
-    pendingUpload = (async () => {
-      const encodeOptions = {
-        partition,
-        codec: o.codec,
-        level: o.compressionLevel,
-        ...(o.encryptionKey ? { encryptionKey: o.encryptionKey } : {}),
-      };
-      const prepared = prepareSegment(records ?? [], encodeOptions);
-      // The records (and the fetch buffers they point into) can go while the block is compressed and stored.
-      records = undefined;
-      const segment = await sealSegment(prepared, encodeOptions);
-      const key = segmentKey(o.backupId, topic, partition, segment.info.firstOffset, o.codec);
-      ctx.lease.check();
-      const writeStarted = performance.now();
-      await ctx.store.put(key, segment.bytes);
-      o.metrics?.storageWriteLatency.observe({ backup_id: o.backupId }, (performance.now() - writeStarted) / 1000);
-      const entry: ManifestSegment = {
-        key,
-        format: "kbos-v1",
-        firstOffset: segment.info.firstOffset,
-        lastOffset: segment.info.lastOffset,
-        recordCount: segment.info.recordCount,
-        minTimestamp: segment.info.minTimestamp,
-        maxTimestamp: segment.info.maxTimestamp,
-        codec: segment.info.codec,
-        encrypted: segment.info.encrypted,
-        storedBytes: segment.info.storedBytes,
-        recordBlockBytes: segment.info.recordBlockBytes,
-        sha256: segment.sha256,
-      };
-      const next = withSegment(task.checkpoint, entry, sealedAt, skipped);
-      ctx.lease.check();
-      await writeCheckpoint(ctx.store, o.backupId, next);
-      // Only a stored checkpoint is published (the manifest is built from task.checkpoint).
-      task.checkpoint = next;
-      // Counted only now: an offset is backed up once its segment and checkpoint are stored.
-      totals.records += recordCount;
-      totals.bytes += rawBytes;
-      totals.storedBytes += segment.bytes.length;
-      totals.segments++;
-      totals.skipped += skipped;
-      o.metrics?.records.inc(labels, recordCount);
-      o.metrics?.bytes.inc(labels, rawBytes);
-      o.metrics?.segments.inc(labels);
-      o.metrics?.skipped.inc(labels, skipped);
-      o.metrics?.storageWriteBytes.inc({ backup_id: o.backupId }, segment.bytes.length);
-    })();
-    // Surface an upload failure at the next await rather than as an unhandled rejection.
-    pendingUpload.catch(() => {});
-  };
-  const flush = () => seal(coveredUntil);
-
-  try {
-    while (!ctx.signal.aborted && task.fetchOffset < task.target) {
-      ctx.lease.check();
-      leader ??= (await kafka.leaders([topic], staleLeader)).get(topic)?.get(partition);
-      staleLeader = false;
-      if (leader === undefined || leader < 0) {
-        await backoff(++failures, `no leader for ${topic}/${partition}`, log, ctx.signal);
-        leader = undefined;
-        staleLeader = true;
-        continue;
-      }
-      let result: Awaited<ReturnType<KafkaClient["fetch"]>>[number] | undefined;
-      try {
-        [result] = await kafka.fetch(leader, [{ topic, partition, fetchOffset: task.fetchOffset, maxBytes: o.fetchMaxBytes }], {
-          readCommitted: ctx.readCommitted,
-          // Wake up in time to seal a segment that reaches its age limit while no data arrives.
-          maxWaitMs: Math.max(
-            50,
-            Math.min(
-              o.mode === "continuous" ? 1000 : 250,
-              buffer.length ? bufferOpenedAt + o.segmentMaxIntervalMs - Date.now() : 1000,
-            ),
-          ),
-          maxBytes: o.fetchMaxBytes,
-        });
-      } catch (err) {
-        o.metrics?.retries.inc({ backup_id: o.backupId, kind: "connection" });
-        await backoff(++failures, `fetch ${topic}/${partition}: ${(err as Error).message}`, log, ctx.signal);
-        leader = undefined;
-        staleLeader = true;
-        continue;
-      }
-      if (!result) throw new BackupError("KafkaProtocolError", `fetch of ${topic}/${partition} returned no partition`);
-      if (result.errorCode === ErrorCode.OFFSET_OUT_OF_RANGE) {
-        const admin = await kafka.admin();
-        const offsets = await admin.fetchTopicOffsets(topic);
-        const p = offsets.find((x) => x.partition === partition);
-        const low = Number(p?.low ?? 0);
-        const high = Number(p?.high ?? 0);
-        if (task.fetchOffset < low) {
-          await flush();
-          await pendingUpload;
-          log.warn({ from: task.checkpoint.nextOffset, to: low }, "offsets deleted by retention during backup: recording a gap");
-          const next = withGap(task.checkpoint, low, "retention");
-          ctx.lease.check();
-          await writeCheckpoint(ctx.store, o.backupId, next);
-          task.checkpoint = next;
-          totals.gaps++;
-          o.metrics?.gaps.inc(labels);
-          task.fetchOffset = low;
-          task.position = low;
-          coveredUntil = low;
-          continue;
-        }
-        if (task.fetchOffset <= high || !p) {
-          // A leader that just changed can answer out of range for an offset it will have: retry.
-          await backoff(
-            ++failures,
-            `fetch ${topic}/${partition}: offset ${task.fetchOffset} out of range on a stale leader`,
-            log,
-            ctx.signal,
-          );
-          leader = undefined;
-          staleLeader = true;
-          continue;
-        }
-        throw new BackupError(
-          "OffsetBeyondEnd",
-          `${topic}/${partition}: the backup is at offset ${task.fetchOffset} but the partition ends at ${high}; the log was truncated or the topic recreated — back it up into a new backup set`,
-        );
-      }
-      if (retriableFetchErrors.has(result.errorCode)) {
-        o.metrics?.retries.inc({ backup_id: o.backupId, kind: `error_${result.errorCode}` });
-        await backoff(++failures, `fetch ${topic}/${partition}: Kafka error ${result.errorCode}`, log, ctx.signal);
-        leader = undefined;
-        staleLeader = true;
-        continue;
-      }
-      if (result.errorCode !== 0) {
-        throw new BackupError(
-          "KafkaError",
-          `fetch of ${topic}/${partition} at offset ${task.fetchOffset} failed with Kafka error code ${result.errorCode}`,
-        );
-      }
-      failures = 0;
-      task.end = result.highWatermark;
-      let records = result.records;
-      let nextOffset = result.nextOffset;
-      if (nextOffset > task.target) {
-        // Snapshot mode stops exactly at the captured end; what lies beyond is the next run's.
-        records = records.filter((r) => r.offset < task.target);
-        nextOffset = task.target;
-      }
-      for (const offset of result.skipped) if (offset < nextOffset) pendingSkipped.push(offset);
-      for (const r of records) {
-        if (!buffer.length) bufferOpenedAt = Date.now();
-        const size = recordSize(r);
-        await ctx.recordThrottle.take(1, ctx.signal);
-        await ctx.byteThrottle.take(size, ctx.signal);
-        buffer.push(r);
-        bufferBytes += size;
-        task.position = r.offset + 1;
-        if (bufferBytes >= o.segmentMaxBytes || (o.segmentMaxRecords !== undefined && buffer.length >= o.segmentMaxRecords)) {
-          await seal(r.offset + 1);
-        }
-      }
-      coveredUntil = nextOffset;
-      task.fetchOffset = nextOffset;
-      task.position = nextOffset;
-      if (buffer.length > 0 && Date.now() - bufferOpenedAt >= o.segmentMaxIntervalMs) await flush();
-    }
-    await flush();
-    await pendingUpload;
-  } catch (err) {
-    await pendingUpload?.catch(() => {});
-    throw err;
   }
 }
 
@@ -720,39 +488,6 @@ async function shardAssignment(
     );
   }
   return assignment;
-}
-
-async function backoff(attempt: number, what: string, log: Logger, signal?: AbortSignal): Promise<void> {
-  if (attempt > 30) throw new BackupError("KafkaUnavailable", `${what}; gave up after ${attempt - 1} retries`);
-  const delay = Math.min(10_000, 200 * 2 ** Math.min(attempt, 6)) * (0.5 + Math.random() / 2);
-  log.warn({ attempt, delayMs: Math.round(delay) }, `${what}; retrying`);
-  await sleep(delay, undefined, { signal }).catch(() => {});
-}
-
-/** Runs `fn` over the items with at most `limit` at once; the first failure stops new starts. */
-async function runLimited<T>(
-  items: T[],
-  limit: number,
-  fn: (item: T) => Promise<void>,
-  onFailure: (err: unknown) => void,
-): Promise<void> {
-  let next = 0;
-  let failed: unknown;
-  const worker = async () => {
-    while (failed === undefined && next < items.length) {
-      const item = items[next++] as T;
-      try {
-        await fn(item);
-      } catch (err) {
-        if (failed === undefined) {
-          failed = err;
-          onFailure(err);
-        }
-      }
-    }
-  };
-  await Promise.all(Array.from({ length: Math.max(1, Math.min(limit, items.length)) }, worker));
-  if (failed !== undefined) throw failed;
 }
 
 async function topicMetadata(kafka: KafkaClient, topics: string[]): Promise<TopicMetadata[]> {
@@ -851,7 +586,7 @@ async function snapshotConsumerGroups(
 }
 
 /** Segment objects no checkpoint lists: uploads of a run that died before its checkpoint write. */
-async function sweepOrphans(store: ObjectStore, backupId: string, tasks: PartitionTask[], log: Logger): Promise<void> {
+async function sweepOrphans(store: ObjectStore, backupId: string, tasks: PartitionWriter[], log: Logger): Promise<void> {
   for (const task of tasks) {
     const listed = new Set(task.checkpoint.segments.map((s) => s.key));
     const orphans: string[] = [];

@@ -6,7 +6,8 @@ import { FormatError } from "../format/bytes.ts";
 import { decodeKbakSegment, isKbakSegment } from "../format/kbak.ts";
 import { type Manifest, type ManifestSegment, parseManifest } from "../format/manifest.ts";
 import type { BackupRecord } from "../format/record.ts";
-import { decodeSegment } from "../format/segment.ts";
+import { type BatchEntry, decodeRecordBlock, openSegment, segmentEntries } from "../format/segment.ts";
+import { decodeRecordSet } from "../kafka/record-batch.ts";
 import type { StorageBackend } from "../storage/backend.ts";
 import { ObjectNotFoundError } from "../storage/errors.ts";
 
@@ -94,6 +95,52 @@ export async function decodeSegmentObject(
   where: string,
   opts: { encryptionKey?: Buffer } = {},
 ): Promise<BackupRecord[]> {
+  checkAgainstManifest(body, segment, where);
+  const content = await segmentContent(body, where, opts);
+  if (content.kind === "records") return content.records;
+  const records: BackupRecord[] = [];
+  for (const entry of content.entries) {
+    for (const batch of await decodeRecordSet(entry.batch, where)) for (const r of batch.records) records.push(r);
+  }
+  if (records.length !== content.recordCount) {
+    throw new FormatError(`${where}: ${records.length} records in its batches, the header says ${content.recordCount}`);
+  }
+  return records;
+}
+
+/** A segment's content: records (KBOS v1, KBAK v1) or the Kafka record batches it stores (KBOS v2). */
+export type SegmentContent =
+  | { kind: "records"; records: BackupRecord[] }
+  | { kind: "batches"; entries: BatchEntry[]; recordCount: number };
+
+/** A segment's content after the object's own checks (not the manifest's: see `decodeSegmentObject`). */
+export async function segmentContent(
+  body: Buffer,
+  where: string,
+  opts: { encryptionKey?: Buffer } = {},
+): Promise<SegmentContent> {
+  if (isKbakSegment(body)) return { kind: "records", records: decodeKbakSegment(body, where).records };
+  const { info, block } = await openSegment(body, {
+    name: where,
+    ...(opts.encryptionKey ? { encryptionKey: opts.encryptionKey } : {}),
+  });
+  if (info.version === 1) return { kind: "records", records: decodeRecordBlock(block, info, where) };
+  return { kind: "batches", entries: segmentEntries(block, info, where), recordCount: info.recordCount };
+}
+
+/** `readSegment` at the batch level: KBOS v2 segments give their batches, older formats their records. */
+export async function readSegmentContent(
+  store: StorageBackend,
+  segment: ManifestSegment,
+  opts: { encryptionKey?: Buffer; signal?: AbortSignal } = {},
+): Promise<SegmentContent> {
+  const { body } = await store.getBuffer(segment.key, opts.signal ? { signal: opts.signal } : {});
+  const where = store.location(segment.key);
+  checkAgainstManifest(body, segment, where);
+  return await segmentContent(body, where, opts);
+}
+
+function checkAgainstManifest(body: Buffer, segment: ManifestSegment, where: string): void {
   if (body.length !== segment.storedBytes) {
     throw new FormatError(`${where}: ${body.length} bytes, the manifest says ${segment.storedBytes}`);
   }
@@ -102,7 +149,4 @@ export async function decodeSegmentObject(
     if (actual !== segment.sha256)
       throw new FormatError(`${where}: SHA-256 ${actual} does not match the manifest's ${segment.sha256}`);
   }
-  if (isKbakSegment(body)) return decodeKbakSegment(body, where).records;
-  return (await decodeSegment(body, { name: where, ...(opts.encryptionKey ? { encryptionKey: opts.encryptionKey } : {}) }))
-    .records;
 }

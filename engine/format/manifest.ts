@@ -7,7 +7,7 @@ import type { Codec } from "./codec.ts";
 export const MANIFEST_FORMAT = "kafka-backup-operator/manifest";
 export const MANIFEST_VERSION = 1;
 
-export type SegmentFormat = "kbos-v1" | "kbak-v1";
+export type SegmentFormat = "kbos-v1" | "kbos-v2" | "kbak-v1";
 
 export interface ManifestSegment {
   /** Object key relative to the storage prefix. */

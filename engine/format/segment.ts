@@ -1,5 +1,8 @@
-// Our segment format, version 1 (specified in docs/format.md). One segment is one object: a fixed
-// 72-byte header, the (compressed, optionally encrypted) record block, and an 8-byte footer.
+// Our segment format (specified in docs/format.md). One segment is one object: a fixed 72-byte
+// header, the (compressed, optionally encrypted) block, and an 8-byte footer. Version 1's block is
+// our own record encoding; version 2's is the Kafka record batches as the broker served them, each
+// behind a small entry header, so a backup stores and a restore sends batches without rebuilding
+// them record by record.
 import { createCipheriv, createDecipheriv, createHash, randomBytes } from "node:crypto";
 import { crc32 } from "node:zlib";
 import { ByteReader, ByteWriter, FormatError, HeaderKeyBytes, safeNumber } from "./bytes.ts";
@@ -9,6 +12,10 @@ import type { BackupRecord, RecordHeader } from "./record.ts";
 export const SEGMENT_MAGIC = Buffer.from("KBOS");
 export const SEGMENT_FOOTER_MAGIC = Buffer.from("KBOE");
 export const SEGMENT_VERSION = 1;
+export const BATCH_SEGMENT_VERSION = 2;
+/** Entry header of a version-2 block, before each Kafka batch. */
+export const ENTRY_HEADER_BYTES = 38;
+const ENTRY_CONTIGUOUS = 0x01;
 export const HEADER_BYTES = 72;
 export const FOOTER_BYTES = 8;
 const FLAG_ENCRYPTED = 0x01;
@@ -17,6 +24,8 @@ const NONCE_BYTES = 12;
 const TAG_BYTES = 16;
 
 export interface SegmentInfo {
+  /** 1: our record encoding; 2: Kafka record batches. */
+  version: number;
   partition: number;
   recordCount: number;
   firstOffset: number;
@@ -110,6 +119,7 @@ export function encodeRecordBlock(records: readonly BackupRecord[], firstOffset:
 
 /** A segment's record block and facts, before compression: everything that needs the records. */
 export interface PreparedSegment {
+  version?: number;
   block: Buffer;
   recordCount: number;
   firstOffset: number;
@@ -153,7 +163,7 @@ export async function sealSegment(prepared: PreparedSegment, opts: EncodeOptions
 
   const header = Buffer.alloc(HEADER_BYTES);
   SEGMENT_MAGIC.copy(header, 0);
-  header.writeUInt8(SEGMENT_VERSION, 4);
+  header.writeUInt8(prepared.version ?? SEGMENT_VERSION, 4);
   header.writeUInt8(codecIds[opts.codec], 5);
   header.writeUInt8(opts.encryptionKey ? FLAG_ENCRYPTED : 0, 6);
   header.writeInt32BE(opts.partition, 8);
@@ -178,6 +188,7 @@ export async function sealSegment(prepared: PreparedSegment, opts: EncodeOptions
     bytes,
     sha256: createHash("sha256").update(bytes).digest("hex"),
     info: {
+      version: prepared.version ?? SEGMENT_VERSION,
       partition: opts.partition,
       recordCount,
       firstOffset,
@@ -208,7 +219,8 @@ export function readSegmentInfo(bytes: Buffer, name = "segment"): SegmentInfo & 
     throw new FormatError(`${name}: ${bytes.length} bytes is too short for a segment`);
   if (!bytes.subarray(0, 4).equals(SEGMENT_MAGIC)) throw new FormatError(`${name}: not a segment of ours (bad magic)`);
   const version = bytes.readUInt8(4);
-  if (version !== SEGMENT_VERSION) throw new FormatError(`${name}: segment format version ${version} is not supported`);
+  if (version !== SEGMENT_VERSION && version !== BATCH_SEGMENT_VERSION)
+    throw new FormatError(`${name}: segment format version ${version} is not supported`);
   const payloadLength = safeNumber(bytes.readBigUInt64BE(56), name);
   if (HEADER_BYTES + payloadLength + FOOTER_BYTES !== bytes.length) {
     throw new FormatError(`${name}: length ${bytes.length} does not match its header (payload ${payloadLength})`);
@@ -226,6 +238,7 @@ export function readSegmentInfo(bytes: Buffer, name = "segment"): SegmentInfo & 
     throw new FormatError(`${name}: ${(err as Error).message}`);
   }
   return {
+    version,
     partition: bytes.readInt32BE(8),
     recordCount: bytes.readUInt32BE(12),
     firstOffset: safeNumber(bytes.readBigInt64BE(16), name),
@@ -240,10 +253,11 @@ export function readSegmentInfo(bytes: Buffer, name = "segment"): SegmentInfo & 
   };
 }
 
-export async function decodeSegment(
+/** A segment's record block after its checks, decryption and decompression (either version). */
+export async function openSegment(
   bytes: Buffer,
   opts: { encryptionKey?: Buffer; name?: string } = {},
-): Promise<{ info: SegmentInfo; records: BackupRecord[] }> {
+): Promise<{ info: SegmentInfo; block: Buffer }> {
   const name = opts.name ?? "segment";
   const { fingerprint, ...info } = readSegmentInfo(bytes, name);
   let payload = bytes.subarray(HEADER_BYTES, bytes.length - FOOTER_BYTES);
@@ -269,6 +283,17 @@ export async function decodeSegment(
   if (block.length !== info.recordBlockBytes) {
     throw new FormatError(`${name}: record block is ${block.length} bytes, header says ${info.recordBlockBytes}`);
   }
+  return { info, block };
+}
+
+/** The records of a version-1 segment (version 2 holds Kafka batches: see `segmentEntries`). */
+export async function decodeSegment(
+  bytes: Buffer,
+  opts: { encryptionKey?: Buffer; name?: string } = {},
+): Promise<{ info: SegmentInfo; records: BackupRecord[] }> {
+  const name = opts.name ?? "segment";
+  const { info, block } = await openSegment(bytes, opts);
+  if (info.version !== SEGMENT_VERSION) throw new FormatError(`${name}: a version-${info.version} segment holds record batches`);
   return { info, records: decodeRecordBlock(block, info, name) };
 }
 
@@ -318,4 +343,127 @@ export function decodeRecordBlock(block: Buffer, info: SegmentInfo, name = "segm
     throw new FormatError(`${name}: last record has offset ${previous}, header says ${info.lastOffset}`);
   if (r.remaining !== 0) throw new FormatError(`${name}: ${r.remaining} bytes after the last record`);
   return records;
+}
+
+/** One Kafka record batch of a version-2 segment, with what the backup learned walking its records. */
+export interface BatchEntry {
+  /** The batch's compression at the source (the batch itself may be stored decompressed). */
+  sourceCodec: number;
+  /** Record offsets run without holes from the batch's base offset. */
+  contiguous: boolean;
+  firstOffset: number;
+  lastOffset: number;
+  minTimestamp: number;
+  maxTimestamp: number;
+  lastTimestamp: number;
+  recordCount: number;
+  /** Keys, values and headers of its records. */
+  recordBytes: number;
+  /** The Kafka record batch (magic v2), CRC-32C valid. */
+  batch: Buffer;
+}
+
+/** Version-2 block: each entry's 38-byte header, then the batch (its length from its own header). */
+export function encodeEntryHeader(e: Omit<BatchEntry, "batch" | "maxTimestamp" | "recordCount">): Buffer {
+  const h = Buffer.allocUnsafe(ENTRY_HEADER_BYTES);
+  h.writeUInt8(e.sourceCodec, 0);
+  h.writeUInt8(e.contiguous ? ENTRY_CONTIGUOUS : 0, 1);
+  h.writeBigInt64BE(BigInt(e.firstOffset), 2);
+  h.writeBigInt64BE(BigInt(e.lastOffset), 10);
+  h.writeBigInt64BE(BigInt(e.minTimestamp), 18);
+  h.writeBigInt64BE(BigInt(e.lastTimestamp), 26);
+  h.writeUInt32BE(Math.min(e.recordBytes, 0xffffffff), 34);
+  return h;
+}
+
+/** The entries of a version-2 block, checked against the segment header. Views, no copies. */
+export function segmentEntries(block: Buffer, info: SegmentInfo, name = "segment"): BatchEntry[] {
+  const entries: BatchEntry[] = [];
+  let pos = 0;
+  let records = 0;
+  let previous = info.firstOffset - 1;
+  while (pos < block.length) {
+    if (block.length - pos < ENTRY_HEADER_BYTES + 61) throw new FormatError(`${name}: truncated entry at byte ${pos}`);
+    const at = pos + ENTRY_HEADER_BYTES;
+    const batchBytes = 12 + block.readInt32BE(at + 8);
+    if (batchBytes < 61 || at + batchBytes > block.length || block.readInt8(at + 16) !== 2) {
+      throw new FormatError(`${name}: bad record batch at byte ${at}`);
+    }
+    const entry: BatchEntry = {
+      sourceCodec: block.readUInt8(pos),
+      contiguous: (block.readUInt8(pos + 1) & ENTRY_CONTIGUOUS) !== 0,
+      firstOffset: safeNumber(block.readBigInt64BE(pos + 2), name),
+      lastOffset: safeNumber(block.readBigInt64BE(pos + 10), name),
+      minTimestamp: safeNumber(block.readBigInt64BE(pos + 18), name),
+      lastTimestamp: safeNumber(block.readBigInt64BE(pos + 26), name),
+      recordBytes: block.readUInt32BE(pos + 34),
+      maxTimestamp: safeNumber(block.readBigInt64BE(at + 35), name),
+      recordCount: block.readInt32BE(at + 57),
+      batch: block.subarray(at, at + batchBytes),
+    };
+    if (entry.firstOffset <= previous || entry.lastOffset < entry.firstOffset || entry.lastOffset > info.lastOffset) {
+      throw new FormatError(
+        `${name}: batch at byte ${at} has offsets ${entry.firstOffset}–${entry.lastOffset} out of order or range`,
+      );
+    }
+    if (entry.minTimestamp < info.minTimestamp || entry.maxTimestamp > info.maxTimestamp) {
+      throw new FormatError(`${name}: batch at byte ${at} has timestamps outside the segment's range`);
+    }
+    previous = entry.lastOffset;
+    records += entry.recordCount;
+    entries.push(entry);
+    pos = at + batchBytes;
+  }
+  if (records !== info.recordCount)
+    throw new FormatError(`${name}: ${records} records in its batches, header says ${info.recordCount}`);
+  if (previous !== info.lastOffset)
+    throw new FormatError(`${name}: last record has offset ${previous}, header says ${info.lastOffset}`);
+  return entries;
+}
+
+/** Collects batches for one version-2 segment; `prepare` gives the block and facts to seal. */
+export class BatchSegmentBuilder {
+  readonly #parts: Buffer[] = [];
+  bytes = 0;
+  recordCount = 0;
+  recordBytes = 0;
+  firstOffset = -1;
+  lastOffset = -1;
+  minTimestamp = Number.POSITIVE_INFINITY;
+  maxTimestamp = Number.NEGATIVE_INFINITY;
+  openedAt = 0;
+
+  get empty(): boolean {
+    return this.recordCount === 0;
+  }
+
+  add(entry: BatchEntry): void {
+    if (entry.firstOffset <= this.lastOffset)
+      throw new RangeError(`offsets must ascend: ${entry.firstOffset} after ${this.lastOffset}`);
+    if (this.empty) {
+      this.firstOffset = entry.firstOffset;
+      this.openedAt = Date.now();
+    }
+    const header = encodeEntryHeader(entry);
+    this.#parts.push(header, entry.batch);
+    this.bytes += header.length + entry.batch.length;
+    this.recordCount += entry.recordCount;
+    this.recordBytes += entry.recordBytes;
+    this.lastOffset = entry.lastOffset;
+    if (entry.minTimestamp < this.minTimestamp) this.minTimestamp = entry.minTimestamp;
+    if (entry.maxTimestamp > this.maxTimestamp) this.maxTimestamp = entry.maxTimestamp;
+  }
+
+  prepare(): PreparedSegment {
+    if (this.empty) throw new RangeError("a segment holds at least one record");
+    return {
+      version: BATCH_SEGMENT_VERSION,
+      block: Buffer.concat(this.#parts, this.bytes),
+      recordCount: this.recordCount,
+      firstOffset: this.firstOffset,
+      lastOffset: this.lastOffset,
+      minTimestamp: this.minTimestamp,
+      maxTimestamp: this.maxTimestamp,
+    };
+  }
 }

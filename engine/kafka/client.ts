@@ -82,7 +82,8 @@ export interface FetchedPartition extends PartitionData {
   wireBytes: number;
 }
 
-interface RawPartition {
+/** One partition of a Fetch response, its record batches left as the broker sent them. */
+export interface RawPartition {
   topic: string;
   partition: number;
   errorCode: number;
@@ -189,14 +190,16 @@ export class KafkaClient {
   }
 
   /**
-   * One Fetch request to one broker. Partition-level errors come back in `errorCode` for the
-   * caller to act on (refresh leaders, record a gap); connection errors throw.
+   * One Fetch request (v11) to one broker for any number of partitions, the batches kept as raw
+   * bytes (views into the response). Partition-level errors come back in `errorCode` for the
+   * caller to act on (refresh leaders, record a gap); connection errors throw. Several may be in
+   * flight on the broker's fetch connection at once.
    */
   async fetch(
     nodeId: number,
     partitions: FetchPartition[],
     opts: { readCommitted: boolean; maxWaitMs: number; maxBytes: number },
-  ): Promise<FetchedPartition[]> {
+  ): Promise<RawPartition[]> {
     let found = this.brokers.get(nodeId);
     if (!found) {
       found = this.cluster.findBroker({ nodeId });
@@ -211,7 +214,11 @@ export class KafkaClient {
     }
     await connecting;
     const byTopic = new Map<string, FetchPartition[]>();
-    for (const p of partitions) byTopic.set(p.topic, [...(byTopic.get(p.topic) ?? []), p]);
+    for (const p of partitions) {
+      let list = byTopic.get(p.topic);
+      if (!list) byTopic.set(p.topic, (list = []));
+      list.push(p);
+    }
     const request = fetchRequest({
       replicaId: -1,
       isolationLevel: opts.readCommitted ? 1 : 0,
@@ -223,11 +230,20 @@ export class KafkaClient {
         partitions: ps.map((p) => ({ partition: p.partition, fetchOffset: String(p.fetchOffset), maxBytes: p.maxBytes })),
       })),
     });
-    const raw = await broker.connectionPool.send<RawPartition[]>({
+    return await broker.connectionPool.send<RawPartition[]>({
       request,
       response: { decode: async (data: Buffer) => decodeFetchResponse(data), parse: async (data) => data },
       requestTimeout: opts.maxWaitMs + 30_000,
     });
+  }
+
+  /** `fetch` with every record decoded and the read-committed rule applied (tests and tools; the backup stays at the batch level). */
+  async fetchRecords(
+    nodeId: number,
+    partitions: FetchPartition[],
+    opts: { readCommitted: boolean; maxWaitMs: number; maxBytes: number },
+  ): Promise<FetchedPartition[]> {
+    const raw = await this.fetch(nodeId, partitions, opts);
     const wanted = new Map(partitions.map((p) => [`${p.topic}/${p.partition}`, p.fetchOffset]));
     const out: FetchedPartition[] = [];
     for (const r of raw) {

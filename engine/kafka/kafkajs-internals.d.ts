@@ -66,12 +66,6 @@ declare module "kafkajs/src/producer/partitioners/default/murmur2.js" {
   export default murmur2;
 }
 
-declare module "kafkajs/src/protocol/recordBatch/crc32C/index.js" {
-  /** CRC-32C (Castagnoli) of the bytes, unsigned. */
-  const crc32C: (data: Buffer) => number;
-  export default crc32C;
-}
-
 declare module "kafkajs/src/protocol/encoder.js" {
   export default class Encoder {
     writeBuffer(value: Buffer): Encoder;

@@ -1,9 +1,9 @@
 // Encoding Kafka record batches (magic v2) from backed-up records, headers kept in their exact
 // order (kafkajs's producer takes headers as an object and cannot). The mirror of
 // record-batch.ts; restore sends these with an idempotent producer id and sequence.
-import crc32C from "kafkajs/src/protocol/recordBatch/crc32C/index.js";
 import { ByteWriter, HeaderKeyBytes } from "../format/bytes.ts";
 import type { BackupRecord } from "../format/record.ts";
+import { computeBatchCrc } from "./batch-view.ts";
 import { compressKafka } from "./codecs.ts";
 
 export interface BatchProducer {
@@ -68,6 +68,57 @@ export async function encodeRecordBatch(
   batch.writeInt32BE(producer?.baseSequence ?? -1, 53);
   batch.writeInt32BE(records.length, 57);
   payload.copy(batch, 61);
-  batch.writeUInt32BE(crc32C(batch.subarray(21)), 17);
+  batch.writeUInt32BE(computeBatchCrc(batch), 17);
+  return batch;
+}
+
+/**
+ * A batch that keeps the records' own offsets and timestamps (base offset = the first record's),
+ * uncompressed and without a producer: what a backup stores when it must cut a fetched batch (a
+ * resume or a stop offset inside it).
+ */
+export function encodeBatchAtOffsets(records: readonly BackupRecord[]): Buffer {
+  const first = records[0];
+  const last = records.at(-1);
+  if (!first || !last) throw new RangeError("a record batch holds at least one record");
+  const logAppendTime = first.timestampType === "LogAppendTime";
+  let maxTimestamp = first.timestamp;
+  const body = new ByteWriter(64 * 1024);
+  const record = new ByteWriter(1024);
+  const headerKey = new HeaderKeyBytes();
+  for (const r of records) {
+    if (r.timestamp > maxTimestamp) maxTimestamp = r.timestamp;
+    record.length = 0;
+    record.u8(0);
+    record.varint(r.timestamp - first.timestamp);
+    record.varint(r.offset - first.offset);
+    record.nullableBytes(r.key);
+    record.nullableBytes(r.value);
+    record.varint(r.headers.length);
+    for (const h of r.headers) {
+      const key = headerKey.of(h.key);
+      record.varint(key.length);
+      record.bytes(key);
+      record.nullableBytes(h.value);
+    }
+    body.varint(record.length);
+    body.bytes(record.view());
+  }
+  const payload = body.view();
+  const batch = Buffer.allocUnsafe(61 + payload.length);
+  batch.writeBigInt64BE(BigInt(first.offset), 0);
+  batch.writeInt32BE(49 + payload.length, 8);
+  batch.writeInt32BE(-1, 12);
+  batch.writeInt8(2, 16);
+  batch.writeInt16BE(logAppendTime ? 0x08 : 0, 21);
+  batch.writeInt32BE(last.offset - first.offset, 23);
+  batch.writeBigInt64BE(BigInt(first.timestamp), 27);
+  batch.writeBigInt64BE(BigInt(maxTimestamp), 35);
+  batch.writeBigInt64BE(-1n, 43);
+  batch.writeInt16BE(-1, 51);
+  batch.writeInt32BE(-1, 53);
+  batch.writeInt32BE(records.length, 57);
+  payload.copy(batch, 61);
+  batch.writeUInt32BE(computeBatchCrc(batch), 17);
   return batch;
 }

@@ -242,6 +242,71 @@ export class OffsetMappingBuilder {
     }
   }
 
+  /**
+   * `count` records with consecutive source offsets from `sourceFirst`, written at consecutive
+   * target offsets from `targetFirst` (a stored batch sent whole): the same result as observing
+   * each, without a call per record.
+   */
+  observeRun(
+    sourceTopic: string,
+    sourcePartition: number,
+    sourceFirst: number,
+    count: number,
+    firstTimestamp: number,
+    lastTimestamp: number,
+    targetTopic: string,
+    targetPartition: number,
+    targetFirst: number,
+  ): void {
+    if (count <= 0) return;
+    const wanted = this.#anchorOffsets.get(`${sourceTopic}/${sourcePartition}`);
+    if (count === 1 || wanted?.length) {
+      // Anchors fall on single records: the record-level path places them exactly.
+      this.observe(sourceTopic, sourcePartition, sourceFirst, firstTimestamp, targetTopic, targetPartition, targetFirst);
+      if (count > 1) {
+        const key = `${sourceTopic}/${sourcePartition}>${targetTopic}/${targetPartition}`;
+        const last = sourceFirst + count - 1;
+        // Anchors inside the run: the next record at or after each is exactly its offset here.
+        const m = this.declare(sourceTopic, sourcePartition, targetTopic, targetPartition);
+        let next = this.#nextAnchor.get(key) ?? 0;
+        while (wanted && next < wanted.length && (wanted[next] as number) <= last) {
+          m.anchors ??= {};
+          m.anchors[String(wanted[next])] = targetFirst + Math.max(0, (wanted[next] as number) - sourceFirst);
+          next++;
+        }
+        this.#nextAnchor.set(key, next);
+        this.#extend(m, sourceFirst + 1, targetFirst + 1, count - 1, lastTimestamp);
+      }
+      return;
+    }
+    const m = this.declare(sourceTopic, sourcePartition, targetTopic, targetPartition);
+    if (m.records === 0) {
+      m.sourceFirstOffset = sourceFirst;
+      m.targetFirstOffset = targetFirst;
+      m.firstTimestamp = firstTimestamp;
+    }
+    this.#extend(m, sourceFirst, targetFirst, count, lastTimestamp);
+  }
+
+  #extend(m: PartitionOffsetMapping, sourceFirst: number, targetFirst: number, count: number, lastTimestamp: number): void {
+    m.records += count;
+    m.sourceLastOffset = sourceFirst + count - 1;
+    m.targetLastOffset = targetFirst + count - 1;
+    m.lastTimestamp = lastTimestamp;
+    if (m.runsTruncated) return;
+    const last = m.runs.at(-1);
+    if (last && last[0] + last[2] === sourceFirst && last[1] + last[2] === targetFirst) {
+      last[2] += count;
+    } else if (this.#runs < this.#maxRuns) {
+      m.runs.push([sourceFirst, targetFirst, count]);
+      this.#runs++;
+    } else {
+      m.runsTruncated = true;
+      this.#runs -= m.runs.length;
+      m.runs = [];
+    }
+  }
+
   partitions(): PartitionOffsetMapping[] {
     return [...this.#mappings.values()].sort(
       (a, b) =>

@@ -11,11 +11,23 @@
 import { setTimeout as sleep } from "node:timers/promises";
 import { Lease } from "../backup/lease.ts";
 import { Throttle } from "../backup/throttle.ts";
-import { readManifest, readSegment } from "../backupset/catalog.ts";
+import { readManifest, readSegmentContent } from "../backupset/catalog.ts";
 import type { BackupRecord, RecordHeader } from "../format/record.ts";
-import { type KafkaClient, retriableProduceErrors } from "../kafka/client.ts";
+import type { BatchEntry } from "../format/segment.ts";
+import {
+  ATTR_COMPRESSION,
+  BATCH_HEADER_BYTES,
+  batchForProduce,
+  batchRecordsRegion,
+  isLogAppendTime,
+  viewBatch,
+  withRecordsRegion,
+} from "../kafka/batch-view.ts";
+import type { KafkaClient } from "../kafka/client.ts";
+import { compressKafka } from "../kafka/codecs.ts";
 import { commitGroupOffsets, describeGroup, GroupHasMembersError } from "../kafka/groups.ts";
 import { javaPartition } from "../kafka/partitioner.ts";
+import { decodeRecordSet } from "../kafka/record-batch.ts";
 import { encodeRecordBatch } from "../kafka/record-batch-encoder.ts";
 import { type Logger, silentLogger } from "../log.ts";
 import { type ShardRef, shareOf } from "../shards/assignment.ts";
@@ -31,6 +43,7 @@ import {
   offsetMappingKey,
   translateGroup,
 } from "./offset-mapping.ts";
+import { PartitionProducer } from "./partition-producer.ts";
 import {
   type PartitionPlan,
   planRestore,
@@ -56,8 +69,13 @@ export interface RestoreOptions {
   batchRecords?: number;
   /** Uncompressed bytes per produced batch (default 512 KiB, under Kafka's default 1 MiB message limit). */
   batchBytes?: number;
-  /** Kafka compression id for produced batches: 0 none … 4 zstd. */
-  compression?: number;
+  /**
+   * Compression of produced batches: "source" (the default) keeps each batch's codec at the
+   * source; a Kafka compression id (0 none … 4 zstd) uses that one for every batch.
+   */
+  compression?: number | "source";
+  /** Bytes of segments and batches held at once (default 64 MiB). */
+  memoryBudgetBytes?: number;
   /** -1 (all, default) or 1; 0 is sent as 1, because an idempotent retry needs the broker's answer. */
   acks?: -1 | 0 | 1;
   produceTimeoutMs?: number;
@@ -147,7 +165,9 @@ const splitTp = (key: string) => {
 };
 
 /** Segment bytes held in memory at once across lanes (a segment is decoded whole). */
-const segmentBudgetBytes = 256 * 1024 * 1024;
+const defaultMemoryBudgetBytes = 64 * 1024 * 1024;
+/** Produced batches stay under the broker's default message.max.bytes (1 MiB). */
+const maxProducedBatchBytes = 1000 * 1024;
 
 export async function runRestore(kafka: KafkaClient, store: StorageBackend, options: RestoreOptions): Promise<RestoreResult> {
   const started = Date.now();
@@ -238,7 +258,6 @@ export async function runRestore(kafka: KafkaClient, store: StorageBackend, opti
     const batchBytes = options.batchBytes ?? 512 * 1024;
     const recordThrottle = new Throttle(options.recordsPerSec ?? 0);
     const byteThrottle = new Throttle(options.bytesPerSec ?? 0);
-    const sequences = new Map<string, number>();
     /** Selected records routed to each target partition so far, in write order (skipped included). */
     const positions = new Map<string, number>();
     const unexpectedOffsets: string[] = [];
@@ -263,107 +282,200 @@ export async function runRestore(kafka: KafkaClient, store: StorageBackend, opti
     };
     const progress = new ProgressMeter(shard ? { partitions: lanes.flat() } : plan, onProgress);
     await report("Running");
-    const memory = new ByteBudget(segmentBudgetBytes);
+    const memory = new ByteBudget(options.memoryBudgetBytes ?? defaultMemoryBudgetBytes);
+    const compression = options.compression ?? "source";
 
-    const send = async (target: string, batch: BackupRecord[], firstPosition: number) => {
-      const { topic, partition } = splitTp(target);
-      const sequence = sequences.get(target) ?? 0;
-      const bytes = await encodeRecordBatch(
-        batch,
-        { producerId, producerEpoch, baseSequence: sequence },
-        options.compression ?? 4,
-      );
-      await recordThrottle.take(batch.length, options.signal);
-      await byteThrottle.take(bytes.length, options.signal);
-      lease?.check();
-      for (let attempt = 1; ; attempt++) {
-        const leader = (await kafka.leaders([topic], attempt > 1)).get(topic)?.get(partition);
-        const result =
-          leader === undefined
-            ? { errorCode: 5, baseOffset: -1 }
-            : await kafka.produce(leader, topic, partition, bytes, { acks, timeoutMs }).catch((err: Error) => {
-                log.warn({ target, err: err.message }, "produce failed; resending the same batch");
-                return { errorCode: 13, baseOffset: -1 };
-              });
-        // 46 = DUPLICATE_SEQUENCE_NUMBER: an earlier attempt of this very batch was stored.
-        if (result.errorCode === 46) break;
-        if (result.errorCode === 0) {
-          const expected = startOf(target) + firstPosition;
-          if (result.baseOffset !== expected && unexpectedOffsets.length < 20) {
-            unexpectedOffsets.push(`${target}: expected ${expected}, got ${result.baseOffset}`);
-            log.warn({ target, expected, got: result.baseOffset }, "another producer is writing to the target partition");
-          }
-          break;
-        }
-        if (!retriableProduceErrors.has(result.errorCode) || attempt > 20) {
-          throw new RestoreError("KafkaError", `produce to ${target} failed with Kafka error code ${result.errorCode}`);
-        }
-        await sleep(Math.min(5000, 200 * 2 ** attempt));
+    const producers = new Map<string, PartitionProducer>();
+    const producerFor = (target: string) => {
+      let producer = producers.get(target);
+      if (!producer) {
+        const { topic, partition } = splitTp(target);
+        producer = new PartitionProducer(
+          kafka,
+          topic,
+          partition,
+          { producerId, producerEpoch },
+          {
+            acks,
+            timeoutMs,
+            maxInFlight: 5,
+            log,
+            ...(lease ? { beforeSend: () => lease.check() } : {}),
+            onStored: (baseOffset, expected) => {
+              if (baseOffset === expected || unexpectedOffsets.length >= 20) return;
+              unexpectedOffsets.push(`${target}: expected ${expected}, got ${baseOffset}`);
+              log.warn({ target, expected, got: baseOffset }, "another producer is writing to the target partition");
+            },
+          },
+        );
+        producers.set(target, producer);
       }
-      sequences.set(target, sequence + batch.length);
+      return producer;
     };
 
+    /** Records re-batched (the slow path: cut by a window or bounds, repartitioned, old formats). */
+    const send = async (target: string, batch: BackupRecord[], firstPosition: number, codec: number) => {
+      const bytes = batch.reduce((n, r) => n + recordBytes(r), 0);
+      await recordThrottle.take(batch.length, options.signal);
+      await byteThrottle.take(bytes, options.signal);
+      // Compressed before the producer numbers it: the sequence is written into the finished batch.
+      const encoded = await encodeRecordBatch(batch, { producerId, producerEpoch, baseSequence: 0 }, codec);
+      await producerFor(target).send(
+        (producer) => batchForProduce(encoded, producer),
+        batch.length,
+        startOf(target) + firstPosition,
+        () => progress.restored(batch.length, bytes),
+      );
+    };
+
+    /** A stored batch sent as it is: only its producer fields and CRC rewritten (and its codec, when asked). */
+    const sendStored = async (target: string, entry: BatchEntry, firstPosition: number) => {
+      await recordThrottle.take(entry.recordCount, options.signal);
+      await byteThrottle.take(entry.recordBytes, options.signal);
+      let batch = entry.batch;
+      const stored = batch.readInt16BE(21) & ATTR_COMPRESSION;
+      const wanted = compression === "source" ? entry.sourceCodec : compression;
+      if (stored !== wanted) {
+        const view = viewBatch(batch);
+        let region = batch.subarray(BATCH_HEADER_BYTES);
+        if (stored !== 0) region = await batchRecordsRegion(view, target);
+        if (wanted !== 0) region = await compressKafka(wanted, region);
+        batch = withRecordsRegion(view, region, wanted);
+      }
+      await producerFor(target).send(
+        (producer) => batchForProduce(batch, producer),
+        entry.recordCount,
+        startOf(target) + firstPosition,
+        () => progress.restored(entry.recordCount, entry.recordBytes),
+      );
+    };
+
+    /** Whether a stored batch goes to the target whole and unchanged. */
+    const passesWhole = (entry: BatchEntry, p: PartitionPlan) =>
+      p.routing.kind === "partition" &&
+      entry.contiguous &&
+      !options.addSourceHeaders &&
+      !isLogAppendTime(viewBatch(entry.batch)) &&
+      (p.startOffset === undefined || entry.firstOffset >= p.startOffset) &&
+      (p.endOffset === undefined || entry.lastOffset <= p.endOffset) &&
+      (plan.window.start === undefined || entry.minTimestamp >= plan.window.start) &&
+      (plan.window.end === undefined || entry.maxTimestamp <= plan.window.end) &&
+      (options.batchRecords === undefined || entry.recordCount <= options.batchRecords) &&
+      entry.batch.length <= maxProducedBatchBytes;
+    /** Whether no record of a stored batch is selected. */
+    const selectsNone = (entry: BatchEntry, p: PartitionPlan) =>
+      (p.startOffset !== undefined && entry.lastOffset < p.startOffset) ||
+      (p.endOffset !== undefined && entry.firstOffset > p.endOffset) ||
+      (plan.window.start !== undefined && entry.maxTimestamp < plan.window.start) ||
+      (plan.window.end !== undefined && entry.minTimestamp > plan.window.end);
+
     const restoreLane = async (lane: PartitionPlan[]): Promise<boolean> => {
-      const buffers = new Map<string, { records: BackupRecord[]; firstPosition: number; bytes: number }>();
+      const buffers = new Map<string, { records: BackupRecord[]; firstPosition: number; bytes: number; codec: number }>();
+      const flushOne = async (target: string) => {
+        const buffer = buffers.get(target);
+        if (!buffer?.records.length) return;
+        buffers.delete(target);
+        await send(target, buffer.records, buffer.firstPosition, buffer.codec);
+      };
       const flush = async () => {
-        for (const [target, buffer] of buffers) {
-          if (!buffer.records.length) continue;
-          buffers.delete(target);
-          await send(target, buffer.records, buffer.firstPosition);
-          progress.restored(buffer.records);
+        for (const target of [...buffers.keys()]) await flushOne(target);
+      };
+      /** One record through the slow path: selected, routed, mapped, skipped if already written, buffered. */
+      const restoreRecord = async (r: BackupRecord, p: PartitionPlan, codec: number) => {
+        progress.read();
+        if (!selected(r, p, plan.window)) return;
+        const partition = targetPartition(p.routing, r, p.sourcePartition, javaPartition);
+        const target = tp(p.targetTopic, partition);
+        const position = positions.get(target) ?? 0;
+        positions.set(target, position + 1);
+        mapping.observe(
+          p.sourceTopic,
+          p.sourcePartition,
+          r.offset,
+          r.timestamp,
+          p.targetTopic,
+          partition,
+          startOf(target) + position,
+        );
+        if (position < (alreadyWritten.get(target) ?? 0)) {
+          progress.skipped(1, recordBytes(r));
+          return;
+        }
+        let buffer = buffers.get(target);
+        if (buffer && buffer.codec !== codec) {
+          await flushOne(target);
+          buffer = undefined;
+        }
+        if (!buffer) {
+          buffer = { records: [], firstPosition: position, bytes: 0, codec };
+          buffers.set(target, buffer);
+        }
+        buffer.records.push(options.addSourceHeaders ? withSourceHeaders(r, p) : r);
+        buffer.bytes += recordBytes(r);
+        // Batches stay under the broker's message size limit (a bigger record goes alone).
+        if (buffer.records.length >= batchRecords || buffer.bytes >= batchBytes) await flushOne(target);
+      };
+      const restoreEntry = async (entry: BatchEntry, p: PartitionPlan) => {
+        if (selectsNone(entry, p)) {
+          progress.read(entry.recordCount);
+          return;
+        }
+        const target = p.routing.kind === "partition" ? tp(p.targetTopic, p.routing.partition) : undefined;
+        const position = target ? (positions.get(target) ?? 0) : 0;
+        const written = target ? (alreadyWritten.get(target) ?? 0) : 0;
+        if (
+          target &&
+          p.routing.kind === "partition" &&
+          passesWhole(entry, p) &&
+          (position >= written || position + entry.recordCount <= written)
+        ) {
+          progress.read(entry.recordCount);
+          await flushOne(target);
+          positions.set(target, position + entry.recordCount);
+          mapping.observeRun(
+            p.sourceTopic,
+            p.sourcePartition,
+            entry.firstOffset,
+            entry.recordCount,
+            viewBatch(entry.batch).baseTimestamp,
+            entry.lastTimestamp,
+            p.targetTopic,
+            p.routing.partition,
+            startOf(target) + position,
+          );
+          if (position + entry.recordCount <= written) progress.skipped(entry.recordCount, entry.recordBytes);
+          else await sendStored(target, entry, position);
+          return;
+        }
+        const codec = compression === "source" ? entry.sourceCodec : compression;
+        for (const batch of await decodeRecordSet(entry.batch, `${p.sourceTopic}/${p.sourcePartition}`)) {
+          for (const r of batch.records) await restoreRecord(r, p, codec);
         }
       };
       for (const p of lane) {
         for (const segment of p.segments) {
           if (options.signal?.aborted || failure) return false;
           progress.current(p.targetTopic);
-          const release = await memory.acquire(segment.storedBytes);
+          // Held: the object and its decompressed block.
+          const held = segment.storedBytes + (segment.recordBlockBytes ?? segment.storedBytes);
+          const release = await memory.acquire(held);
           try {
-            const records = await readSegment(
+            const content = await readSegmentContent(
               store,
               segment,
               options.encryptionKey ? { encryptionKey: options.encryptionKey } : {},
             );
-            for (const r of records) {
-              progress.read();
-              if (!selected(r, p, plan.window)) continue;
-              const partition = targetPartition(p.routing, r, p.sourcePartition, javaPartition);
-              const target = tp(p.targetTopic, partition);
-              const position = positions.get(target) ?? 0;
-              positions.set(target, position + 1);
-              mapping.observe(
-                p.sourceTopic,
-                p.sourcePartition,
-                r.offset,
-                r.timestamp,
-                p.targetTopic,
-                partition,
-                startOf(target) + position,
-              );
-              if (position < (alreadyWritten.get(target) ?? 0)) {
-                progress.skipped(r);
-                continue;
-              }
-              let buffer = buffers.get(target);
-              if (!buffer) {
-                buffer = { records: [], firstPosition: position, bytes: 0 };
-                buffers.set(target, buffer);
-              }
-              buffer.records.push(options.addSourceHeaders ? withSourceHeaders(r, p) : r);
-              buffer.bytes += recordBytes(r);
-              // Batches stay under the broker's message size limit (a bigger record goes alone).
-              if (buffer.records.length >= batchRecords || buffer.bytes >= batchBytes) {
-                buffers.delete(target);
-                await send(target, buffer.records, buffer.firstPosition);
-                progress.restored(buffer.records);
-              }
+            if (content.kind === "batches") {
+              for (const entry of content.entries) await restoreEntry(entry, p);
+            } else {
+              const codec = compression === "source" ? 0 : compression;
+              for (const r of content.records) await restoreRecord(r, p, codec);
             }
+            await flush();
           } finally {
             release();
           }
           progress.segment();
-          // A segment ends with its batches sent: progress is never ahead of Kafka.
-          await flush();
         }
       }
       await flush();
@@ -386,7 +498,10 @@ export async function runRestore(kafka: KafkaClient, store: StorageBackend, opti
       }
     };
     await Promise.all(Array.from({ length: Math.max(1, Math.min(options.maxConcurrentPartitions ?? 4, lanes.length)) }, worker));
+    // Every batch acknowledged before anything is counted as restored or mapped.
+    const drained = await Promise.allSettled([...producers.values()].map((producer) => producer.drain()));
     if (failure) throw failure.error;
+    for (const d of drained) if (d.status === "rejected") throw d.reason;
     cancelled ||= options.signal?.aborted ?? false;
 
     let consumerGroups: GroupOffsetMapping[] = [];
@@ -553,23 +668,23 @@ class ProgressMeter {
     this.#onProgress = onProgress;
   }
 
-  read(): void {
-    this.#read++;
+  read(count = 1): void {
+    this.#read += count;
   }
 
   current(topic: string): void {
     this.#currentTopic = topic;
   }
 
-  skipped(r: BackupRecord): void {
-    this.#skipped++;
-    this.#records++;
-    this.#bytes += recordBytes(r);
+  skipped(count: number, bytes: number): void {
+    this.#skipped += count;
+    this.#records += count;
+    this.#bytes += bytes;
   }
 
-  restored(batch: readonly BackupRecord[]): void {
-    this.#records += batch.length;
-    for (const r of batch) this.#bytes += recordBytes(r);
+  restored(count: number, bytes: number): void {
+    this.#records += count;
+    this.#bytes += bytes;
     this.#report();
   }
 

@@ -32,11 +32,15 @@ async function fetchAll(topic: string, partition: number, readCommitted: boolean
   for (let i = 0; i < 100; i++) {
     const leader = (await client.leaders([topic])).get(topic)?.get(partition);
     assert.notEqual(leader, undefined);
-    const [result] = await client.fetch(leader as number, [{ topic, partition, fetchOffset: offset, maxBytes: 1024 * 1024 }], {
-      readCommitted,
-      maxWaitMs: 200,
-      maxBytes: 4 * 1024 * 1024,
-    });
+    const [result] = await client.fetchRecords(
+      leader as number,
+      [{ topic, partition, fetchOffset: offset, maxBytes: 1024 * 1024 }],
+      {
+        readCommitted,
+        maxWaitMs: 200,
+        maxBytes: 4 * 1024 * 1024,
+      },
+    );
     assert.ok(result);
     assert.equal(result.errorCode, 0);
     records.push(...result.records);
