@@ -215,9 +215,9 @@ export class KafkaClient {
     await connecting;
     const byTopic = new Map<string, FetchPartition[]>();
     for (const p of partitions) {
-      let list = byTopic.get(p.topic);
-      if (!list) byTopic.set(p.topic, (list = []));
-      list.push(p);
+      const list = byTopic.get(p.topic);
+      if (list) list.push(p);
+      else byTopic.set(p.topic, [p]);
     }
     const request = fetchRequest({
       replicaId: -1,
