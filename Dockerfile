@@ -1,7 +1,7 @@
 # The one controller image. Each Deployment runs its own bundle from it:
 #   node dist/controllers/<name>.js   (backup, restore, offset-reset, offset-rollback, validation)
 # and the CLI is dist/cli/kafka-backup.js. The bundles carry every dependency except the two
-# native addons (lz4-napi, snappy), which are installed for the image's own platform.
+# native addons (lz4-napi, snappy, @node-rs/crc32), which are installed for the image's own platform.
 #
 #   docker build -t registry.example.com/kafka-backup-operator:0.1.0 .
 
@@ -17,7 +17,7 @@ COPY crds crds
 RUN node build.ts
 # The native addons at the locked versions, with their prebuilt binary for this platform only.
 RUN mkdir /natives && cd /natives \
- && node -e 'const p = require("/src/package-lock.json").packages; const v = (n) => p["node_modules/" + n].version; require("fs").writeFileSync("package.json", JSON.stringify({ private: true, dependencies: { "lz4-napi": v("lz4-napi"), snappy: v("snappy") } }))' \
+ && node -e 'const p = require("/src/package-lock.json").packages; const v = (n) => p["node_modules/" + n].version; require("fs").writeFileSync("package.json", JSON.stringify({ private: true, dependencies: { "lz4-napi": v("lz4-napi"), snappy: v("snappy"), "@node-rs/crc32": v("@node-rs/crc32") } }))' \
  && npm install --omit=dev --ignore-scripts --no-audit --no-fund
 
 FROM node:24-slim

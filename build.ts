@@ -23,7 +23,7 @@ const result = await build({
   legalComments: "external",
   metafile: true,
   // Native addons (prebuilt per platform) stay outside the bundle and load from node_modules.
-  external: ["lz4-napi", "snappy"],
+  external: ["lz4-napi", "snappy", "@node-rs/crc32"],
   logLevel: "warning",
   // Some dependencies are CommonJS and call require(); give the ESM bundle one.
   banner: {

@@ -203,6 +203,10 @@ const backupSpec = named(
       segmentMaxRecords: integer("Addition: start a new segment after this many records; unset = no record limit.", {
         minimum: 1,
       }),
+      memoryBudgetMiB: int32(
+        "Addition: MiB of record data the run holds in memory at once (fetch responses, open segments, segments being stored); segments are cut smaller to stay within it. The controller's or worker's memory limit must leave room for it plus about 100 MiB.",
+        { default: 32, minimum: 16, maximum: 65536 },
+      ),
       continuous: boolean("Stream continuously: the backup never completes. Excludes stopAtCurrentOffsets.", {
         default: false,
       }),
@@ -440,7 +444,15 @@ const restoreSpec = named(
         "Addition: add headers kbo-source-topic, kbo-source-partition and kbo-source-offset to every restored record, to trace a record back to the backup or deduplicate downstream. Off by default: restored records carry exactly the headers they were backed up with.",
         { default: false },
       ),
-      produceBatchSize: int32("Records per produce request.", { default: 1000, minimum: 1, maximum: 1000000 }),
+      produceBatchSize: int32(
+        "Records per produce request when records are re-batched (a time window, offset bounds or repartitioning cut a stored batch, or an older segment format); stored batches go as they were stored.",
+        { default: 1000, minimum: 1, maximum: 1000000 },
+      ),
+      memoryBudgetMiB: int32("Addition: MiB of record data the run holds in memory at once (segments read, batches in flight).", {
+        default: 32,
+        minimum: 16,
+        maximum: 65536,
+      }),
       produceAcks: int32("Producer acks: -1 (all), 0 or 1.", { default: -1, enum: [-1, 0, 1] }),
       produceTimeoutMs: int32("Produce request timeout in milliseconds.", { default: 30000, minimum: 1 }),
       purgeTopics: boolean(

@@ -94,6 +94,8 @@ export interface KafkaBackupSpec {
   segmentMaxIntervalMs?: number;
   /** Addition: start a new segment after this many records; unset = no record limit. */
   segmentMaxRecords?: number;
+  /** Addition: MiB of record data the run holds in memory at once (fetch responses, open segments, segments being stored); segments are cut smaller to stay within it. The controller's or worker's memory limit must leave room for it plus about 100 MiB. Default: 32. */
+  memoryBudgetMiB?: number;
   /** Stream continuously: the backup never completes. Excludes stopAtCurrentOffsets. Default: false. */
   continuous?: boolean;
   /** Snapshot mode: stop at the high-watermarks captured when the run starts. Default: false. */
@@ -570,8 +572,10 @@ export interface KafkaRestoreSpec {
   dryRun?: boolean;
   /** Addition: add headers kbo-source-topic, kbo-source-partition and kbo-source-offset to every restored record, to trace a record back to the backup or deduplicate downstream. Off by default: restored records carry exactly the headers they were backed up with. Default: false. */
   addSourceHeaders?: boolean;
-  /** Records per produce request. Default: 1000. */
+  /** Records per produce request when records are re-batched (a time window, offset bounds or repartitioning cut a stored batch, or an older segment format); stored batches go as they were stored. Default: 1000. */
   produceBatchSize?: number;
+  /** Addition: MiB of record data the run holds in memory at once (segments read, batches in flight). Default: 32. */
+  memoryBudgetMiB?: number;
   /** Producer acks: -1 (all), 0 or 1. Default: -1. */
   produceAcks?: -1 | 0 | 1;
   /** Produce request timeout in milliseconds. Default: 30000. */

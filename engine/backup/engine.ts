@@ -84,6 +84,7 @@ export function optionsFromSpec(spec: BackupSpec): Omit<BackupOptions, "backupId
     ...(spec.segmentMaxBytes ? { segmentMaxBytes: spec.segmentMaxBytes } : {}),
     ...(spec.segmentMaxIntervalMs ? { segmentMaxIntervalMs: spec.segmentMaxIntervalMs } : {}),
     ...(spec.segmentMaxRecords ? { segmentMaxRecords: spec.segmentMaxRecords } : {}),
+    ...(spec.memoryBudgetMiB ? { memoryBudgetBytes: spec.memoryBudgetMiB * 1024 * 1024 } : {}),
     ...(limits?.maxConcurrentPartitions ? { maxConcurrentPartitions: limits.maxConcurrentPartitions } : {}),
     ...(limits?.recordsPerSec ? { recordsPerSec: limits.recordsPerSec } : {}),
     ...(limits?.bytesPerSec ? { bytesPerSec: limits.bytesPerSec } : {}),
@@ -133,18 +134,19 @@ export const backupDefaults = {
   manifestIntervalMs: 30_000,
   progressIntervalMs: 1000,
   /** Per partition and fetch (Java's max.partition.fetch.bytes): the broker returns at least one batch even if it is larger. */
-  fetchMaxBytes: 2 * 1024 * 1024,
-  memoryBudgetBytes: 64 * 1024 * 1024,
+  fetchMaxBytes: 1024 * 1024,
+  memoryBudgetBytes: 32 * 1024 * 1024,
 };
 
 /**
- * The sizes a memory budget allows: a Fetch request takes a quarter of it (two are held at
- * once: one processed, one in flight), and each partition fetched at once may hold an open
- * segment, counted twice while it is stored, in what is left.
+ * The sizes a memory budget allows. A Fetch response is held twice while it arrives (the
+ * socket's chunks, then the response they make), and two are held at once (one processed, one
+ * in flight): a quarter of the budget. Each partition fetched at once may hold an open segment,
+ * counted twice while it is stored, in the other three quarters.
  */
 export function budgetShares(budget: number, partitions: number, segmentMaxBytes: number, partitionMaxBytes: number) {
-  const requestMaxBytes = Math.max(1024 * 1024, Math.floor(budget / 4));
-  const perSegment = Math.floor(budget / 2 / (2 * Math.max(1, partitions)));
+  const requestMaxBytes = Math.max(256 * 1024, Math.floor(budget / 16));
+  const perSegment = Math.floor((budget * 3) / 4 / (2 * Math.max(1, partitions)));
   return {
     requestMaxBytes,
     partitionMaxBytes: Math.max(64 * 1024, Math.min(partitionMaxBytes, requestMaxBytes)),

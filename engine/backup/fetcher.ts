@@ -102,7 +102,8 @@ export async function fetchPartitions(writers: PartitionWriter[], o: FetcherOpti
   const request = async (nodeId: number) => {
     const parts = [...active].filter((w) => w.leader === nodeId && !w.blocked && !w.caughtUp);
     if (!parts.length) return undefined;
-    const charge = Math.min(o.requestMaxBytes, parts.length * o.partitionMaxBytes);
+    // Held twice while it arrives: the socket's chunks, then the response they make.
+    const charge = 2 * Math.min(o.requestMaxBytes, parts.length * o.partitionMaxBytes);
     await o.memory.acquire(charge, o.signal);
     const response = o.kafka.fetch(
       nodeId,

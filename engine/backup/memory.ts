@@ -2,6 +2,10 @@
 // waiting in segment builders, segments being compressed and stored, produce requests in flight.
 // Callers wait for room; a caller that is starved can ask the holders to give some back (the
 // backup seals its largest open segment early), so waiting never deadlocks.
+//
+// What the budget cannot see is what the allocator keeps: measured on 300 MiB backups, peak RSS
+// is about 90 MiB (the process) + 2–3× the budget. A forced collection whenever a budget's worth
+// was released lowered it by 10–20 MiB for 25 % more CPU, so there is none: the budget is the knob.
 
 export class MemoryBudget {
   readonly limit: number;

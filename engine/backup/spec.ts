@@ -17,6 +17,8 @@ export interface BackupSpec {
   segmentMaxBytes?: number;
   segmentMaxIntervalMs?: number;
   segmentMaxRecords?: number;
+  /** Addition: the run's memory budget (default 32). */
+  memoryBudgetMiB?: number;
   continuous?: boolean;
   stopAtCurrentOffsets?: boolean;
   consumerGroupSnapshot?: boolean;

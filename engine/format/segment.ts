@@ -120,6 +120,12 @@ export function encodeRecordBlock(records: readonly BackupRecord[], firstOffset:
 /** A segment's record block and facts, before compression: everything that needs the records. */
 export interface PreparedSegment {
   version?: number;
+  /**
+   * The block sits inside a buffer with room for the header before it and the footer after it
+   * (what `BatchSegmentBuilder` prepares): an uncompressed, unencrypted segment is then sealed
+   * in place, without copying the block again.
+   */
+  framed?: boolean;
   block: Buffer;
   recordCount: number;
   firstOffset: number;
@@ -183,7 +189,14 @@ export async function sealSegment(prepared: PreparedSegment, opts: EncodeOptions
   const footer = Buffer.alloc(FOOTER_BYTES);
   footer.writeUInt32BE(crc32(payload, crc32(header)), 0);
   SEGMENT_FOOTER_MAGIC.copy(footer, 4);
-  const bytes = Buffer.concat([header, payload, footer]);
+  let bytes: Buffer;
+  if (prepared.framed && payload === block && block.byteOffset >= HEADER_BYTES) {
+    bytes = Buffer.from(block.buffer, block.byteOffset - HEADER_BYTES, HEADER_BYTES + block.length + FOOTER_BYTES);
+    header.copy(bytes, 0);
+    footer.copy(bytes, HEADER_BYTES + block.length);
+  } else {
+    bytes = Buffer.concat([header, payload, footer]);
+  }
   return {
     bytes,
     sha256: createHash("sha256").update(bytes).digest("hex"),
@@ -456,9 +469,17 @@ export class BatchSegmentBuilder {
 
   prepare(): PreparedSegment {
     if (this.empty) throw new RangeError("a segment holds at least one record");
+    const framed = Buffer.allocUnsafe(HEADER_BYTES + this.bytes + FOOTER_BYTES);
+    let at = HEADER_BYTES;
+    for (const part of this.#parts) {
+      part.copy(framed, at);
+      at += part.length;
+    }
+    this.#parts.length = 0;
     return {
       version: BATCH_SEGMENT_VERSION,
-      block: Buffer.concat(this.#parts, this.bytes),
+      framed: true,
+      block: framed.subarray(HEADER_BYTES, HEADER_BYTES + this.bytes),
       recordCount: this.recordCount,
       firstOffset: this.firstOffset,
       lastOffset: this.lastOffset,

@@ -116,22 +116,8 @@ export interface RecordScan {
  * each record's framing. LogAppendTime batches carry the broker's time as the max timestamp.
  */
 export function scanRecords(b: BatchView, region: Buffer, where: string): RecordScan {
-  let pos = 0;
-  const varint = (): number => {
-    let result = 0;
-    let shift = 0;
-    for (;;) {
-      if (pos >= region.length) throw new KafkaDecodeError(`${where}: batch at offset ${b.baseOffset} ends inside a record`);
-      const byte = region[pos++] as number;
-      result += (byte & 0x7f) * 2 ** shift;
-      if (byte < 0x80) break;
-      shift += 7;
-      if (shift > 63) throw new KafkaDecodeError(`${where}: batch at offset ${b.baseOffset} has a malformed varint`);
-    }
-    // Zigzag: even → n/2, odd → −(n+1)/2.
-    return result % 2 === 0 ? result / 2 : -(result + 1) / 2;
-  };
   const logAppend = isLogAppendTime(b);
+  const end = region.length;
   let minTimestamp = Number.POSITIVE_INFINITY;
   let maxTimestamp = Number.NEGATIVE_INFINITY;
   let lastTimestamp = b.maxTimestamp;
@@ -139,26 +125,55 @@ export function scanRecords(b: BatchView, region: Buffer, where: string): Record
   let lastOffset = -1;
   let recordBytes = 0;
   let contiguous = true;
-  for (let i = 0; i < b.recordCount; i++) {
-    const length = varint();
-    const end = pos + length;
-    pos++; // attributes
-    const timestamp = b.baseTimestamp + varint();
-    const offsetDelta = varint();
-    const keyLength = varint();
-    if (keyLength > 0) pos += keyLength;
-    const valueLength = varint();
-    if (valueLength > 0) pos += valueLength;
-    recordBytes += Math.max(0, keyLength) + Math.max(0, valueLength);
-    const headers = varint();
-    for (let h = 0; h < headers; h++) {
-      const hk = varint();
-      pos += hk;
-      const hv = varint();
-      if (hv > 0) pos += hv;
-      recordBytes += hk + Math.max(0, hv);
+  let pos = 0;
+  // Zigzag varints, read inline (most are one byte); `varintAt` handles the longer ones.
+  let v = 0;
+  const read = (): number => {
+    const byte = region[pos];
+    if (byte !== undefined && byte < 0x80) {
+      pos++;
+      return (byte & 1) === 0 ? byte >>> 1 : -((byte + 1) >>> 1);
     }
-    if (pos !== end) throw new KafkaDecodeError(`${where}: record ${i} of the batch at offset ${b.baseOffset} has a bad length`);
+    pos = varintAt(region, pos, b, where);
+    return v;
+  };
+  const varintAt = (buf: Buffer, at: number, batch: BatchView, name: string): number => {
+    let result = 0;
+    let scale = 1;
+    let p = at;
+    for (;;) {
+      if (p >= buf.length) throw new KafkaDecodeError(`${name}: batch at offset ${batch.baseOffset} ends inside a record`);
+      const byte = buf[p++] as number;
+      result += (byte & 0x7f) * scale;
+      if (byte < 0x80) break;
+      scale *= 128;
+      if (scale > 2 ** 63) throw new KafkaDecodeError(`${name}: batch at offset ${batch.baseOffset} has a malformed varint`);
+    }
+    v = result % 2 === 0 ? result / 2 : -(result + 1) / 2;
+    return p;
+  };
+  for (let i = 0; i < b.recordCount; i++) {
+    const length = read();
+    const recordEnd = pos + length;
+    pos++; // attributes
+    const timestamp = b.baseTimestamp + read();
+    const offsetDelta = read();
+    const keyLength = read();
+    if (keyLength > 0) pos += keyLength;
+    const valueLength = read();
+    if (valueLength > 0) pos += valueLength;
+    recordBytes += Math.max(keyLength, 0) + Math.max(valueLength, 0);
+    const headers = read();
+    for (let h = 0; h < headers; h++) {
+      const hk = read();
+      pos += hk;
+      const hv = read();
+      if (hv > 0) pos += hv;
+      recordBytes += hk + Math.max(hv, 0);
+    }
+    if (pos !== recordEnd || pos > end) {
+      throw new KafkaDecodeError(`${where}: record ${i} of the batch at offset ${b.baseOffset} has a bad length`);
+    }
     const offset = b.baseOffset + offsetDelta;
     if (offset <= lastOffset) throw new KafkaDecodeError(`${where}: batch at offset ${b.baseOffset} has offsets out of order`);
     if (offsetDelta !== i) contiguous = false;
@@ -169,7 +184,7 @@ export function scanRecords(b: BatchView, region: Buffer, where: string): Record
     if (ts > maxTimestamp) maxTimestamp = ts;
     lastTimestamp = ts;
   }
-  if (pos !== region.length) throw new KafkaDecodeError(`${where}: batch at offset ${b.baseOffset} has bytes after its records`);
+  if (pos !== end) throw new KafkaDecodeError(`${where}: batch at offset ${b.baseOffset} has bytes after its records`);
   if (b.lastOffsetDelta + 1 !== b.recordCount) contiguous = false;
   return { firstOffset, lastOffset, minTimestamp, maxTimestamp, lastTimestamp, recordBytes, contiguous };
 }

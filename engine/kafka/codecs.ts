@@ -7,6 +7,7 @@ import kafkajs from "kafkajs";
 import lz4 from "lz4-napi";
 import snappy from "snappy";
 import { KafkaDecodeError } from "./errors.ts";
+import { decompressLz4Frame } from "./lz4-frame.ts";
 
 const gzipAsync = promisify(gzip);
 const gunzipAsync = promisify(gunzip);
@@ -39,7 +40,7 @@ interface KafkaCodec {
 const byId: Record<number, KafkaCodec> = {
   1: { compress: (d) => gzipAsync(d), decompress: (d) => gunzipAsync(d) },
   2: { compress: async (d) => await snappy.compress(d), decompress: unsnappy },
-  3: { compress: (d) => lz4.compressFrame(d), decompress: (d) => lz4.decompressFrame(d) },
+  3: { compress: (d) => lz4.compressFrame(d), decompress: async (d) => decompressLz4Frame(d) },
   4: { compress: (d) => zstdAsync(d), decompress: (d) => unzstdAsync(d) },
 };
 

@@ -41,6 +41,7 @@ export class PartitionProducer {
   /** Settles when the last batch sent so far is stored (or failed). */
   #previous: Promise<unknown> = Promise.resolve();
   #failure: { error: unknown } | undefined;
+  #stored = false;
 
   constructor(kafka: KafkaClient, topic: string, partition: number, id: ProducerIdentity, o: PartitionProducerOptions) {
     this.#kafka = kafka;
@@ -63,7 +64,11 @@ export class PartitionProducer {
     onStored?: () => void,
   ): Promise<void> {
     this.#throwIfFailed();
-    while (this.#inFlight.length >= this.#o.maxInFlight) {
+    // The first batch goes alone: a broker with no state for this producer takes whichever
+    // sequence arrives first as the start, so two first batches arriving swapped would leave the
+    // earlier one refused for good. Once one is stored, a swapped arrival is refused as out of
+    // order and resent in order.
+    while (this.#inFlight.length >= (this.#stored ? this.#o.maxInFlight : 1)) {
       await this.#inFlight.shift();
       this.#throwIfFailed();
     }
@@ -106,8 +111,12 @@ export class PartitionProducer {
                 return { errorCode: 13, baseOffset: -1 };
               });
       // An earlier attempt of this very batch was stored.
-      if (result.errorCode === DUPLICATE_SEQUENCE_NUMBER) return;
+      if (result.errorCode === DUPLICATE_SEQUENCE_NUMBER) {
+        this.#stored = true;
+        return;
+      }
       if (result.errorCode === 0) {
+        this.#stored = true;
         this.#o.onStored?.(result.baseOffset, expectedBaseOffset);
         return;
       }

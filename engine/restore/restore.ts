@@ -10,6 +10,7 @@
 // coordinators, and the mapping report is stored with the backup.
 import { setTimeout as sleep } from "node:timers/promises";
 import { Lease } from "../backup/lease.ts";
+import { MemoryBudget } from "../backup/memory.ts";
 import { Throttle } from "../backup/throttle.ts";
 import { readManifest, readSegmentContent } from "../backupset/catalog.ts";
 import type { BackupRecord, RecordHeader } from "../format/record.ts";
@@ -74,7 +75,7 @@ export interface RestoreOptions {
    * source; a Kafka compression id (0 none … 4 zstd) uses that one for every batch.
    */
   compression?: number | "source";
-  /** Bytes of segments and batches held at once (default 64 MiB). */
+  /** Bytes of segments and batches held at once (default 32 MiB). */
   memoryBudgetBytes?: number;
   /** -1 (all, default) or 1; 0 is sent as 1, because an idempotent retry needs the broker's answer. */
   acks?: -1 | 0 | 1;
@@ -165,7 +166,7 @@ const splitTp = (key: string) => {
 };
 
 /** Segment bytes held in memory at once across lanes (a segment is decoded whole). */
-const defaultMemoryBudgetBytes = 64 * 1024 * 1024;
+const defaultMemoryBudgetBytes = 32 * 1024 * 1024;
 /** Produced batches stay under the broker's default message.max.bytes (1 MiB). */
 const maxProducedBatchBytes = 1000 * 1024;
 
@@ -282,7 +283,7 @@ export async function runRestore(kafka: KafkaClient, store: StorageBackend, opti
     };
     const progress = new ProgressMeter(shard ? { partitions: lanes.flat() } : plan, onProgress);
     await report("Running");
-    const memory = new ByteBudget(options.memoryBudgetBytes ?? defaultMemoryBudgetBytes);
+    const memory = new MemoryBudget(options.memoryBudgetBytes ?? defaultMemoryBudgetBytes);
     const compression = options.compression ?? "source";
 
     const producers = new Map<string, PartitionProducer>();
@@ -360,7 +361,6 @@ export async function runRestore(kafka: KafkaClient, store: StorageBackend, opti
       (p.endOffset === undefined || entry.lastOffset <= p.endOffset) &&
       (plan.window.start === undefined || entry.minTimestamp >= plan.window.start) &&
       (plan.window.end === undefined || entry.maxTimestamp <= plan.window.end) &&
-      (options.batchRecords === undefined || entry.recordCount <= options.batchRecords) &&
       entry.batch.length <= maxProducedBatchBytes;
     /** Whether no record of a stored batch is selected. */
     const selectsNone = (entry: BatchEntry, p: PartitionPlan) =>
@@ -458,7 +458,7 @@ export async function runRestore(kafka: KafkaClient, store: StorageBackend, opti
           progress.current(p.targetTopic);
           // Held: the object and its decompressed block.
           const held = segment.storedBytes + (segment.recordBlockBytes ?? segment.storedBytes);
-          const release = await memory.acquire(held);
+          await memory.acquire(held, options.signal);
           try {
             const content = await readSegmentContent(
               store,
@@ -473,7 +473,7 @@ export async function runRestore(kafka: KafkaClient, store: StorageBackend, opti
             }
             await flush();
           } finally {
-            release();
+            memory.release(held);
           }
           progress.segment();
         }
@@ -717,29 +717,6 @@ class ProgressMeter {
 
 const recordBytes = (r: BackupRecord) =>
   (r.key?.length ?? 0) + (r.value?.length ?? 0) + r.headers.reduce((n, h) => n + h.key.length + (h.value?.length ?? 0), 0);
-
-/** At most `limit` bytes of segments held at once; one larger segment may still pass alone. */
-class ByteBudget {
-  readonly #limit: number;
-  #used = 0;
-  readonly #waiting: Array<() => void> = [];
-
-  constructor(limit: number) {
-    this.#limit = limit;
-  }
-
-  async acquire(bytes: number): Promise<() => void> {
-    const amount = Math.min(bytes, this.#limit);
-    while (this.#used > 0 && this.#used + amount > this.#limit) {
-      await new Promise<void>((resolve) => this.#waiting.push(resolve));
-    }
-    this.#used += amount;
-    return () => {
-      this.#used -= amount;
-      for (const wake of this.#waiting.splice(0)) wake();
-    };
-  }
-}
 
 async function loadCheckpoint(store: StorageBackend, key: string): Promise<RestoreCheckpoint | undefined> {
   try {

@@ -20,6 +20,7 @@ export interface RestoreSpec {
   dryRun?: boolean;
   addSourceHeaders?: boolean;
   produceBatchSize?: number;
+  memoryBudgetMiB?: number;
   produceAcks?: -1 | 0 | 1;
   produceTimeoutMs?: number;
   purgeTopics?: boolean;
@@ -62,6 +63,7 @@ export function restoreOptionsFromSpec(
     purgeTopics: spec.purgeTopics ?? false,
     ...(spec.defaultReplicationFactor !== undefined ? { replicationFactor: spec.defaultReplicationFactor } : {}),
     ...(spec.produceBatchSize ? { batchRecords: spec.produceBatchSize } : {}),
+    ...(spec.memoryBudgetMiB ? { memoryBudgetBytes: spec.memoryBudgetMiB * 1024 * 1024 } : {}),
     ...(spec.produceAcks !== undefined ? { acks: spec.produceAcks } : {}),
     ...(spec.produceTimeoutMs ? { produceTimeoutMs: spec.produceTimeoutMs } : {}),
     ...(limits.recordsPerSec ? { recordsPerSec: limits.recordsPerSec } : {}),
