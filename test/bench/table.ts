@@ -25,7 +25,7 @@ export function renderTable(r: any): string {
       `${r.machine.cpus} CPUs, load ${r.machine.loadAverageAtStart.join(" ")} at start`,
   );
   const rows: string[][] = [
-    ["kafka-consumer-perf-test (baseline)", fmt(c.mbPerSec), String(Math.round(c.recordsPerSec)), "—", "—", "—", "1.00×"],
+    ["kafka-consumer-perf-test (baseline)", fmt(c.mbPerSec), String(Math.round(c.recordsPerSec)), "—", "—", "—", "—", "1.00×"],
   ];
   for (const b of r.backup) {
     rows.push([
@@ -33,11 +33,23 @@ export function renderTable(r: any): string {
       fmt(b.mbPerSec),
       String(b.recordsPerSec),
       fmt(b.cpuSeconds),
+      fmt(b.cpuSecondsPerGiB),
       fmt(b.peakRssMiB, 0),
       fmt(b.compressionRatio, 2),
       ratio(b.vsConsumerPerfTest),
     ]);
   }
+  if (r.zstdBound?.mbPerSec !== undefined)
+    rows.push([
+      `zstd-3 compression bound (node:zlib, ${r.zstdBound.parallel} at once)`,
+      fmt(r.zstdBound.mbPerSec),
+      "—",
+      "—",
+      "—",
+      "—",
+      "—",
+      "—",
+    ]);
   if (p && p.recordsPerSec !== undefined)
     rows.push([
       "kafka-producer-perf-test acks=all idempotent (baseline)",
@@ -46,20 +58,28 @@ export function renderTable(r: any): string {
       "—",
       "—",
       "—",
+      "—",
       "1.00×",
     ]);
   if (r.restore.status === "measured") {
-    rows.push([
-      `restore ← minio, zstd-3`,
-      fmt(r.restore.mbPerSec),
-      String(r.restore.recordsPerSec),
-      fmt(r.restore.cpuSeconds),
-      fmt(r.restore.peakRssMiB, 0),
-      "—",
-      ratio(r.restore.vsProducerPerfTest),
-    ]);
+    for (const [label, x] of [
+      ["restore ← minio, zstd-3", r.restore],
+      ["restore ← minio, none", r.restore.fromUncompressedSet],
+    ]) {
+      if (!x) continue;
+      rows.push([
+        label,
+        fmt(x.mbPerSec),
+        String(x.recordsPerSec),
+        fmt(x.cpuSeconds),
+        fmt(x.cpuSecondsPerGiB),
+        fmt(x.peakRssMiB, 0),
+        "—",
+        ratio(x.vsProducerPerfTest),
+      ]);
+    }
   }
-  out.push(table(["", "MB/s", "records/s", "CPU s", "peak RSS MiB", "compression", "ours/baseline"], rows));
+  out.push(table(["", "MB/s", "records/s", "CPU s", "CPU s/GiB", "peak RSS MiB", "compression", "ours/baseline"], rows));
 
   if (r.scaleOut?.runs?.length) {
     out.push(
