@@ -102,13 +102,16 @@ export async function fetchPartitions(writers: PartitionWriter[], o: FetcherOpti
   const request = async (nodeId: number) => {
     const parts = [...active].filter((w) => w.leader === nodeId && !w.blocked && !w.caughtUp);
     if (!parts.length) return undefined;
+    // The request share is split between the brokers fetched from at once, so that their loops
+    // together never hold more than it (each holds one response and has one in flight).
+    const maxBytes = Math.max(64 * 1024, Math.floor(o.requestMaxBytes / Math.max(1, loops.size)));
     // Held twice while it arrives: the socket's chunks, then the response they make.
-    const charge = 2 * Math.min(o.requestMaxBytes, parts.length * o.partitionMaxBytes);
+    const charge = 2 * Math.min(maxBytes, parts.length * o.partitionMaxBytes);
     await o.memory.acquire(charge, o.signal);
     const response = o.kafka.fetch(
       nodeId,
       parts.map((w) => ({ topic: w.topic, partition: w.partition, fetchOffset: w.fetchOffset, maxBytes: o.partitionMaxBytes })),
-      { readCommitted: o.readCommitted, maxWaitMs: o.maxWaitMs, maxBytes: o.requestMaxBytes },
+      { readCommitted: o.readCommitted, maxWaitMs: o.maxWaitMs, maxBytes },
     );
     response.catch(() => {});
     return { parts, charge, response };
