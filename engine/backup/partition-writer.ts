@@ -181,9 +181,10 @@ export class PartitionWriter {
       } else {
         const entry = await this.#entry(b, from, hi);
         if (entry) {
-          await this.#shared.recordThrottle.take(entry.recordCount, this.#shared.signal);
-          await this.#shared.byteThrottle.take(entry.recordBytes, this.#shared.signal);
-          this.#add(entry);
+          await this.#throttle(entry);
+          const limit = this.#shared.settings.segmentMaxRecords;
+          if (limit !== undefined && this.#builder.recordCount + entry.recordCount > limit) await this.#addSplit(entry, limit);
+          else this.#add(entry);
         }
       }
       covered = Math.min(hi, end);
@@ -235,11 +236,63 @@ export class PartitionWriter {
     };
   }
 
+  /**
+   * Waits out the rate limits for a batch, a tenth of a second's worth at a time, so progress
+   * moves through a large batch instead of jumping over it.
+   */
+  async #throttle(entry: BatchEntry): Promise<void> {
+    const { recordThrottle, byteThrottle, signal } = this.#shared;
+    if (!recordThrottle.perSecond && !byteThrottle.perSecond) return;
+    const step = Math.max(1, Math.floor(recordThrottle.perSecond / 10) || entry.recordCount);
+    const bytesPerRecord = entry.recordBytes / entry.recordCount;
+    for (let taken = 0; taken < entry.recordCount && !signal.aborted; ) {
+      const n = Math.min(step, entry.recordCount - taken);
+      await recordThrottle.take(n, signal);
+      await byteThrottle.take(n * bytesPerRecord, signal);
+      taken += n;
+      this.position = Math.max(this.position, entry.firstOffset + taken);
+    }
+  }
+
   /** Offsets of a batch's records inside [from, hi) (the whole batch unless it straddles an end). */
   async #offsetsWithin(b: BatchView, from: number, hi: number): Promise<number> {
     if (b.baseOffset >= from && batchEnd(b) <= hi) return b.recordCount;
     const [decoded] = await decodeRecordSet(b.bytes, this.where);
     return (decoded?.records ?? []).filter((r) => r.offset >= from && r.offset < hi).length;
+  }
+
+  /**
+   * A batch that would take the open segment past `segmentMaxRecords` is cut at the limit (its
+   * records re-batched with their own offsets), so a segment never holds more records than asked.
+   */
+  async #addSplit(entry: BatchEntry, limit: number): Promise<void> {
+    const [decoded] = await decodeRecordSet(entry.batch, this.where);
+    const records = decoded?.records ?? [];
+    for (let at = 0; at < records.length; ) {
+      const room = Math.max(1, limit - this.#builder.recordCount);
+      const part = records.slice(at, at + room);
+      at += part.length;
+      const bytes = encodeBatchAtOffsets(part);
+      const view = viewBatch(bytes);
+      const scan = scanRecords(view, bytes.subarray(61), this.where);
+      this.#add({
+        sourceCodec: entry.sourceCodec,
+        contiguous: scan.contiguous,
+        firstOffset: scan.firstOffset,
+        lastOffset: scan.lastOffset,
+        minTimestamp: scan.minTimestamp,
+        maxTimestamp: view.maxTimestamp,
+        lastTimestamp: scan.lastTimestamp,
+        recordCount: part.length,
+        recordBytes: scan.recordBytes,
+        batch: bytes,
+      });
+      if (this.#builder.recordCount >= limit && at < records.length) {
+        // Everything up to this part's last record is in the segment being sealed.
+        this.#coveredUntil = scan.lastOffset + 1;
+        this.seal();
+      }
+    }
   }
 
   #add(entry: BatchEntry): void {

@@ -15,6 +15,11 @@ export class Throttle {
     this.last = now();
   }
 
+  /** Tokens per second, 0 = unlimited. */
+  get perSecond(): number {
+    return this.rate;
+  }
+
   /** How long to wait before `amount` may pass; takes the tokens (the balance may go negative). */
   reserve(amount: number): number {
     if (this.rate <= 0) return 0;
