@@ -181,10 +181,12 @@ export class PartitionWriter {
       } else {
         const entry = await this.#entry(b, from, hi);
         if (entry) {
-          await this.#throttle(entry);
           const limit = this.#shared.settings.segmentMaxRecords;
           if (limit !== undefined && this.#builder.recordCount + entry.recordCount > limit) await this.#addSplit(entry, limit);
-          else this.#add(entry);
+          else {
+            await this.#throttle(entry);
+            this.#add(entry);
+          }
         }
       }
       covered = Math.min(hi, end);
@@ -275,7 +277,7 @@ export class PartitionWriter {
       const bytes = encodeBatchAtOffsets(part);
       const view = viewBatch(bytes);
       const scan = scanRecords(view, bytes.subarray(61), this.where);
-      this.#add({
+      const piece: BatchEntry = {
         sourceCodec: entry.sourceCodec,
         contiguous: scan.contiguous,
         firstOffset: scan.firstOffset,
@@ -286,7 +288,9 @@ export class PartitionWriter {
         recordCount: part.length,
         recordBytes: scan.recordBytes,
         batch: bytes,
-      });
+      };
+      await this.#throttle(piece);
+      this.#add(piece);
       if (this.#builder.recordCount >= limit && at < records.length) {
         // Everything up to this part's last record is in the segment being sealed.
         this.#coveredUntil = scan.lastOffset + 1;
