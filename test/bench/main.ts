@@ -30,6 +30,7 @@ const { values: args } = parseArgs({
     resources: { type: "string" },
     "latency-samples": { type: "string" },
     skip: { type: "string", default: "" },
+    backups: { type: "string", default: "" },
     profile: { type: "string" },
     out: { type: "string", default: join(repoRoot, "bench", "results") },
     help: { type: "boolean", default: false },
@@ -45,6 +46,8 @@ if (args.help) {
   --resources <n>         custom resources present for the controllers' idle RSS (default 1000)
   --latency-samples <n>   one-shot KafkaBackups for the apply → Running latency (default 100)
   --skip <list>           comma-separated: backup,scale-out,restore,offsets,controllers
+  --backups <list>        only these backups, as target:codec (e.g. minio:zstd-3,minio:none for a 10 GiB run);
+                          default: filesystem and minio, each with zstd-3, lz4 and none
   --profile <dir>         also run the CLI backup (MinIO, zstd-3) and restore from source under --cpu-prof into <dir>
                           (summarize with: node test/bench/profile.ts <file.cpuprofile>)
   --out <dir>             results folder (default bench/results)`);
@@ -58,6 +61,7 @@ const partitions = Number(args.partitions);
 const resources = Number(args.resources ?? (quick ? 100 : 1000));
 const latencySamples = Number(args["latency-samples"] ?? (quick ? 10 : 100));
 const skip = new Set((args.skip ?? "").split(",").filter(Boolean));
+const onlyBackups = new Set((args.backups ?? "").split(",").filter(Boolean));
 const records = Math.ceil((sizeMiB * MiB) / valueBytes);
 const codecs: Array<{ codec: Codec; level?: number; label: string }> = [
   { codec: "zstd", level: 3, label: "zstd-3" },
@@ -128,6 +132,7 @@ try {
   if (!skip.has("backup")) {
     for (const target of ["filesystem", "minio"] as Target[]) {
       for (const c of codecs) {
+        if (onlyBackups.size && !onlyBackups.has(`${target}:${c.label}`)) continue;
         log(`backup to ${target}, ${c.label}`);
         const b = await backup(ws, topic, target, c.codec, c.level);
         if (b.records !== records) throw new Error(`backup ${b.backupId}: ${b.records} records, expected ${records}`);
