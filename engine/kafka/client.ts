@@ -322,7 +322,15 @@ export class KafkaClient {
     recordSet: Buffer,
     opts: { acks: -1 | 0 | 1; timeoutMs: number },
   ): Promise<{ errorCode: number; baseOffset: number; logStartOffset: number }> {
-    const broker = await this.cluster.findBroker({ nodeId });
+    // The cached broker: every request then takes the same path to the socket, so requests made
+    // in order go out in order (an idempotent producer's sequences depend on it).
+    let found = this.brokers.get(nodeId);
+    if (!found) {
+      found = this.cluster.findBroker({ nodeId });
+      this.brokers.set(nodeId, found);
+      found.catch(() => this.brokers.delete(nodeId));
+    }
+    const broker = await found;
     const body = Buffer.alloc(2 + 2 + 4 + 4 + 2 + Buffer.byteLength(topic) + 4 + 4 + 4);
     let pos = 0;
     pos = body.writeInt16BE(-1, pos); // transactional_id: null

@@ -42,6 +42,9 @@ export class PartitionProducer {
   #previous: Promise<unknown> = Promise.resolve();
   #failure: { error: unknown } | undefined;
   #stored = false;
+  #leader: number | undefined;
+  /** Batches refused once and not yet stored. */
+  #resending = 0;
 
   constructor(kafka: KafkaClient, topic: string, partition: number, id: ProducerIdentity, o: PartitionProducerOptions) {
     this.#kafka = kafka;
@@ -92,6 +95,9 @@ export class PartitionProducer {
 
   async #deliver(bytes: Buffer, previous: Promise<unknown>, expectedBaseOffset: number): Promise<void> {
     const where = `${this.topic}/${this.partition}`;
+    // While an earlier batch is being resent, a new one waits its turn too: going out first, it
+    // would be refused as out of order and start the same dance again.
+    if (this.#resending > 0) await previous;
     for (let attempt = 1; ; attempt++) {
       if (attempt > 1) {
         // A resend goes out only after the batch before it is stored: sequences stay in order.
@@ -100,7 +106,12 @@ export class PartitionProducer {
         await sleep(Math.min(5000, 100 * 2 ** attempt));
       }
       this.#o.beforeSend?.();
-      const leader = (await this.#kafka.leaders([this.topic], attempt > 1)).get(this.topic)?.get(this.partition);
+      // Looked up once and again only after a failure: a lookup that refreshes metadata would let
+      // a later batch overtake this one on the way to the socket.
+      if (attempt > 1 || this.#leader === undefined) {
+        this.#leader = (await this.#kafka.leaders([this.topic], attempt > 1)).get(this.topic)?.get(this.partition);
+      }
+      const leader = this.#leader;
       const result =
         leader === undefined || leader < 0
           ? { errorCode: 5, baseOffset: -1 }
@@ -111,6 +122,9 @@ export class PartitionProducer {
                 return { errorCode: 13, baseOffset: -1 };
               });
       // An earlier attempt of this very batch was stored.
+      if (result.errorCode === DUPLICATE_SEQUENCE_NUMBER || result.errorCode === 0) {
+        if (attempt > 1) this.#resending--;
+      }
       if (result.errorCode === DUPLICATE_SEQUENCE_NUMBER) {
         this.#stored = true;
         return;
@@ -124,6 +138,10 @@ export class PartitionProducer {
       const retriable = retriableProduceErrors.has(result.errorCode) || result.errorCode === OUT_OF_ORDER_SEQUENCE_NUMBER;
       if (!retriable || attempt > 20) {
         throw new ProduceError(`produce to ${where} failed with Kafka error code ${result.errorCode}`);
+      }
+      if (attempt === 1) {
+        this.#resending++;
+        this.#o.log.debug({ target: where, errorCode: result.errorCode }, "produce refused; resending in order");
       }
     }
   }
