@@ -7,7 +7,7 @@
 // reports and the Job's status.
 import type { KafkaRestoreSpec, KafkaRestoreStatus } from "../crds/generated/types.ts";
 import { readManifest } from "../engine/backupset/catalog.ts";
-import { type BackupSource, resolveBackupSource } from "../engine/k8s/backup-source.ts";
+import { type BackupSource, resolveBackupSource, warnIfIncomplete } from "../engine/k8s/backup-source.ts";
 import type { Action, Context } from "../engine/k8s/controller.ts";
 import { runController } from "../engine/k8s/controller.ts";
 import {
@@ -134,6 +134,7 @@ async function start(ctx: Ctx, o: KafkaRestore, why: string, claim: Partial<Kafk
     o.metadata.resourceVersion,
   );
   await ctx.events.record(claimed, "Normal", dryRun ? "DryRunStarted" : "RestoreStarted", message);
+  await warnIfIncomplete(ctx, claimed, resolved.source);
   ctx.work.start(
     keyOf(o),
     (signal) => (dryRun ? executeDryRun(ctx, claimed, resolved, signal) : execute(ctx, claimed, resolved, signal)),
@@ -216,6 +217,7 @@ async function startJob(
     if (!(err instanceof JobRejectedError)) throw err;
   });
   await ctx.events.record(claimed, "Normal", "RestoreStarted", message);
+  await warnIfIncomplete(ctx, claimed, r.source);
   return { requeueAfterMs: 2_000 };
 }
 

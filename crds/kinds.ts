@@ -119,6 +119,36 @@ const retention = named(
   ),
 );
 
+const chain = named(
+  "BackupChainSpec",
+  object(
+    "Addition: incremental scheduled backups. Each tick backs up only what arrived since the previous complete set of this KafkaBackup; a full set starts a new chain every fullBackupEvery sets, when the annotation kafka.oso.sh/full-backup gets a new value, and whenever the previous set cannot serve as a base (partitions added, topic recreated or truncated, encryption key changed). Restore, validation and retention work on whole chains. One-shot and continuous backups are always full sets.",
+    {
+      fullBackupEvery: int32("A full set every this many scheduled sets (1: every set full, no chains).", {
+        default: 7,
+        minimum: 1,
+        maximum: 1000,
+      }),
+    },
+  ),
+);
+
+const backupRetryPolicy = named(
+  "BackupRetryPolicySpec",
+  object(
+    "Addition: retries of a failed one-shot backup, resuming the same backup set from its checkpoints, with exponential backoff. A failed one-shot backup can also be retried by hand: give the annotation kafka.oso.sh/retry a new value.",
+    {
+      maxRetries: int32("Retries after a failure (0: none).", { default: 0, minimum: 0, maximum: 100 }),
+      backoffSeconds: int32("Wait before the first retry; doubled for each further one.", {
+        default: 30,
+        minimum: 1,
+        maximum: 86400,
+      }),
+      maxBackoffSeconds: int32("The longest wait between retries.", { default: 3600, minimum: 1, maximum: 86400 }),
+    },
+  ),
+);
+
 const checkpoint = named(
   "CheckpointSpec",
   object("Checkpoints make a run resumable after a crash or restart (per-partition progress).", {
@@ -246,6 +276,8 @@ const backupSpec = named(
       ),
       encryption,
       execution,
+      chain,
+      retryPolicy: backupRetryPolicy,
     },
     {
       required: ["kafkaCluster", "storage"],
@@ -275,7 +307,19 @@ const backupSpec = named(
 
 const backupStatus = status("KafkaBackupStatus", "Observed state of the KafkaBackup, written by the controller.", {
   phase: phase("Lifecycle phase.", ["Pending", "Ready", "Running", "Completed", "Failed", "Suspended"]),
-  backupId: string("ID of the current or last backup set, {name}-{YYYYMMDD-HHMMSS} (UTC).", { maxLength: 253 }),
+  backupId: string("ID of the current or last backup set, {namespace}.{name}-{YYYYMMDD-HHMMSS} (UTC).", { maxLength: 253 }),
+  chainId: string("Addition: the chain of the current or last set (the backupId of its full set).", { maxLength: 253 }),
+  baseBackupId: string("Addition: the set the current or last set continues; empty for a full set.", { maxLength: 253 }),
+  fullBackupToken: string(
+    "Addition: the value of the kafka.oso.sh/full-backup annotation last acted on; a new value makes the next scheduled set full.",
+    { maxLength: 253 },
+  ),
+  retryToken: string(
+    "Addition: the value of the kafka.oso.sh/retry annotation last acted on; a new value resumes a failed one-shot backup.",
+    { maxLength: 253 },
+  ),
+  retryCount: count("Addition: retries of the current one-shot backup under spec.retryPolicy."),
+  nextRetryTime: dateTime("Addition: when spec.retryPolicy retries the failed one-shot backup."),
   lastSuccessfulBackupId: string("Addition: ID of the newest completed backup set.", { maxLength: 253 }),
   startTime: dateTime("Addition: when the current or last run started."),
   completionTime: dateTime("Addition: when the last run ended."),
