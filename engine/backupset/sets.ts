@@ -46,10 +46,16 @@ export interface SetChoice {
 
 /**
  * The set a reference means: the one it names (with a warning when that set's run did not
- * complete), else the newest usable set among `candidates`. Failed, cancelled and running sets are
+ * complete), else the newest usable set among `candidates` — or, for a point in time, the oldest
+ * usable set made at or after it. Failed, cancelled and running sets are
  * never chosen unnamed. Pure.
  */
-export function chooseSet(given: string | undefined, candidates: readonly SetInfo[]): SetChoice {
+export function chooseSet(
+  given: string | undefined,
+  candidates: readonly SetInfo[],
+  /** A point-in-time restore's window end: the first usable set made at or after it serves (its chain holds everything before). */
+  pointInTime?: number,
+): SetChoice {
   if (given) {
     const named = candidates.find((s) => s.backupId === given);
     if (named && !named.usable) {
@@ -61,5 +67,7 @@ export function chooseSet(given: string | undefined, candidates: readonly SetInf
     return { backupId: given };
   }
   const usable = candidates.filter((s) => s.usable).sort(newestFirst);
-  return usable[0] ? { backupId: usable[0].backupId } : {};
+  const after = pointInTime === undefined ? [] : usable.filter((s) => s.createdAt >= pointInTime);
+  const chosen = after.at(-1) ?? usable[0];
+  return chosen ? { backupId: chosen.backupId } : {};
 }

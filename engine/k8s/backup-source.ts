@@ -64,12 +64,12 @@ export async function resolveBackupSource(
   secrets: (namespace: string) => SecretReader,
   ownNamespace: string,
   ref: BackupReference,
-  options: { pvcMountRoot: string; logger: Logger; field?: string },
+  options: { pvcMountRoot: string; logger: Logger; field?: string; pointInTime?: number },
 ): Promise<BackupSource> {
   const field = options.field ?? "spec.backupRef";
   if (ref.storage) {
     const store = await openStorage(ref.storage, secrets(ownNamespace), options);
-    const { backupId, warning } = chooseSet(ref.backupId, await readSets(store));
+    const { backupId, warning } = chooseSet(ref.backupId, await readSets(store), options.pointInTime);
     if (!backupId)
       throw new BackupSourceError("BackupNotFound", `${field}.storage: no complete backup set in ${store.location()}`);
     return { store, backupId, storage: ref.storage, ...(warning ? { warning } : {}) };
@@ -94,7 +94,7 @@ export async function resolveBackupSource(
   // The backup's Secrets live with the backup.
   const read = secrets(namespace);
   const store = await openStorage(backup.spec.storage, read, options);
-  const { backupId, warning } = chooseBackupId(setOwnerOf(backup), ref.backupId, await readSets(store));
+  const { backupId, warning } = chooseBackupId(setOwnerOf(backup), ref.backupId, await readSets(store), options.pointInTime);
   if (!backupId) {
     throw new BackupSourceError(
       "BackupNotReady",
@@ -121,14 +121,21 @@ export async function resolveBackupSource(
 /**
  * The backup set a KafkaBackup reference means now: the given id (with a warning when its run did
  * not complete), else the newest usable set whose manifest names this KafkaBackup — never a
- * failed, cancelled or running one. Sets written before owners were recorded count by their
+ * failed, cancelled or running one (for a point in time: the oldest such set made at or after it,
+ * whose chain holds everything before). Sets written before owners were recorded count by their
  * `{name}-{YYYYMMDD-HHMMSS}` id. Pure.
  */
-export function chooseBackupId(owner: SetOwner, given: string | undefined, sets: readonly SetInfo[]): SetChoice {
+export function chooseBackupId(
+  owner: SetOwner,
+  given: string | undefined,
+  sets: readonly SetInfo[],
+  pointInTime?: number,
+): SetChoice {
   if (given) return chooseSet(given, sets);
   return chooseSet(
     undefined,
     setsOf(sets, owner, (id) => ownedBy(owner.name, id)),
+    pointInTime,
   );
 }
 

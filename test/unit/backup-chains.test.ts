@@ -7,6 +7,7 @@ import { chainPolicy, nextRetryTime, retryDecision } from "../../controllers/bac
 import { planChainLink } from "../../engine/backup/chain.ts";
 import { planRetention } from "../../engine/backup/retention.ts";
 import { assertWritableBy, coverage, isUsable, mergeChain, ownsSet } from "../../engine/backupset/chain.ts";
+import { chooseSet } from "../../engine/backupset/sets.ts";
 import type { ChainLink, Manifest, ManifestSegment, SetRun } from "../../engine/format/manifest.ts";
 
 const owner = { namespace: "prod", name: "nightly", uid: "u1" };
@@ -169,6 +170,25 @@ describe("complete sets and owners", () => {
       /belongs to KafkaBackup prod\/nightly/,
     );
     assert.doesNotThrow(() => assertWritableBy(m, owner, "a"));
+  });
+});
+
+describe("which set a reference means", () => {
+  test("the newest usable set; for a point in time the first usable set made at or after it", () => {
+    const info = (backupId: string, createdAt: number, usable = true) => ({
+      backupId,
+      createdAt,
+      usable,
+      storedBytes: 0,
+      manifest: manifest(backupId),
+    });
+    const sets = [info("a", 10), info("b", 20), info("c", 30, false), info("d", 40)];
+    assert.deepEqual(chooseSet(undefined, sets), { backupId: "d" });
+    assert.deepEqual(chooseSet(undefined, sets, 15), { backupId: "b" });
+    assert.deepEqual(chooseSet(undefined, sets, 25), { backupId: "d" }, "never the failed one");
+    assert.deepEqual(chooseSet(undefined, sets, 50), { backupId: "d" }, "none after: the newest");
+    assert.deepEqual(chooseSet("c", sets).backupId, "c");
+    assert.match(chooseSet("c", sets).warning ?? "", /not complete/);
   });
 });
 
