@@ -99,11 +99,14 @@ const pvcPathRef = (typeNameOf: string, description: string, pvcField: string) =
 const retention = named(
   "RetentionSpec",
   object(
-    "Deletes old backup sets of this KafkaBackup after each successful run (whole sets, never the one being written or the newest good one).",
+    "Deletes old backup sets of this KafkaBackup after each successful run: whole chains (a full set and the incremental sets built on it), only sets whose manifest names this KafkaBackup as owner, never the chain being written or the newest complete one.",
     {
       enabled: boolean("Apply retention after each successful backup.", { default: false }),
-      maxAgeDays: int32("Delete backup sets older than this many days.", { minimum: 1 }),
-      keepLast: int32("Keep at least the newest N backup sets; delete older ones.", { minimum: 1 }),
+      maxAgeDays: int32("Delete a chain once even its newest set is older than this many days.", { minimum: 1 }),
+      keepLast: int32(
+        "Keep the chains holding the newest N complete backup sets (at least N restore points); delete older chains.",
+        { minimum: 1 },
+      ),
       dryRun: boolean("Only report what would be deleted (status.retentionEligibleBackups), delete nothing.", {
         default: false,
       }),

@@ -122,7 +122,7 @@ export interface KafkaBackupSpec {
   rateLimiting?: RateLimitingSpec;
   /** Circuit breaker around Kafka and storage calls: after failureThreshold consecutive failures calls stop for resetTimeoutSecs, then successThreshold successes close it again. */
   circuitBreaker?: CircuitBreakerSpec;
-  /** Deletes old backup sets of this KafkaBackup after each successful run (whole sets, never the one being written or the newest good one). */
+  /** Deletes old backup sets of this KafkaBackup after each successful run: whole chains (a full set and the incremental sets built on it), only sets whose manifest names this KafkaBackup as owner, never the chain being written or the newest complete one. */
   retention?: RetentionSpec;
   /** Engine metrics of this backup. They are served on the controller's one /metrics endpoint; port, bindAddress, path and updateIntervalMs are accepted for compatibility and have no effect (the existing operator ignored them too). */
   metrics?: BackupMetricsSpec;
@@ -370,9 +370,9 @@ export interface CircuitBreakerSpec {
 export interface RetentionSpec {
   /** Apply retention after each successful backup. Default: false. */
   enabled?: boolean;
-  /** Delete backup sets older than this many days. */
+  /** Delete a chain once even its newest set is older than this many days. */
   maxAgeDays?: number;
-  /** Keep at least the newest N backup sets; delete older ones. */
+  /** Keep the chains holding the newest N complete backup sets (at least N restore points); delete older chains. */
   keepLast?: number;
   /** Only report what would be deleted (status.retentionEligibleBackups), delete nothing. Default: false. */
   dryRun?: boolean;
