@@ -304,7 +304,7 @@ export async function runBackup(kafka: KafkaClient, store: ObjectStore, options:
         checkpoints,
         ...(o.consumerGroupSnapshot ? { consumerGroupSnapshot: groupSnapshotKey(o.backupId) } : {}),
       });
-      // Whose set, how far its run got, its place in a chain (docs/format.md, "Chains and ownership").
+      // Whose set, how far its run got, its place in a chain (docs/format.md, "Complete sets, owners and chains").
       Object.assign(manifest, {
         ...(o.owner ? { owner: o.owner } : {}),
         run: { state: runState, mode: o.mode, ...(runState === "running" ? {} : { finishedAt: Date.now() }) },
