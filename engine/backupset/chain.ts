@@ -1,6 +1,6 @@
 // Backup sets as a KafkaBackup's history: whose a set is, whether its run finished, and how the
 // sets of a chain (a full set and the incremental sets after it) read as one. Pure: the catalog
-// reads the manifests, this decides. The format is in docs/format.md ("Chains and ownership").
+// reads the manifests, this decides. The format is in docs/format.md ("Complete sets, owners and chains").
 import type { Manifest, ManifestPartition, ManifestTopic, SetOwner, SetRunState } from "../format/manifest.ts";
 
 /** Where a set stands: its run's state, or `legacy` for a manifest written before run states (or by the Rust engine). */
