@@ -484,7 +484,7 @@ async function execute(ctx: Ctx, o: KafkaBackup, backupId: string, r: Resolved, 
     notBefore.set(keyOf(o), Date.now() + 60_000);
     const reason = (err as { reason?: string }).reason ?? kafkaFailureReason(err) ?? "BackupFailed";
     // A run that stored nothing leaves nothing listed (a retry starts the set afresh).
-    const discarded = await discardIfEmpty(r.store, backupId).catch(() => false);
+    const discarded = await discardIfEmpty(r.store, backupId, setOwnerOf(o)).catch(() => false);
     const message = `backup ${backupId} failed: ${(err as Error).message}${discarded ? " (nothing was stored; the empty set was removed)" : ""}`;
     ctx.metrics.backups.inc({ outcome: "failure", ...labels });
     const retryAt = nextRetryTime(o, new Date());

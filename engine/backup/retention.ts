@@ -5,6 +5,7 @@
 // plan is a pure function; applying it deletes sets newest first, each manifest last, on every
 // backend. Only sets whose manifest names this KafkaBackup are looked at (engine/backupset/chain.ts).
 import { readSetManifest } from "../backupset/catalog.ts";
+import { ownsSet } from "../backupset/chain.ts";
 import { readSets, setsOf } from "../backupset/sets.ts";
 import type { SetOwner } from "../format/manifest.ts";
 import type { StorageBackend } from "../storage/backend.ts";
@@ -130,15 +131,17 @@ export async function deleteBackupSet(store: StorageBackend, backupId: string): 
 }
 
 /**
- * A set whose run failed before it stored any segment (often only its lease is left): nothing to
- * keep, so it is deleted and never listed. A complete set, even an empty one, stays.
+ * A set of `owner` whose run failed before it stored any segment (often only its lease is left):
+ * nothing to keep, so it is deleted and never listed. A complete set, even an empty one, stays.
  */
-export async function discardIfEmpty(store: StorageBackend, backupId: string): Promise<boolean> {
+export async function discardIfEmpty(store: StorageBackend, backupId: string, owner: SetOwner): Promise<boolean> {
   for await (const entry of store.list(`${backupId}/`)) {
     if (entry.type === "object" && /\/segment-[^/]*$/.test(entry.key)) return false;
   }
   const manifest = await readSetManifest(store, backupId).catch(() => undefined);
   if (manifest?.run?.state === "complete") return false;
+  // Never another KafkaBackup's set (a run that found it owned elsewhere failed on it).
+  if (manifest?.owner && !ownsSet(owner, manifest)) return false;
   await deleteBackupSet(store, backupId);
   return true;
 }

@@ -7,7 +7,7 @@ import { randomUUID } from "node:crypto";
 import { after, before, describe, test } from "node:test";
 import { planOptions, prepareChainPlan } from "../../engine/backup/chain.ts";
 import { runBackup } from "../../engine/backup/engine.ts";
-import { applyRetention } from "../../engine/backup/retention.ts";
+import { applyRetention, discardIfEmpty } from "../../engine/backup/retention.ts";
 import { listBackupSets, readManifest, readSetManifest } from "../../engine/backupset/catalog.ts";
 import { chooseSet, readSets, setsOf } from "../../engine/backupset/sets.ts";
 import { KafkaClient } from "../../engine/kafka/client.ts";
@@ -214,6 +214,29 @@ describe("backup chains", () => {
       records(await readManifest(store, "prod.hourly-6")),
       records(await readSetManifest(store, "prod.hourly-5")) + 10,
     );
+    // A run that fails before storing anything leaves only its lease: discarded, never listed.
+    await assert.rejects(
+      runBackup(kafka, store, {
+        backupId: "prod.hourly-7",
+        owner,
+        selection: { topics: [`${topic}-missing`] },
+        mode: "snapshot",
+        codec: "zstd",
+        leaseHolder: "t",
+      }),
+      /do not exist/,
+    );
+    const leftovers = async (id: string) => {
+      const keys: string[] = [];
+      for await (const e of store.list(`${id}/`)) if (e.type === "object") keys.push(e.key);
+      return keys;
+    };
+    assert.deepEqual(await leftovers("prod.hourly-7"), ["prod.hourly-7/lease.json"]);
+    assert.equal(await discardIfEmpty(store, "prod.hourly-7", owner), true);
+    assert.deepEqual(await leftovers("prod.hourly-7"), []);
+    // A set with data, or another KafkaBackup's, is never discarded.
+    assert.equal(await discardIfEmpty(store, "prod.hourly-6", owner), false);
+    assert.equal(await discardIfEmpty(store, "prod.hourly-6", { ...owner, namespace: "dev" }), false);
     // maxAge: the newest chain is never deleted, even when all of it is old.
     const aged = await applyRetention(store, owner, { maxAgeDays: 1 }, undefined, Date.now() + 3 * 86_400_000);
     assert.deepEqual(aged.delete, []);
