@@ -110,6 +110,9 @@ describe("backup chains and owners through the controllers", () => {
       180_000,
     );
     await feeding;
+    // Two more of dev's sets: the second surely started after the last records arrived.
+    const fed = succeeded(dev);
+    await waitFor("two more sets", () => (succeeded(dev) >= fed + 2 ? true : undefined), 60_000);
     for (const ns of [prod, dev])
       kubectl(["patch", "kafkabackup", "nightly", "-n", ns, "--type=merge", "-p", '{"spec":{"suspend":true}}']);
     for (const ns of [prod, dev])
