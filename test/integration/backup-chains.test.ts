@@ -177,7 +177,17 @@ describe("backup chains", () => {
       checks: { messageCount: {}, offsetRange: {}, deepIntegrity: {} },
       validation: { name: "t", triggeredBy: "test" },
     });
-    assert.equal(report.result, "Pass", JSON.stringify(report.checks, null, 2));
+    // Warn, not Pass: the retention gap between hourly-2 and hourly-4 is reported, as it must be.
+    assert.equal(report.result, "Warn", JSON.stringify(report.checks, null, 2));
+    assert.deepEqual(
+      report.checks.map((c) => [c.checkName, c.outcome]),
+      [
+        ["messageCount", "Passed"],
+        ["offsetRange", "Warning"],
+        ["deepIntegrity", "Passed"],
+      ],
+    );
+    assert.match(report.checks[1]?.message ?? "", new RegExp(`${topic}/0: 5 offsets lost to retention`));
     assert.equal(report.backup.records, sent - 5);
     assert.deepEqual(
       report.backup.chain?.sets.map((s) => s.backupId),
