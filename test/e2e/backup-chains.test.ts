@@ -216,6 +216,7 @@ describe("backup chains and owners through the controllers", () => {
       spec: {
         backupRef: { name: "by-hand" },
         kafkaCluster: { bootstrapServers: bootstrap() },
+        topics: [missing],
         topicMapping: { [missing]: `${missing}-copy` },
         createTopics: true,
       },
