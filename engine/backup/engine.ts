@@ -422,7 +422,8 @@ export async function runBackup(kafka: KafkaClient, store: ObjectStore, options:
         const checkpoints: Checkpoint[] = [];
         for (const p of assignment.partitions) {
           checkpoints.push(
-            (await loadCheckpoint(store, o.backupId, p.topic, p.partition)) ?? emptyCheckpoint(p.topic, p.partition, p.low),
+            (await loadCheckpoint(store, o.backupId, p.topic, p.partition)) ??
+              emptyCheckpoint(p.topic, p.partition, o.startOffsets?.[`${p.topic}/${p.partition}`] ?? p.low),
           );
         }
         await writeOnce(checkpoints);

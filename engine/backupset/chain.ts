@@ -93,7 +93,9 @@ export function mergeChain(sets: readonly Manifest[]): Manifest {
 function appendPartition(before: ManifestPartition, next: ManifestPartition): ManifestPartition {
   const segments = [...before.segments, ...next.segments].sort((a, b) => a.firstOffset - b.firstOffset);
   const skipped = (before.skippedOffsets ?? 0) + (next.skippedOffsets ?? 0);
-  const nextOffset = next.nextOffset ?? before.nextOffset;
+  // The newer set's resume point; never behind the older one's (a set that read nothing of a partition).
+  const ends = [before.nextOffset, next.nextOffset].filter((n) => n !== undefined);
+  const nextOffset = ends.length ? Math.max(...ends) : undefined;
   return {
     partition: next.partition,
     segments,

@@ -9,6 +9,7 @@ import { planOptions, prepareChainPlan } from "../../engine/backup/chain.ts";
 import { runBackup } from "../../engine/backup/engine.ts";
 import { applyRetention, discardIfEmpty } from "../../engine/backup/retention.ts";
 import { listBackupSets, readManifest, readSetManifest } from "../../engine/backupset/catalog.ts";
+import { coverage } from "../../engine/backupset/chain.ts";
 import { chooseSet, readSets, setsOf } from "../../engine/backupset/sets.ts";
 import { KafkaClient } from "../../engine/kafka/client.ts";
 import { runRestore } from "../../engine/restore/restore.ts";
@@ -250,5 +251,51 @@ describe("backup chains", () => {
     // maxAge: the newest chain is never deleted, even when all of it is old.
     const aged = await applyRetention(store, owner, { maxAgeDays: 1 }, undefined, Date.now() + 3 * 86_400_000);
     assert.deepEqual(aged.delete, []);
+  });
+
+  test("a sharded run writes the plan's link: every worker starts at the base's ends, the merged manifest is complete", async () => {
+    // One record: one partition gets data, the other none (its worker stores no checkpoint at all).
+    await produce(1);
+    const plan = await prepareChainPlan(kafka, store, {
+      backupId: "prod.hourly-8",
+      owner,
+      selection: { topics: [topic] },
+      policy: { fullBackupEvery: 7 },
+    });
+    assert.equal(plan.chain.base, "prod.hourly-6");
+    // What the workers of a Job do: each runs its shard with the stored plan (engine/cli/worker.ts).
+    const results = await Promise.all(
+      [0, 1].map((index) =>
+        runBackup(kafka, store, {
+          backupId: "prod.hourly-8",
+          ...planOptions(plan),
+          selection: { topics: [topic] },
+          mode: "snapshot",
+          codec: "zstd",
+          shard: { index, count: 2 },
+          leaseHolder: `shard-${index}`,
+        }),
+      ),
+    );
+    assert.ok(results.some((r) => r.merged));
+    assert.equal(
+      results.reduce((n, r) => n + r.records, 0),
+      1,
+    );
+    const own = await readSetManifest(store, "prod.hourly-8");
+    assert.equal(own.run?.state, "complete");
+    assert.deepEqual(own.chain, { id: "prod.hourly-5", sequence: 2, base: "prod.hourly-6" });
+    assert.equal(records(own), 1);
+    const view = await readManifest(store, "prod.hourly-8");
+    assert.deepEqual(view.chainSets, ["prod.hourly-5", "prod.hourly-6", "prod.hourly-8"]);
+    // Both partitions resume at their ends, the one without new data too.
+    const admin = await kafka.admin();
+    const highs = Object.fromEntries((await admin.fetchTopicOffsets(topic)).map((p) => [p.partition, Number(p.high)]));
+    assert.deepEqual(Object.fromEntries(coverage(view).map((c) => [c.partition, c.to])), highs);
+    assert.deepEqual(
+      Object.fromEntries((own.topics[0]?.partitions ?? []).map((p) => [p.partition, p.nextOffset])),
+      highs,
+      "the merged manifest of the shards",
+    );
   });
 });
