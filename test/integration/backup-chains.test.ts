@@ -3,7 +3,11 @@
 // as a gap; a failed or cancelled set is never a base nor chosen; a chain restores (whole and
 // point in time) as one backup; a new full set starts a new chain; retention removes whole chains.
 import assert from "node:assert/strict";
+import { spawnSync } from "node:child_process";
 import { randomUUID } from "node:crypto";
+import { mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { planOptions, prepareChainPlan } from "../../engine/backup/chain.ts";
 import { runBackup } from "../../engine/backup/engine.ts";
@@ -15,7 +19,8 @@ import { KafkaClient } from "../../engine/kafka/client.ts";
 import { runRestore } from "../../engine/restore/restore.ts";
 import type { StorageBackend } from "../../engine/storage/backend.ts";
 import { runValidation } from "../../engine/validation/run.ts";
-import { type JavaRecord, javaDump, minioStore } from "../support/backup.ts";
+import { repoRoot } from "../stack/config.ts";
+import { type JavaRecord, javaDump, minioStorageSpec, minioStore } from "../support/backup.ts";
 import { stackEnv } from "../support/stack-env.ts";
 
 const run = randomUUID().slice(0, 8);
@@ -297,5 +302,46 @@ describe("backup chains", () => {
       highs,
       "the merged manifest of the shards",
     );
+  });
+
+  test("kafka-backup list shows the chains; describe shows a set's chain, per-partition coverage and gaps", () => {
+    // The CLI on the same MinIO prefix, its Secret from a folder.
+    const dir = mkdtempSync(join(tmpdir(), "kbo-chains-cli-"));
+    const { spec, secrets } = minioStorageSpec(`chains-${run}`);
+    for (const [name, keys] of Object.entries(secrets)) {
+      mkdirSync(join(dir, "secrets", name), { recursive: true });
+      for (const [key, value] of Object.entries(keys)) writeFileSync(join(dir, "secrets", name, key), value);
+    }
+    const config = join(dir, "spec.json");
+    writeFileSync(
+      config,
+      JSON.stringify({ kafkaCluster: { bootstrapServers: ["127.0.0.1:9"] }, topics: [topic], storage: spec }),
+    );
+    const cli = (args: string[]) =>
+      spawnSync(
+        process.execPath,
+        [join(repoRoot, "engine/cli/main.ts"), ...args, "-c", config, "--secrets-dir", join(dir, "secrets")],
+        {
+          encoding: "utf8",
+          timeout: 60_000,
+        },
+      );
+    const list = cli(["list"]);
+    assert.equal(list.status, 0, list.stderr);
+    assert.match(list.stdout, /^chain prod\.hourly-5:$/m);
+    assert.match(list.stdout, /^prod\.hourly-6\s+complete .* owner prod\/hourly\s+\+1 on prod\.hourly-5$/m);
+    const described = cli(["describe", "prod.hourly-8"]);
+    assert.equal(described.status, 0, described.stderr);
+    assert.match(
+      described.stdout,
+      /chain prod\.hourly-5, set 2, built on prod\.hourly-6; a restore reads prod\.hourly-5 \+ prod\.hourly-6 \+ prod\.hourly-8/,
+    );
+    assert.match(described.stdout, /owner KafkaBackup prod\/hourly/);
+    assert.match(described.stdout, /^\s+0: offsets \d+\.\.160, \d+ records \(1 in this set\)/m);
+    const json = JSON.parse(cli(["describe", "prod.hourly-8", "--json"]).stdout) as {
+      chainSets: string[];
+      coverage: Array<{ partition: number; to: number }>;
+    };
+    assert.deepEqual(json.chainSets, ["prod.hourly-5", "prod.hourly-6", "prod.hourly-8"]);
   });
 });
