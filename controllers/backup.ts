@@ -5,13 +5,15 @@
 // controller follows it from the shards' reports and the Job's status. Deleting the resource
 // cancels its run; data stays unless `deletionPolicy: Delete`.
 import type { KafkaBackupSpec, KafkaBackupStatus } from "../crds/generated/types.ts";
+import { type ChainPlan, type ChainPolicy, planOptions, prepareChainPlan } from "../engine/backup/chain.ts";
 import { type BackupProgress, type BackupResult, optionsFromSpec, runBackup } from "../engine/backup/engine.ts";
-import { runBackupId } from "../engine/backup/layout.ts";
+import { kafkaBackupSetId } from "../engine/backup/layout.ts";
 import { LeaseHeldError } from "../engine/backup/lease.ts";
 import { BackupMetrics } from "../engine/backup/metrics.ts";
-import { applyRetention, deleteBackupSet, ownedBy } from "../engine/backup/retention.ts";
-import { listBackupSets, readManifest, summarize } from "../engine/backupset/catalog.ts";
+import { applyRetention, deleteOwnedSets, discardIfEmpty } from "../engine/backup/retention.ts";
+import { readSetManifest, summarize } from "../engine/backupset/catalog.ts";
 import { parseEncryptionKey } from "../engine/cli/spec.ts";
+import { setOwnerOf } from "../engine/k8s/backup-source.ts";
 import { setCondition } from "../engine/k8s/conditions.ts";
 import { type Action, type Context, runController } from "../engine/k8s/controller.ts";
 import {
@@ -42,6 +44,10 @@ type Ctx = Context<KafkaBackupSpec, KafkaBackupStatus>;
 const pvcMountRoot = process.env.PVC_MOUNT_ROOT ?? "/data";
 /** Keys whose last run failed or found its set locked: no new start before this time. */
 const notBefore = new Map<string, number>();
+/** A new value resumes a failed one-shot backup (the same annotation as KafkaRestore's). */
+const retryAnnotation = "kafka.oso.sh/retry";
+/** A new value makes the next scheduled set a full one: a new chain. */
+const fullBackupAnnotation = "kafka.oso.sh/full-backup";
 
 // ── How it decides ─────────────────────────────────────────────────────────────────────────────
 
@@ -92,17 +98,21 @@ async function reconcile(o: KafkaBackup, ctx: Ctx): Promise<Action> {
   }
 
   if (spec.continuous) {
-    const backupId = status.backupId ?? runBackupId(o.metadata.name, now);
+    const backupId = status.backupId ?? kafkaBackupSetId(o.metadata.namespace, o.metadata.name, now);
     return await start(ctx, o, backupId, "continuous", { lastScheduleTime: now.toISOString() });
   }
 
   if (!schedule) {
-    // One-shot: one run per generation of the spec.
-    if (status.observedGeneration === o.metadata.generation && (status.phase === "Completed" || status.phase === "Failed"))
-      return {};
-    return await start(ctx, o, runBackupId(o.metadata.name, now), "one-shot", {
+    // One-shot: one run per generation of the spec; a failed one resumes its set when retried.
+    if (status.observedGeneration === o.metadata.generation && (status.phase === "Completed" || status.phase === "Failed")) {
+      const retry = status.phase === "Failed" && status.backupId ? retryDecision(o, now) : undefined;
+      if (retry?.start) return await start(ctx, o, status.backupId as string, retry.why, retry.claim);
+      return retry?.afterMs !== undefined ? { requeueAfterMs: retry.afterMs } : {};
+    }
+    return await start(ctx, o, kafkaBackupSetId(o.metadata.namespace, o.metadata.name, now), "one-shot", {
       lastScheduleTime: now.toISOString(),
       observedGeneration: o.metadata.generation,
+      retryCount: 0,
     });
   }
 
@@ -118,7 +128,7 @@ async function reconcile(o: KafkaBackup, ctx: Ctx): Promise<Action> {
     );
   } else if (due.tick) {
     // The conditional write claims the tick: a second replica or a stale cache gets 409.
-    return await start(ctx, o, runBackupId(o.metadata.name, due.tick), "scheduled", {
+    return await start(ctx, o, kafkaBackupSetId(o.metadata.namespace, o.metadata.name, due.tick), "scheduled", {
       lastScheduleTime: due.tick.toISOString(),
       observedGeneration: o.metadata.generation,
       ...(due.next ? { nextScheduledBackup: due.next.toISOString() } : {}),
@@ -149,6 +159,68 @@ async function reconcile(o: KafkaBackup, ctx: Ctx): Promise<Action> {
     );
   }
   return { requeueAfterMs: due.next ? Math.min(Math.max(0, due.next.getTime() - Date.now()), 60_000) : 3_600_000 };
+}
+
+/**
+ * A failed one-shot backup: retried now (a new value of the retry annotation, or spec.retryPolicy's
+ * backoff has passed), later, or not at all. Pure.
+ */
+export function retryDecision(
+  o: Pick<KafkaBackup, "metadata" | "spec" | "status">,
+  now: Date,
+): { start: true; why: string; claim: Partial<KafkaBackupStatus> } | { start: false; afterMs?: number } {
+  const status = o.status ?? {};
+  const token = o.metadata.annotations?.[retryAnnotation];
+  if (token && token !== status.retryToken) return { start: true, why: `retry ${token}`, claim: { retryToken: token } };
+  const max = o.spec.retryPolicy?.maxRetries ?? 0;
+  const count = status.retryCount ?? 0;
+  if (count >= max || !status.nextRetryTime) return { start: false };
+  const wait = Date.parse(status.nextRetryTime) - now.getTime();
+  if (wait > 0) return { start: false, afterMs: wait };
+  return { start: true, why: `retry ${count + 1} of ${max}`, claim: { retryCount: count + 1 } };
+}
+
+/** When spec.retryPolicy retries a one-shot backup that just failed; undefined when it does not. */
+export function nextRetryTime(o: Pick<KafkaBackup, "spec" | "status">, failedAt: Date): string | undefined {
+  const policy = o.spec.retryPolicy;
+  const count = o.status?.retryCount ?? 0;
+  if (o.spec.schedule || o.spec.continuous || !policy || count >= (policy.maxRetries ?? 0)) return undefined;
+  const delay = Math.min((policy.backoffSeconds ?? 30) * 2 ** count, policy.maxBackoffSeconds ?? 3600);
+  return new Date(failedAt.getTime() + delay * 1000).toISOString();
+}
+
+/** How this run's set joins a chain: scheduled sets chain; one-shot and continuous ones are full. */
+export function chainPolicy(o: Pick<KafkaBackup, "metadata" | "spec" | "status">): ChainPolicy {
+  if (o.spec.continuous) return { fullBackupEvery: 1, forceFull: "a continuous backup is one growing set" };
+  if (!o.spec.schedule) return { fullBackupEvery: 1, forceFull: "a one-shot backup is a full set" };
+  const token = o.metadata.annotations?.[fullBackupAnnotation];
+  return {
+    fullBackupEvery: o.spec.chain?.fullBackupEvery ?? 7,
+    ...(token && token !== o.status?.fullBackupToken
+      ? { forceFull: `full backup asked for (${fullBackupAnnotation}: ${token})` }
+      : {}),
+  };
+}
+
+/** Status fields of a set's place in its chain. */
+const chainStatus = (plan: ChainPlan, o: KafkaBackup): Partial<KafkaBackupStatus> => {
+  const token = o.metadata.annotations?.[fullBackupAnnotation];
+  return {
+    chainId: plan.chain.id,
+    baseBackupId: plan.chain.base ?? "",
+    ...(token && o.spec.schedule ? { fullBackupToken: token } : {}),
+  };
+};
+
+async function planSet(o: KafkaBackup, r: Resolved, backupId: string, ctx: Ctx): Promise<ChainPlan> {
+  return await prepareChainPlan(r.kafka, r.store, {
+    backupId,
+    owner: setOwnerOf(o),
+    selection: optionsFromSpec(o.spec).selection,
+    policy: chainPolicy(o),
+    ...(r.encryptionKey ? { encryptionKey: r.encryptionKey } : {}),
+    log: ctx.log,
+  });
 }
 
 interface Resolved {
@@ -250,8 +322,8 @@ async function startJob(
   claim: Partial<KafkaBackupStatus>,
   r: Resolved,
 ): Promise<Action> {
-  await r.kafka.close();
   if (!process.env.WORKER_IMAGE) {
+    await r.kafka.close();
     return await failValidation(
       ctx,
       o,
@@ -259,6 +331,16 @@ async function startJob(
       "spec.execution.mode job: this controller has no worker image (the WORKER_IMAGE variable, which the Pulumi component and deploy/ set)",
     );
   }
+  // The workers read the set's chain plan from storage: decided once, here.
+  let plan: ChainPlan;
+  try {
+    plan = await planSet(o, r, backupId, ctx);
+  } catch (err) {
+    return await waitForConfiguration(ctx, o, err);
+  } finally {
+    await r.kafka.close();
+  }
+  claim = { ...claim, ...chainStatus(plan, o) };
   const job = backupJob(o, backupId, r);
   const workers = job.spec?.completions ?? 1;
   const message = `${why} backup ${backupId} running as Job ${job.metadata?.name} with ${workers} workers`;
@@ -315,16 +397,17 @@ async function followJob(ctx: Ctx, o: KafkaBackup, backupId: string): Promise<Ac
     await deleteWorkerJob(ctx.kube, namespace, name);
     const message = `backup ${backupId} failed: ${verdict.message}`;
     ctx.metrics.backups.inc({ outcome: "failure", ...labels });
+    const retryAt = nextRetryTime(o, new Date());
     await writeFinalStatus(
       ctx,
       o,
-      { phase: "Failed", message, resumable: true, job: verdict.job },
+      { phase: "Failed", message, resumable: true, job: verdict.job, ...(retryAt ? { nextRetryTime: retryAt } : {}) },
       { status: "False", reason: verdict.reason, message },
     );
     await ctx.events.record(o, "Warning", verdict.reason, message);
     return {};
   }
-  const manifest = summarize(await readManifest(r.store, backupId));
+  const manifest = summarize(await readSetManifest(r.store, backupId));
   const started = Date.parse(o.status?.lastScheduleTime ?? "") || Date.now();
   await finish(ctx, o, r.store, backupId, {
     records: manifest.records,
@@ -371,10 +454,13 @@ async function execute(ctx: Ctx, o: KafkaBackup, backupId: string, r: Resolved, 
       .catch((err: Error) => ctx.log.warn({ err: err.message }, "progress status write failed"));
   };
   let result: BackupResult | undefined;
+  let plan: ChainPlan | undefined;
   try {
+    plan = await planSet(o, r, backupId, ctx);
     result = await runBackup(r.kafka, r.store, {
       backupId,
       ...optionsFromSpec(spec),
+      ...planOptions(plan),
       ...(r.encryptionKey ? { encryptionKey: r.encryptionKey } : {}),
       // Unique per process: after a crash the next controller waits for this lease to expire.
       leaseHolder: `${ctx.identity}/${namespace}/${name}`,
@@ -397,11 +483,18 @@ async function execute(ctx: Ctx, o: KafkaBackup, backupId: string, r: Resolved, 
     // Continuous backups are restarted, but not in a hot loop.
     notBefore.set(keyOf(o), Date.now() + 60_000);
     const reason = (err as { reason?: string }).reason ?? kafkaFailureReason(err) ?? "BackupFailed";
-    const message = `backup ${backupId} failed: ${(err as Error).message}`;
+    // A run that stored nothing leaves nothing listed (a retry starts the set afresh).
+    const discarded = await discardIfEmpty(r.store, backupId, setOwnerOf(o)).catch(() => false);
+    const message = `backup ${backupId} failed: ${(err as Error).message}${discarded ? " (nothing was stored; the empty set was removed)" : ""}`;
     ctx.metrics.backups.inc({ outcome: "failure", ...labels });
-    await writeFinalStatus(ctx, o, { phase: "Failed", message, resumable: true }, { status: "False", reason, message }).catch(
-      () => {},
-    );
+    const retryAt = nextRetryTime(o, new Date());
+    await writeFinalStatus(
+      ctx,
+      o,
+      { phase: "Failed", message, resumable: !discarded, ...(retryAt ? { nextRetryTime: retryAt } : {}) },
+      { status: "False", reason, message },
+    ).catch(() => {});
+    if (retryAt) ctx.enqueue(keyOf(o), Math.max(0, Date.parse(retryAt) - Date.now()));
     await ctx.events.record(o, "Warning", reason, message);
     return;
   } finally {
@@ -411,7 +504,11 @@ async function execute(ctx: Ctx, o: KafkaBackup, backupId: string, r: Resolved, 
   }
   endTimer();
   if (result.cancelled) return void (await stopped(ctx, o, backupId, signal));
-  await finish(ctx, o, r.store, backupId, { ...result, topics: result.topics.length });
+  await finish(ctx, o, r.store, backupId, {
+    ...result,
+    topics: result.topics.length,
+    ...(plan ? { extra: chainStatus(plan, o) } : {}),
+  });
 }
 
 /** A run that completed (in process or as a Job): metrics, retention, the final status and Event. */
@@ -478,7 +575,7 @@ async function retain(ctx: Ctx, o: KafkaBackup, store: StorageBackend, current: 
   try {
     const plan = await applyRetention(
       store,
-      o.metadata.name,
+      setOwnerOf(o),
       {
         ...(policy.keepLast !== undefined ? { keepLast: policy.keepLast } : {}),
         ...(policy.maxAgeDays !== undefined ? { maxAgeDays: policy.maxAgeDays } : {}),
@@ -491,7 +588,7 @@ async function retain(ctx: Ctx, o: KafkaBackup, store: StorageBackend, current: 
         o,
         "Normal",
         "RetentionApplied",
-        `deleted ${plan.delete.length} old backup sets: ${plan.delete.map((s) => s.backupId).join(", ")}`,
+        `deleted ${plan.chainsDeleted.length} old chains (${plan.delete.length} backup sets): ${plan.delete.map((s) => s.backupId).join(", ")}`,
       );
     }
     return {
@@ -520,7 +617,8 @@ async function finalize(o: KafkaBackup, ctx: Ctx): Promise<void> {
   if (o.spec.deletionPolicy !== "Delete") return;
   try {
     const store = await openStorage(o.spec.storage, ctx.secrets(o.metadata.namespace), { pvcMountRoot, logger: ctx.log });
-    for (const id of await listBackupSets(store)) if (ownedBy(o.metadata.name, id)) await deleteBackupSet(store, id);
+    // Only sets whose manifest names this KafkaBackup: never a same-named one's of another namespace or cluster.
+    await deleteOwnedSets(store, setOwnerOf(o));
   } catch (err) {
     // Never block deletion on storage: the data stays, and the Event says so.
     await ctx.events.record(

@@ -7,7 +7,7 @@
 // reports and the Job's status.
 import type { KafkaRestoreSpec, KafkaRestoreStatus } from "../crds/generated/types.ts";
 import { readManifest } from "../engine/backupset/catalog.ts";
-import { type BackupSource, resolveBackupSource } from "../engine/k8s/backup-source.ts";
+import { type BackupSource, resolveBackupSource, warnIfIncomplete } from "../engine/k8s/backup-source.ts";
 import type { Action, Context } from "../engine/k8s/controller.ts";
 import { runController } from "../engine/k8s/controller.ts";
 import {
@@ -33,7 +33,7 @@ import { carriedGroupIds } from "../engine/restore/groups.ts";
 import { readOffsetMapping } from "../engine/restore/offset-mapping.ts";
 import { planRestore, RestorePlanError } from "../engine/restore/plan.ts";
 import { type RestoreProgress, type RestoreResult, restoreDir, runRestore } from "../engine/restore/restore.ts";
-import { restoreOptionsFromSpec } from "../engine/restore/spec.ts";
+import { restoreOptionsFromSpec, restoreSelection } from "../engine/restore/spec.ts";
 import { clearShardReports } from "../engine/shards/report.ts";
 import { openStorage } from "../engine/storage/open.ts";
 
@@ -90,6 +90,7 @@ interface Resolved {
 async function resolve(ctx: Ctx, o: KafkaRestore): Promise<Resolved> {
   const own = o.metadata.namespace;
   const recorder = recordingSecretReader(ctx.secrets(own));
+  const pointInTime = restoreSelection(o.spec).window?.end;
   const source = await resolveBackupSource(
     ctx.kube,
     (ns) => (ns === own ? recorder.read : ctx.secrets(ns)),
@@ -98,6 +99,8 @@ async function resolve(ctx: Ctx, o: KafkaRestore): Promise<Resolved> {
     {
       pvcMountRoot,
       logger: ctx.log,
+      // A point-in-time restore by KafkaBackup name reads the first complete set made after its end.
+      ...(pointInTime !== undefined ? { pointInTime } : {}),
     },
   );
   const cluster = await resolveKafkaCluster(
@@ -134,6 +137,7 @@ async function start(ctx: Ctx, o: KafkaRestore, why: string, claim: Partial<Kafk
     o.metadata.resourceVersion,
   );
   await ctx.events.record(claimed, "Normal", dryRun ? "DryRunStarted" : "RestoreStarted", message);
+  await warnIfIncomplete(ctx, claimed, resolved.source);
   ctx.work.start(
     keyOf(o),
     (signal) => (dryRun ? executeDryRun(ctx, claimed, resolved, signal) : execute(ctx, claimed, resolved, signal)),
@@ -216,6 +220,7 @@ async function startJob(
     if (!(err instanceof JobRejectedError)) throw err;
   });
   await ctx.events.record(claimed, "Normal", "RestoreStarted", message);
+  await warnIfIncomplete(ctx, claimed, r.source);
   return { requeueAfterMs: 2_000 };
 }
 

@@ -5,7 +5,7 @@
 // truth (Fail is Ready=False); and notifies Slack and PagerDuty on failure.
 import type { KafkaBackupValidationSpec, KafkaBackupValidationStatus } from "../crds/generated/types.ts";
 import { BackupNotFoundError } from "../engine/backupset/catalog.ts";
-import { resolveBackupSource } from "../engine/k8s/backup-source.ts";
+import { resolveBackupSource, warnIfIncomplete } from "../engine/k8s/backup-source.ts";
 import type { Condition } from "../engine/k8s/conditions.ts";
 import { type Action, type Context, runController } from "../engine/k8s/controller.ts";
 import { type CustomResource, keyOf } from "../engine/k8s/resource.ts";
@@ -132,6 +132,8 @@ interface Resolved {
   store: StorageBackend;
   evidenceStore: StorageBackend;
   backupId: string;
+  /** The reference named a set whose run did not complete. */
+  warning?: string;
   kafka?: KafkaClient;
   encryptionKey?: Buffer;
   signingKey?: ReturnType<typeof parsePrivateKey>;
@@ -146,10 +148,16 @@ async function resolve(ctx: Ctx, o: KafkaBackupValidation): Promise<Resolved> {
   const spec = o.spec;
   const read = ctx.secrets(namespace);
   const ref = spec.backupRef;
-  const { store, backupId, encryptionKey } = await resolveBackupSource(ctx.kube, (ns) => ctx.secrets(ns), namespace, ref, {
-    pvcMountRoot,
-    logger: ctx.log,
-  });
+  const { store, backupId, encryptionKey, warning } = await resolveBackupSource(
+    ctx.kube,
+    (ns) => ctx.secrets(ns),
+    namespace,
+    ref,
+    {
+      pvcMountRoot,
+      logger: ctx.log,
+    },
+  );
   const evidenceStore = spec.evidence?.storage
     ? await openStorage(spec.evidence.storage, read, { pvcMountRoot, logger: ctx.log })
     : store;
@@ -187,6 +195,7 @@ async function resolve(ctx: Ctx, o: KafkaBackupValidation): Promise<Resolved> {
     store,
     evidenceStore,
     backupId,
+    ...(warning ? { warning } : {}),
     ...(kafka ? { kafka } : {}),
     ...(encryptionKey ? { encryptionKey } : {}),
     ...(signingKey ? { signingKey } : {}),
@@ -229,6 +238,7 @@ async function start(
     throw err;
   }
   await ctx.events.record(claimed, "Normal", "ValidationStarted", `${why} validation of backup ${resolved.backupId} started`);
+  await warnIfIncomplete(ctx, claimed, resolved);
   ctx.work.start(keyOf(o), (signal) => execute(ctx, claimed, resolved, signal), ctx.shutdown);
   return { requeueAfterMs: 30_000 };
 }

@@ -99,11 +99,14 @@ const pvcPathRef = (typeNameOf: string, description: string, pvcField: string) =
 const retention = named(
   "RetentionSpec",
   object(
-    "Deletes old backup sets of this KafkaBackup after each successful run (whole sets, never the one being written or the newest good one).",
+    "Deletes old backup sets of this KafkaBackup after each successful run: whole chains (a full set and the incremental sets built on it), only sets whose manifest names this KafkaBackup as owner, never the chain being written or the newest complete one.",
     {
       enabled: boolean("Apply retention after each successful backup.", { default: false }),
-      maxAgeDays: int32("Delete backup sets older than this many days.", { minimum: 1 }),
-      keepLast: int32("Keep at least the newest N backup sets; delete older ones.", { minimum: 1 }),
+      maxAgeDays: int32("Delete a chain once even its newest set is older than this many days.", { minimum: 1 }),
+      keepLast: int32(
+        "Keep the chains holding the newest N complete backup sets (at least N restore points); delete older chains.",
+        { minimum: 1 },
+      ),
       dryRun: boolean("Only report what would be deleted (status.retentionEligibleBackups), delete nothing.", {
         default: false,
       }),
@@ -115,6 +118,36 @@ const retention = named(
           "retention.keepLast or retention.maxAgeDays is required when retention.enabled is true",
         ),
       ],
+    },
+  ),
+);
+
+const chain = named(
+  "BackupChainSpec",
+  object(
+    "Addition: incremental scheduled backups. Each tick backs up only what arrived since the previous complete set of this KafkaBackup; a full set starts a new chain every fullBackupEvery sets, when the annotation kafka.oso.sh/full-backup gets a new value, and whenever the previous set cannot serve as a base (partitions added, topic recreated or truncated, encryption key changed). Restore, validation and retention work on whole chains. One-shot and continuous backups are always full sets.",
+    {
+      fullBackupEvery: int32("A full set every this many scheduled sets (1: every set full, no chains).", {
+        default: 7,
+        minimum: 1,
+        maximum: 1000,
+      }),
+    },
+  ),
+);
+
+const backupRetryPolicy = named(
+  "BackupRetryPolicySpec",
+  object(
+    "Addition: retries of a failed one-shot backup, resuming the same backup set from its checkpoints, with exponential backoff. A failed one-shot backup can also be retried by hand: give the annotation kafka.oso.sh/retry a new value.",
+    {
+      maxRetries: int32("Retries after a failure (0: none).", { default: 0, minimum: 0, maximum: 100 }),
+      backoffSeconds: int32("Wait before the first retry; doubled for each further one.", {
+        default: 30,
+        minimum: 1,
+        maximum: 86400,
+      }),
+      maxBackoffSeconds: int32("The longest wait between retries.", { default: 3600, minimum: 1, maximum: 86400 }),
     },
   ),
 );
@@ -250,6 +283,8 @@ const backupSpec = named(
       ),
       encryption,
       execution,
+      chain,
+      retryPolicy: backupRetryPolicy,
     },
     {
       required: ["kafkaCluster", "storage"],
@@ -279,7 +314,19 @@ const backupSpec = named(
 
 const backupStatus = status("KafkaBackupStatus", "Observed state of the KafkaBackup, written by the controller.", {
   phase: phase("Lifecycle phase.", ["Pending", "Ready", "Running", "Completed", "Failed", "Suspended"]),
-  backupId: string("ID of the current or last backup set, {name}-{YYYYMMDD-HHMMSS} (UTC).", { maxLength: 253 }),
+  backupId: string("ID of the current or last backup set, {namespace}.{name}-{YYYYMMDD-HHMMSS} (UTC).", { maxLength: 253 }),
+  chainId: string("Addition: the chain of the current or last set (the backupId of its full set).", { maxLength: 253 }),
+  baseBackupId: string("Addition: the set the current or last set continues; empty for a full set.", { maxLength: 253 }),
+  fullBackupToken: string(
+    "Addition: the value of the kafka.oso.sh/full-backup annotation last acted on; a new value makes the next scheduled set full.",
+    { maxLength: 253 },
+  ),
+  retryToken: string(
+    "Addition: the value of the kafka.oso.sh/retry annotation last acted on; a new value resumes a failed one-shot backup.",
+    { maxLength: 253 },
+  ),
+  retryCount: count("Addition: retries of the current one-shot backup under spec.retryPolicy."),
+  nextRetryTime: dateTime("Addition: when spec.retryPolicy retries the failed one-shot backup."),
   lastSuccessfulBackupId: string("Addition: ID of the newest completed backup set.", { maxLength: 253 }),
   startTime: dateTime("Addition: when the current or last run started."),
   completionTime: dateTime("Addition: when the last run ended."),

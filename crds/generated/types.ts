@@ -124,7 +124,7 @@ export interface KafkaBackupSpec {
   rateLimiting?: RateLimitingSpec;
   /** Circuit breaker around Kafka and storage calls: after failureThreshold consecutive failures calls stop for resetTimeoutSecs, then successThreshold successes close it again. */
   circuitBreaker?: CircuitBreakerSpec;
-  /** Deletes old backup sets of this KafkaBackup after each successful run (whole sets, never the one being written or the newest good one). */
+  /** Deletes old backup sets of this KafkaBackup after each successful run: whole chains (a full set and the incremental sets built on it), only sets whose manifest names this KafkaBackup as owner, never the chain being written or the newest complete one. */
   retention?: RetentionSpec;
   /** Engine metrics of this backup. They are served on the controller's one /metrics endpoint; port, bindAddress, path and updateIntervalMs are accepted for compatibility and have no effect (the existing operator ignored them too). */
   metrics?: BackupMetricsSpec;
@@ -134,6 +134,10 @@ export interface KafkaBackupSpec {
   encryption?: EncryptionSpec;
   /** Addition: where the work runs. inProcess (default) runs it inside the controller; job runs it as a Kubernetes Indexed Job of `workers` pods, each owning a share of the partitions. */
   execution?: ExecutionSpec;
+  /** Addition: incremental scheduled backups. Each tick backs up only what arrived since the previous complete set of this KafkaBackup; a full set starts a new chain every fullBackupEvery sets, when the annotation kafka.oso.sh/full-backup gets a new value, and whenever the previous set cannot serve as a base (partitions added, topic recreated or truncated, encryption key changed). Restore, validation and retention work on whole chains. One-shot and continuous backups are always full sets. */
+  chain?: BackupChainSpec;
+  /** Addition: retries of a failed one-shot backup, resuming the same backup set from its checkpoints, with exponential backoff. A failed one-shot backup can also be retried by hand: give the annotation kafka.oso.sh/retry a new value. */
+  retryPolicy?: BackupRetryPolicySpec;
 }
 
 export interface KafkaClusterSpec {
@@ -368,9 +372,9 @@ export interface CircuitBreakerSpec {
 export interface RetentionSpec {
   /** Apply retention after each successful backup. Default: false. */
   enabled?: boolean;
-  /** Delete backup sets older than this many days. */
+  /** Delete a chain once even its newest set is older than this many days. */
   maxAgeDays?: number;
-  /** Keep at least the newest N backup sets; delete older ones. */
+  /** Keep the chains holding the newest N complete backup sets (at least N restore points); delete older chains. */
   keepLast?: number;
   /** Only report what would be deleted (status.retentionEligibleBackups), delete nothing. Default: false. */
   dryRun?: boolean;
@@ -440,11 +444,37 @@ export interface Toleration {
   tolerationSeconds?: number;
 }
 
+export interface BackupChainSpec {
+  /** A full set every this many scheduled sets (1: every set full, no chains). Default: 7. */
+  fullBackupEvery?: number;
+}
+
+export interface BackupRetryPolicySpec {
+  /** Retries after a failure (0: none). Default: 0. */
+  maxRetries?: number;
+  /** Wait before the first retry; doubled for each further one. Default: 30. */
+  backoffSeconds?: number;
+  /** The longest wait between retries. Default: 3600. */
+  maxBackoffSeconds?: number;
+}
+
 export interface KafkaBackupStatus {
   /** Lifecycle phase. One of Pending, Ready, Running, Completed, Failed, Suspended. */
   phase?: "Pending" | "Ready" | "Running" | "Completed" | "Failed" | "Suspended";
-  /** ID of the current or last backup set, {name}-{YYYYMMDD-HHMMSS} (UTC). */
+  /** ID of the current or last backup set, {namespace}.{name}-{YYYYMMDD-HHMMSS} (UTC). */
   backupId?: string;
+  /** Addition: the chain of the current or last set (the backupId of its full set). */
+  chainId?: string;
+  /** Addition: the set the current or last set continues; empty for a full set. */
+  baseBackupId?: string;
+  /** Addition: the value of the kafka.oso.sh/full-backup annotation last acted on; a new value makes the next scheduled set full. */
+  fullBackupToken?: string;
+  /** Addition: the value of the kafka.oso.sh/retry annotation last acted on; a new value resumes a failed one-shot backup. */
+  retryToken?: string;
+  /** Addition: retries of the current one-shot backup under spec.retryPolicy. */
+  retryCount?: number;
+  /** Addition: when spec.retryPolicy retries the failed one-shot backup. */
+  nextRetryTime?: string;
   /** Addition: ID of the newest completed backup set. */
   lastSuccessfulBackupId?: string;
   /** Addition: when the current or last run started. */

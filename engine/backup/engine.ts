@@ -5,8 +5,9 @@
 // the partition's checkpoint. A crash at any moment therefore resumes exactly at the checkpoint:
 // nothing is lost, and nothing is stored twice (a half-written segment is overwritten under the
 // same key, or swept at the end of the run). One memory budget bounds everything held at once.
+import { assertWritableBy } from "../backupset/chain.ts";
 import type { Codec } from "../format/codec.ts";
-import { type Manifest, parseManifest } from "../format/manifest.ts";
+import { type ChainLink, type Manifest, parseManifest, type SetOwner, type SetRunState } from "../format/manifest.ts";
 import { keyFingerprint } from "../format/segment.ts";
 import type { KafkaClient } from "../kafka/client.ts";
 import { type Logger, silentLogger } from "../log.ts";
@@ -61,6 +62,13 @@ export interface BackupOptions {
   shard?: ShardRef;
   /** Continuous mode: how often the manifest is rewritten from the checkpoints. */
   manifestIntervalMs?: number;
+  // ── Chains and ownership (engine/backup/chain.ts plans them; the engine only records them) ──
+  /** Where a partition without a checkpoint starts, by "topic/partition": its base set's end. Default: the log start. */
+  startOffsets?: Readonly<Record<string, number>>;
+  /** The KafkaBackup the set belongs to, recorded in the manifest; the run refuses a set another one owns. */
+  owner?: SetOwner;
+  /** The set's place in its chain, recorded in the manifest. */
+  chain?: ChainLink;
   signal?: AbortSignal;
   onProgress?: (progress: BackupProgress) => void;
   progressIntervalMs?: number;
@@ -181,6 +189,8 @@ export async function runBackup(kafka: KafkaClient, store: ObjectStore, options:
   if (o.signal?.aborted) onCancel();
   o.signal?.addEventListener("abort", onCancel, { once: true });
   let manifestWrites: Promise<void> = Promise.resolve();
+  /** Recorded in every manifest write: `complete` only in the write after the run finished. */
+  let runState: SetRunState = "running";
   const recordThrottle = new Throttle(o.recordsPerSec ?? 0);
   const byteThrottle = new Throttle(o.bytesPerSec ?? 0);
   const totals = { records: 0, bytes: 0, storedBytes: 0, segments: 0, skipped: 0, gaps: 0 };
@@ -195,6 +205,7 @@ export async function runBackup(kafka: KafkaClient, store: ObjectStore, options:
     const sourceClusterId = o.sourceClusterId ?? cluster.clusterId;
     const metadata = await topicMetadata(kafka, topics);
     const existing = await loadManifest(store, o.backupId);
+    assertWritableBy(existing, o.owner, o.backupId);
 
     let partitions: PartitionRange[] = [];
     for (const topic of topics) {
@@ -243,7 +254,7 @@ export async function runBackup(kafka: KafkaClient, store: ObjectStore, options:
     };
     for (const { topic, partition, low, high } of partitions) {
       let checkpoint = await loadCheckpoint(store, o.backupId, topic, partition);
-      checkpoint ??= emptyCheckpoint(topic, partition, low);
+      checkpoint ??= emptyCheckpoint(topic, partition, o.startOffsets?.[`${topic}/${partition}`] ?? low);
       if (checkpoint.nextOffset < low) {
         log.warn(
           { topic, partition, from: checkpoint.nextOffset, to: low },
@@ -288,6 +299,12 @@ export async function runBackup(kafka: KafkaClient, store: ObjectStore, options:
         topics: metadata,
         checkpoints,
         ...(o.consumerGroupSnapshot ? { consumerGroupSnapshot: groupSnapshotKey(o.backupId) } : {}),
+      });
+      // Whose set, how far its run got, its place in a chain (docs/format.md, "Complete sets, owners and chains").
+      Object.assign(manifest, {
+        ...(o.owner ? { owner: o.owner } : {}),
+        run: { state: runState, mode: o.mode, ...(runState === "running" ? {} : { finishedAt: Date.now() }) },
+        ...(o.chain ? { chain: o.chain } : {}),
       });
       // Topics an earlier run of this set backed up and this run does not select stay listed.
       for (const t of existing?.topics ?? []) if (!topics.includes(t.name)) manifest.topics.push(t);
@@ -373,6 +390,7 @@ export async function runBackup(kafka: KafkaClient, store: ObjectStore, options:
       log.info({ peakMemoryBytes: memory.peak }, "every partition fetched");
     } catch (err) {
       // What was stored before the failure is listed in the manifest all the same.
+      runState = o.signal?.aborted ? "cancelled" : "failed";
       await writeManifest().catch((e: Error) => log.warn({ err: e.message }, "could not update the manifest after a failure"));
       throw err;
     }
@@ -381,6 +399,7 @@ export async function runBackup(kafka: KafkaClient, store: ObjectStore, options:
     if (o.consumerGroupSnapshot && !runSignal.aborted && (shard?.index ?? 0) === 0) {
       await snapshotConsumerGroups(kafka, store, o.backupId, topics, log);
     }
+    runState = o.signal?.aborted ? "cancelled" : "complete";
     await writeManifest();
     if (o.mode === "snapshot" && !o.signal?.aborted) await sweepOrphans(store, o.backupId, tasks, log);
     let merged: boolean | undefined;
@@ -394,7 +413,8 @@ export async function runBackup(kafka: KafkaClient, store: ObjectStore, options:
         const checkpoints: Checkpoint[] = [];
         for (const p of assignment.partitions) {
           checkpoints.push(
-            (await loadCheckpoint(store, o.backupId, p.topic, p.partition)) ?? emptyCheckpoint(p.topic, p.partition, p.low),
+            (await loadCheckpoint(store, o.backupId, p.topic, p.partition)) ??
+              emptyCheckpoint(p.topic, p.partition, o.startOffsets?.[`${p.topic}/${p.partition}`] ?? p.low),
           );
         }
         await writeOnce(checkpoints);

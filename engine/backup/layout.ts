@@ -20,8 +20,17 @@ export const checkpointKey = (backupId: string, topic: string, partition: number
 export const segmentKey = (backupId: string, topic: string, partition: number, firstOffset: number, codec: Codec) =>
   `${partitionDir(backupId, topic, partition)}/segment-${String(firstOffset).padStart(20, "0")}.bin${extensions[codec]}`;
 
-/** A run's backup id: `{name}-{YYYYMMDD-HHMMSS}` in UTC. */
+/** A run's backup id: `{name}-{YYYYMMDD-HHMMSS}` in UTC (the CLI's form; the controller adds the namespace). */
 export function runBackupId(name: string, at: Date): string {
   const iso = at.toISOString();
   return `${name}-${iso.slice(0, 10).replace(/-/g, "")}-${iso.slice(11, 19).replace(/:/g, "")}`;
+}
+
+/**
+ * A KafkaBackup's run: `{namespace}.{name}-{YYYYMMDD-HHMMSS}` (UTC). A namespace holds no dot, so
+ * the id reads back unambiguously, and two same-named KafkaBackups in two namespaces sharing a
+ * prefix never pick the same set; the `{name}-{YYYYMMDD-HHMMSS}` form is kept as its tail.
+ */
+export function kafkaBackupSetId(namespace: string, name: string, at: Date): string {
+  return `${namespace}.${runBackupId(name, at)}`;
 }

@@ -4,12 +4,20 @@
 import { createHash } from "node:crypto";
 import { FormatError } from "../format/bytes.ts";
 import { decodeKbakSegment, isKbakSegment } from "../format/kbak.ts";
-import { type Manifest, type ManifestSegment, parseManifest } from "../format/manifest.ts";
+import {
+  type ChainLink,
+  type Manifest,
+  type ManifestSegment,
+  parseManifest,
+  type SetOwner,
+  type SetRunState,
+} from "../format/manifest.ts";
 import type { BackupRecord } from "../format/record.ts";
 import { type BatchEntry, decodeRecordBlock, openSegment, segmentEntries } from "../format/segment.ts";
 import { decodeRecordSet } from "../kafka/record-batch.ts";
 import type { StorageBackend } from "../storage/backend.ts";
 import { ObjectNotFoundError } from "../storage/errors.ts";
+import { mergeChain, setState } from "./chain.ts";
 
 export class BackupNotFoundError extends Error {
   readonly reason = "BackupNotFound";
@@ -28,6 +36,10 @@ export interface BackupSetSummary {
   storedBytes: number;
   gaps: number;
   encrypted: boolean;
+  /** The run's state (`legacy`: written before run states, or by the Rust engine). */
+  state: SetRunState | "legacy";
+  owner?: SetOwner;
+  chain?: ChainLink;
 }
 
 /** Backup ids under the backend's prefix: folders holding a manifest.json (one delimiter listing, not a bucket scan). */
@@ -46,7 +58,29 @@ export async function listBackupSets(store: StorageBackend): Promise<string[]> {
   return ids.sort();
 }
 
+/**
+ * The manifest a restore, a validation or a PITR reads for `backupId`: the set itself, or, for a
+ * set in a chain, the chain up to it merged into one view (`mergeChain`). `readSetManifest` reads
+ * the set's own manifest only.
+ */
 export async function readManifest(store: StorageBackend, backupId: string): Promise<Manifest> {
+  const sets = [await readSetManifest(store, backupId)];
+  const seen = new Set([backupId]);
+  for (let base = sets[0]?.chain?.base; base; base = sets[0]?.chain?.base) {
+    if (seen.has(base)) throw new FormatError(`backup ${backupId}: its chain loops at ${base}`);
+    seen.add(base);
+    try {
+      sets.unshift(await readSetManifest(store, base));
+    } catch (err) {
+      if (err instanceof BackupNotFoundError)
+        throw new BackupNotFoundError(`backup ${backupId} continues ${base}, which is gone: ${err.message}`);
+      throw err;
+    }
+  }
+  return mergeChain(sets);
+}
+
+export async function readSetManifest(store: StorageBackend, backupId: string): Promise<Manifest> {
   const key = `${backupId}/manifest.json`;
   try {
     return parseManifest((await store.getBuffer(key)).body.toString("utf8"), store.location(key));
@@ -72,6 +106,9 @@ export function summarize(manifest: Manifest): BackupSetSummary {
     storedBytes: segments.reduce((n, s) => n + s.storedBytes, 0),
     gaps: partitions.reduce((n, p) => n + p.gaps.length, 0),
     encrypted: Boolean(manifest.encryption) || segments.some((s) => s.encrypted),
+    state: setState(manifest),
+    ...(manifest.owner ? { owner: manifest.owner } : {}),
+    ...(manifest.chain ? { chain: manifest.chain } : {}),
   };
 }
 

@@ -9,7 +9,9 @@ import pkg from "../../package.json" with { type: "json" };
 import { optionsFromSpec, runBackup } from "../backup/engine.ts";
 import { runBackupId } from "../backup/layout.ts";
 import { LeaseHeldError } from "../backup/lease.ts";
-import { listBackupSets, readManifest, summarize } from "../backupset/catalog.ts";
+import { readManifest, readSetManifest, summarize } from "../backupset/catalog.ts";
+import { coverage } from "../backupset/chain.ts";
+import { chooseSet, readSets } from "../backupset/sets.ts";
 import { KafkaClient } from "../kafka/client.ts";
 import { KafkaConfigError } from "../kafka/errors.ts";
 import { resolveKafkaCluster } from "../kafka/spec.ts";
@@ -146,8 +148,9 @@ program
       const read = folderSecretReader(opts.secretsDir);
       const log = createLogger("kafka-backup", opts.logLevel);
       const store = await openStorage(spec.backupRef.storage, read, { logger: log, pvcMountRoot: opts.pvcRoot });
-      const backupId = opts.backupId ?? spec.backupRef.backupId ?? (await listBackupSets(store)).at(-1);
-      if (!backupId) throw new CliUsageError(`no backup set in ${store.location()}`);
+      const { backupId, warning } = chooseSet(opts.backupId ?? spec.backupRef.backupId, await readSets(store));
+      if (!backupId) throw new CliUsageError(`no complete backup set in ${store.location()}`);
+      if (warning) console.error(`kafka-backup: warning: ${warning}`);
       const kafka = new KafkaClient(await resolveKafkaCluster(spec.kafkaCluster, read, "kafka-backup-cli"), log);
       const { readFile } = await import("node:fs/promises");
       const encryptionKey = opts.encryptionKeyFile
@@ -219,7 +222,7 @@ program
 
 program
   .command("list")
-  .description("list the backup sets in the spec's storage")
+  .description("list the backup sets in the spec's storage: state, owner and chain of each")
   .addOption(specOption())
   .addOption(secretsDirOption())
   .addOption(pvcRootOption())
@@ -227,57 +230,88 @@ program
   .action(async (opts: { config: string; secretsDir: string; pvcRoot: string; json?: boolean }) => {
     const spec = await loadSpec<BackupSpec>(opts.config);
     const store = await openStorage(spec.storage, folderSecretReader(opts.secretsDir), { pvcMountRoot: opts.pvcRoot });
-    const summaries = [];
-    for (const id of await listBackupSets(store)) summaries.push(summarize(await readManifest(store, id)));
+    const sets = await readSets(store, (id, err) => console.error(`kafka-backup: ${id}: unreadable manifest: ${err.message}`));
+    const summaries = sets.map((s) => ({ ...summarize(s.manifest), usable: s.usable }));
     if (opts.json) {
       console.log(JSON.stringify(summaries));
       return;
     }
     if (!summaries.length) console.log(`no backup sets in ${store.location()}`);
-    for (const s of summaries) {
-      console.log(
-        `${s.backupId.padEnd(32)} ${new Date(s.updatedAt).toISOString()}  ${String(s.records).padStart(12)} records  ` +
-          `${(s.storedBytes / 1e6).toFixed(1).padStart(10)} MB  ${s.topics} topics${s.gaps ? `  ${s.gaps} gaps` : ""}${s.encrypted ? "  encrypted" : ""}${s.writer === "kafka-backup-rs" ? "  (Rust engine)" : ""}`,
-      );
+    // Grouped by chain, each chain in order: its full set, then the sets built on it.
+    const chainOf = (s: (typeof summaries)[number]) => s.chain?.id ?? s.backupId;
+    const chains = new Map<string, typeof summaries>();
+    for (const s of summaries) chains.set(chainOf(s), [...(chains.get(chainOf(s)) ?? []), s]);
+    for (const [id, members] of chains) {
+      if (members.length > 1 || members[0]?.chain) console.log(`chain ${id}:`);
+      for (const s of members.sort((a, b) => (a.chain?.sequence ?? 0) - (b.chain?.sequence ?? 0) || a.createdAt - b.createdAt)) {
+        const link = s.chain ? (s.chain.base ? `  +${s.chain.sequence} on ${s.chain.base}` : "  full") : "";
+        console.log(
+          `${s.backupId.padEnd(40)} ${s.state.padEnd(9)} ${new Date(s.updatedAt).toISOString()}  ${String(s.records).padStart(12)} records  ` +
+            `${(s.storedBytes / 1e6).toFixed(1).padStart(10)} MB  ${s.topics} topics${s.gaps ? `  ${s.gaps} gaps` : ""}${s.encrypted ? "  encrypted" : ""}` +
+            `${s.owner ? `  owner ${s.owner.namespace}/${s.owner.name}` : ""}${link}${s.writer === "kafka-backup-rs" ? "  (Rust engine)" : ""}`,
+        );
+      }
     }
   });
 
 program
   .command("describe")
-  .description("show a backup set: topics, partitions, offsets, segments and gaps")
+  .description(
+    "show a backup set: state, owner, chain, and per partition the offsets the chain up to it covers, segments and gaps",
+  )
   .argument("<backupId>")
   .addOption(specOption())
   .addOption(secretsDirOption())
   .addOption(pvcRootOption())
-  .option("--json", "the whole manifest as JSON")
+  .option("--json", "the set's own manifest and the chain's coverage per partition, as JSON")
   .action(async (backupId: string, opts: { config: string; secretsDir: string; pvcRoot: string; json?: boolean }) => {
     const spec = await loadSpec<BackupSpec>(opts.config);
     const store = await openStorage(spec.storage, folderSecretReader(opts.secretsDir), { pvcMountRoot: opts.pvcRoot });
-    const manifest = await readManifest(store, backupId);
+    const manifest = await readSetManifest(store, backupId);
+    // What a restore of this set reads: the chain up to it.
+    const view = await readManifest(store, backupId);
     if (opts.json) {
-      console.log(JSON.stringify(manifest, null, 2));
+      console.log(JSON.stringify({ manifest, chainSets: view.chainSets ?? [backupId], coverage: coverage(view) }, null, 2));
       return;
     }
     const s = summarize(manifest);
-    console.log(`backup ${s.backupId} (${store.location(backupId)})`);
+    console.log(`backup ${s.backupId} (${store.location(backupId)}): ${s.state}`);
     console.log(
       `  written by ${manifest.writer}, created ${new Date(s.createdAt).toISOString()}, updated ${new Date(s.updatedAt).toISOString()}`,
     );
+    if (manifest.owner) {
+      const o = manifest.owner;
+      console.log(
+        `  owner KafkaBackup ${o.namespace}/${o.name}${o.uid ? ` (uid ${o.uid})` : ""}${o.cluster ? ` in cluster ${o.cluster}` : ""}`,
+      );
+    }
+    if (manifest.chain) {
+      console.log(
+        manifest.chain.base
+          ? `  chain ${manifest.chain.id}, set ${manifest.chain.sequence}, built on ${manifest.chain.base}; a restore reads ${(view.chainSets ?? []).join(" + ")}`
+          : `  chain ${manifest.chain.id}: a full set (${manifest.chain.fullReason ?? "new chain"})`,
+      );
+    }
     console.log(
-      `  source cluster ${manifest.sourceClusterId ?? "unknown"}, ${s.records} records in ${s.segments} segments, ${(s.storedBytes / 1e6).toFixed(1)} MB`,
+      `  source cluster ${manifest.sourceClusterId ?? "unknown"}, ${s.records} records in ${s.segments} segments, ${(s.storedBytes / 1e6).toFixed(1)} MB in this set`,
     );
-    for (const t of manifest.topics) {
-      console.log(`  topic ${t.name}: ${t.partitionCount} partitions, replication factor ${t.replicationFactor ?? "?"}`);
-      for (const p of t.partitions) {
-        const first = p.segments[0]?.firstOffset;
-        const last = p.segments.at(-1)?.lastOffset;
-        const records = p.segments.reduce((n, x) => n + x.recordCount, 0);
-        console.log(
-          `    ${String(p.partition).padStart(4)}: offsets ${first ?? "-"}..${last ?? "-"}, ${records} records, ${p.segments.length} segments` +
-            (p.nextOffset !== undefined ? `, resumes at ${p.nextOffset}` : "") +
-            (p.gaps.length ? `, gaps ${p.gaps.map((g) => `[${g.start},${g.end}) ${g.reason}`).join(" ")}` : ""),
-        );
-      }
+    const own = new Map(manifest.topics.flatMap((t) => t.partitions.map((p) => [`${t.name}/${p.partition}`, p])));
+    const byTopic = new Map(view.topics.map((t) => [t.name, t]));
+    for (const c of coverage(view)) {
+      const t = byTopic.get(c.topic);
+      if (t && c.partition === t.partitions[0]?.partition)
+        console.log(`  topic ${t.name}: ${t.partitionCount} partitions, replication factor ${t.replicationFactor ?? "?"}`);
+      const mine = own.get(`${c.topic}/${c.partition}`);
+      const mineRecords = mine?.segments.reduce((n, x) => n + x.recordCount, 0) ?? 0;
+      const last = c.to !== undefined ? c.to - 1 : undefined;
+      console.log(
+        `    ${String(c.partition).padStart(4)}: offsets ${c.from ?? "-"}..${last ?? "-"}, ${c.records} records` +
+          (view.chainSets
+            ? ` (${mineRecords} in this set), ${mine?.segments.length ?? 0} segments in this set`
+            : `, ${mine?.segments.length ?? 0} segments`) +
+          (c.to !== undefined ? `, resumes at ${c.to}` : "") +
+          (c.gaps.length ? `, gaps ${c.gaps.map((g) => `[${g.start},${g.end}) ${g.reason}`).join(" ")}` : ""),
+      );
     }
   });
 

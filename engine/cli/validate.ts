@@ -5,7 +5,7 @@
 import { readFile, writeFile } from "node:fs/promises";
 import { type Command, Option } from "commander";
 import type { KafkaBackupValidationSpec } from "../../crds/generated/types.ts";
-import { listBackupSets } from "../backupset/catalog.ts";
+import { chooseSet, readSets } from "../backupset/sets.ts";
 import { KafkaClient } from "../kafka/client.ts";
 import { resolveKafkaCluster } from "../kafka/spec.ts";
 import { createLogger } from "../log.ts";
@@ -62,8 +62,9 @@ export function registerValidationCommands(program: Command): void {
         const read = folderSecretReader(opts.secretsDir);
         const log = createLogger("kafka-backup", opts.logLevel);
         const store = await openStorage(spec.backupRef.storage, read, { logger: log, pvcMountRoot: opts.pvcRoot });
-        const backupId = opts.backupId ?? spec.backupRef.backupId ?? (await listBackupSets(store)).at(-1);
-        if (!backupId) throw new CliUsageError(`no backup set in ${store.location()}`);
+        const { backupId, warning } = chooseSet(opts.backupId ?? spec.backupRef.backupId, await readSets(store));
+        if (!backupId) throw new CliUsageError(`no complete backup set in ${store.location()}`);
+        if (warning) console.error(`kafka-backup: warning: ${warning}`);
         const signing = spec.evidence?.signing;
         let signingKey: ReturnType<typeof parsePrivateKey> | undefined;
         try {

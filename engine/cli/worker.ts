@@ -6,6 +6,7 @@
 // (the Job's pod failure policy fails the index at once).
 import { type Command, Option } from "commander";
 import type { KafkaRestoreSpec } from "../../crds/generated/types.ts";
+import { planOptions, readChainPlan } from "../backup/chain.ts";
 import { optionsFromSpec, runBackup } from "../backup/engine.ts";
 import { KafkaClient } from "../kafka/client.ts";
 import { resolveKafkaCluster } from "../kafka/spec.ts";
@@ -139,16 +140,28 @@ export function registerWorkerCommands(program: Command, isUsageError: (err: unk
       const shard = shardOf(opts);
       await asShard(shard, opts.backupId, isUsageError, async (opened) => {
         const spec = await workerSpec<BackupSpec>(opts);
-        await runShard(opts, shard, "backup", spec.storage, spec.kafkaCluster, "spec.encryption.keySecret", opened, (run) =>
-          runBackup(run.kafka, run.store, {
-            backupId: opts.backupId,
-            ...optionsFromSpec(spec),
-            ...(run.encryptionKey ? { encryptionKey: run.encryptionKey } : {}),
-            shard,
-            leaseHolder: opts.holder ?? `${opts.backupId}/shard-${shard.index}`,
-            signal: run.signal,
-            log: run.log,
-          }),
+        await runShard(
+          opts,
+          shard,
+          "backup",
+          spec.storage,
+          spec.kafkaCluster,
+          "spec.encryption.keySecret",
+          opened,
+          async (run) => {
+            // The controller stored the set's chain plan (owner, chain, start offsets) before it made the Job.
+            const plan = await readChainPlan(run.store, opts.backupId);
+            return await runBackup(run.kafka, run.store, {
+              backupId: opts.backupId,
+              ...optionsFromSpec(spec),
+              ...(plan ? planOptions(plan) : {}),
+              ...(run.encryptionKey ? { encryptionKey: run.encryptionKey } : {}),
+              shard,
+              leaseHolder: opts.holder ?? `${opts.backupId}/shard-${shard.index}`,
+              signal: run.signal,
+              log: run.log,
+            });
+          },
         );
       });
     });

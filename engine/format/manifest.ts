@@ -72,6 +72,42 @@ export interface Manifest {
   topics: ManifestTopic[];
   /** Key of the consumer-group snapshot stored with the backup, when one was taken. */
   consumerGroupSnapshot?: string;
+  /** The KafkaBackup the set belongs to: retention and deletion touch only their own sets. */
+  owner?: SetOwner;
+  /** How far the set's run got: only a complete set is chosen when nobody names a set. */
+  run?: SetRun;
+  /** The set's place in its chain (incremental scheduled backups). */
+  chain?: ChainLink;
+  /** Only in a chain view (engine/backupset/chain.ts): the sets merged into it, oldest first. */
+  chainSets?: string[];
+}
+
+export interface SetOwner {
+  /** The operator's cluster identity (CLUSTER_ID), when configured. */
+  cluster?: string;
+  namespace: string;
+  name: string;
+  uid?: string;
+}
+
+export type SetRunState = "running" | "complete" | "failed" | "cancelled";
+
+export interface SetRun {
+  state: SetRunState;
+  mode: "snapshot" | "continuous";
+  /** When the run ended (complete, failed or cancelled). */
+  finishedAt?: number;
+}
+
+export interface ChainLink {
+  /** The chain: the backupId of its full set. */
+  id: string;
+  /** 0 for the full set, then 1, 2, ... */
+  sequence: number;
+  /** The set this one continues (its start offsets are that set's ends); absent for a full set. */
+  base?: string;
+  /** Why a full set started a new chain (first set, fullBackupEvery, annotation, partitions added, ...). */
+  fullReason?: string;
 }
 
 export function parseManifest(text: string, name = "manifest.json"): Manifest {

@@ -44,6 +44,8 @@ export interface EvidenceReport {
     encrypted: boolean;
     /** SHA-256 of manifest.json as stored. */
     manifestSha256: string;
+    /** A set in a chain: the chain and every set validated with it (oldest first), each manifest by its SHA-256. */
+    chain?: { id: string; sets: Array<{ backupId: string; manifestSha256: string }> };
   };
   /** The cluster compared against, when one was. */
   cluster?: {

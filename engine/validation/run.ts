@@ -6,7 +6,7 @@ import type { KeyObject } from "node:crypto";
 import type { ValidationChecksSpec } from "../../crds/generated/types.ts";
 import pkg from "../../package.json" with { type: "json" };
 import { groupSnapshotKey, manifestKey } from "../backup/layout.ts";
-import { BackupNotFoundError, decodeSegmentObject, summarize } from "../backupset/catalog.ts";
+import { BackupNotFoundError, decodeSegmentObject, readManifest, summarize } from "../backupset/catalog.ts";
 import { type ManifestSegment, parseManifest } from "../format/manifest.ts";
 import { EncryptionError } from "../format/segment.ts";
 import type { KafkaClient } from "../kafka/client.ts";
@@ -79,7 +79,15 @@ export async function runValidation(store: StorageBackend, o: ValidationRunOptio
       throw new BackupNotFoundError(`backup ${o.backupId} not found: no ${store.location(mKey)}`);
     throw err;
   }
-  const manifest = parseManifest(manifestBytes.toString("utf8"), mKey);
+  const own = parseManifest(manifestBytes.toString("utf8"), mKey);
+  // A set in a chain is validated with the sets it builds on (one view of their segments), and the
+  // evidence names every set's manifest by its hash.
+  const manifest = own.chain?.base ? await readManifest(store, o.backupId) : own;
+  const chainSets = [];
+  for (const backupId of manifest.chainSets ?? []) {
+    const bytes = backupId === o.backupId ? manifestBytes : (await store.getBuffer(manifestKey(backupId))).body;
+    chainSets.push({ backupId, manifestSha256: sha256Hex(bytes) });
+  }
   const checks = o.checks;
   const role: ClusterRole = o.restored ? "restored" : "source";
   const mapping = o.restored?.topicMapping ?? {};
@@ -199,6 +207,7 @@ export async function runValidation(store: StorageBackend, o: ValidationRunOptio
       gaps: summary.gaps,
       encrypted: summary.encrypted,
       manifestSha256: sha256Hex(manifestBytes),
+      ...(own.chain && chainSets.length ? { chain: { id: own.chain.id, sets: chainSets } } : {}),
     },
     ...(o.kafka
       ? {

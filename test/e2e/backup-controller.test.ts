@@ -106,7 +106,8 @@ describe("KafkaBackup controller", () => {
       return s.phase === "Completed" ? s : undefined;
     });
     assert.equal(first.recordsProcessed, 400);
-    assert.match(first.backupId ?? "", /^orders-backup-\d{8}-\d{6}$/);
+    // {namespace}.{name}-{YYYYMMDD-HHMMSS}: same-named KafkaBackups of two namespaces never share a set.
+    assert.match(first.backupId ?? "", new RegExp(`^${namespace}\\.orders-backup-\\d{8}-\\d{6}$`));
     const ready = first.conditions?.find((c) => c.type === "Ready");
     assert.equal(ready?.status, "True");
     assert.equal(ready?.reason, "BackupSucceeded");
@@ -128,7 +129,7 @@ describe("KafkaBackup controller", () => {
     assert.match(metrics, /kafka_backup_operator_reconciliations_total\{kind="KafkaBackup"\} \d+/);
     assert.match(
       metrics,
-      new RegExp(`kafka_backup_records_total\\{backup_id="orders-backup-\\d{8}-\\d{6}",topic="${topic}"\\} 400`),
+      new RegExp(`kafka_backup_records_total\\{backup_id="${namespace}\\.orders-backup-\\d{8}-\\d{6}",topic="${topic}"\\} 400`),
     );
     assert.match(metrics, /kafka_backup_operator_build_info\{version="[^"]+"\} 1/);
     await controller.stop();

@@ -1,5 +1,7 @@
 // Retention on every backend (GCS included): real backup sets are written, then the oldest are
-// deleted whole, never the current or the newest; a dry run deletes nothing.
+// deleted whole, never the current or the newest; a dry run deletes nothing. Two same-named
+// KafkaBackups in two namespaces share the prefix: retention and deletion of one leave the
+// other's sets alone (ownership is the manifest's, not the name's).
 import assert from "node:assert/strict";
 import { randomUUID } from "node:crypto";
 import { mkdirSync } from "node:fs";
@@ -7,7 +9,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { runBackup } from "../../engine/backup/engine.ts";
-import { applyRetention } from "../../engine/backup/retention.ts";
+import { applyRetention, deleteOwnedSets } from "../../engine/backup/retention.ts";
 import { listBackupSets } from "../../engine/backupset/catalog.ts";
 import { KafkaClient } from "../../engine/kafka/client.ts";
 import type { StorageBackend } from "../../engine/storage/backend.ts";
@@ -80,40 +82,55 @@ after(async () => {
 
 describe("backup retention", () => {
   for (const [name, open] of Object.entries(backends)) {
-    test(`keepLast on ${name}: the oldest sets go whole, the newest stay`, async () => {
+    test(`keepLast on ${name}: the oldest sets go whole, the newest stay, a same-named KafkaBackup's sets in another namespace stay`, async () => {
       const store = await open();
-      const ids = [1, 2, 3, 4].map((d) => `nightly-2026010${d}-020000`);
-      for (const backupId of ids) {
-        await runBackup(kafka, store, {
+      const prod = { namespace: "prod", name: "nightly", uid: `prod-${run}` };
+      const dev = { namespace: "dev", name: "nightly", uid: `dev-${run}` };
+      const backup = (backupId: string, owner: typeof prod) =>
+        runBackup(kafka, store, {
           backupId,
+          owner,
           selection: { topics: [topic] },
           mode: "snapshot",
           codec: "zstd",
           leaseHolder: "t",
         });
-      }
-      // Another KafkaBackup's set in the same storage is not ours to delete.
+      const ids = [1, 2, 3, 4].map((d) => `prod.nightly-2026010${d}-020000`);
+      const theirs = [1, 2].map((d) => `dev.nightly-2026010${d}-020000`);
+      // The other namespace's KafkaBackup of the same name writes first: its sets are the oldest.
+      for (const backupId of theirs) await backup(backupId, dev);
+      for (const backupId of ids) await backup(backupId, prod);
+      // A set written before owners were recorded, named like ours: not ours to delete either.
       await runBackup(kafka, store, {
-        backupId: "nightly-archive-20260101-020000",
+        backupId: "nightly-20251231-020000",
         selection: { topics: [topic] },
         mode: "snapshot",
         codec: "zstd",
         leaseHolder: "t",
       });
 
-      const dry = await applyRetention(store, "nightly", { keepLast: 2, dryRun: true }, ids[3]);
+      const dry = await applyRetention(store, prod, { keepLast: 2, dryRun: true }, ids[3]);
       assert.deepEqual(dry.delete.map((s) => s.backupId).sort(), [ids[0], ids[1]]);
       assert.ok(dry.reclaimedBytes > 0);
-      assert.equal((await listBackupSets(store)).length, 5, "a dry run deletes nothing");
+      assert.equal((await listBackupSets(store)).length, 7, "a dry run deletes nothing");
 
-      const plan = await applyRetention(store, "nightly", { keepLast: 2 }, ids[3]);
+      const plan = await applyRetention(store, prod, { keepLast: 2 }, ids[3]);
       assert.equal(plan.inspected, 4);
-      assert.deepEqual((await listBackupSets(store)).sort(), [ids[2], ids[3], "nightly-archive-20260101-020000"].sort());
+      assert.deepEqual(
+        (await listBackupSets(store)).sort(),
+        [ids[2], ids[3], ...theirs, "nightly-20251231-020000"].sort(),
+        "only prod/nightly's own sets are deleted",
+      );
       for (const gone of [ids[0], ids[1]]) {
         const left: string[] = [];
         for await (const entry of store.list(`${gone}/`)) left.push(entry.type === "object" ? entry.key : entry.prefix);
         assert.deepEqual(left, [], `${gone} left objects behind`);
       }
+      // deletionPolicy Delete of prod/nightly: dev/nightly's sets stay.
+      assert.deepEqual((await deleteOwnedSets(store, prod)).sort(), [ids[2], ids[3]].sort());
+      assert.deepEqual((await listBackupSets(store)).sort(), [...theirs, "nightly-20251231-020000"].sort());
+      // A run into a set another KafkaBackup owns is refused before it writes.
+      await assert.rejects(backup(theirs[0] as string, prod), /belongs to KafkaBackup dev\/nightly/);
     });
   }
 });

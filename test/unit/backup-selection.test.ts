@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { runBackupId, segmentKey } from "../../engine/backup/layout.ts";
+import { kafkaBackupSetId, runBackupId, segmentKey } from "../../engine/backup/layout.ts";
 import { selectTopics } from "../../engine/backup/selection.ts";
 import { Throttle } from "../../engine/backup/throttle.ts";
 
@@ -31,6 +31,7 @@ test("segment keys and backup ids follow the existing layout", () => {
   );
   assert.equal(segmentKey("b", "t", 3, 0, "none"), "b/topics/t/partition=3/segment-00000000000000000000.bin");
   assert.equal(runBackupId("nightly", new Date("2026-11-25T02:03:04.567Z")), "nightly-20261125-020304");
+  assert.equal(kafkaBackupSetId("prod", "nightly", new Date("2026-11-25T02:03:04.567Z")), "prod.nightly-20261125-020304");
 });
 
 test("the throttle lets a second's worth through, then paces", () => {

@@ -289,18 +289,38 @@ describe("from the spec", () => {
   });
 
   test("which backup set a KafkaBackup reference means", () => {
-    assert.equal(chooseBackupId("nightly", "given", { backupId: "nightly-x", phase: "Completed" }, []), "given");
-    assert.equal(
-      chooseBackupId("nightly", undefined, { backupId: "nightly-20261125-020000", phase: "Completed" }, []),
-      "nightly-20261125-020000",
-    );
-    // The one being written is skipped: the newest complete one is validated.
-    const sets = ["nightly-20261124-020000", "nightly-20261125-020000", "nightly-archive-20261125-020000"];
-    assert.equal(
-      chooseBackupId("nightly", undefined, { backupId: "nightly-20261125-020000", phase: "Running" }, sets),
-      "nightly-20261124-020000",
-    );
-    assert.equal(chooseBackupId("nightly", undefined, undefined, []), undefined);
+    const owner = { namespace: "prod", name: "nightly", uid: "u1" };
+    const set = (backupId: string, createdAt: number, state?: "complete" | "failed" | "running", by = owner) => {
+      const manifest = {
+        format: "kafka-backup-operator/manifest",
+        formatVersion: 1,
+        writer: "kafka-backup-operator",
+        backupId,
+        createdAt,
+        updatedAt: createdAt,
+        compression: "zstd",
+        topics: [],
+        ...(state ? { owner: by, run: { state, mode: "snapshot" } } : {}),
+      } as unknown as Manifest;
+      return { backupId, manifest, usable: !state || state === "complete", createdAt, storedBytes: 0 };
+    };
+    const sets = [
+      set("prod.nightly-20261124-020000", 1, "complete"),
+      set("prod.nightly-20261125-020000", 2, "failed"),
+      set("prod.nightly-20261126-020000", 3, "running"),
+      set("dev.nightly-20261127-020000", 4, "complete", { namespace: "dev", name: "nightly", uid: "u2" }),
+      set("nightly-archive-20261128-020000", 5),
+    ];
+    // Named: taken as it is, with a warning when its run did not complete.
+    assert.deepEqual(chooseBackupId(owner, "prod.nightly-20261124-020000", sets), { backupId: "prod.nightly-20261124-020000" });
+    assert.match(chooseBackupId(owner, "prod.nightly-20261125-020000", sets).warning ?? "", /is failed, not complete/);
+    // Unnamed: the newest complete set this KafkaBackup owns; never the failed or running ones, nor the other namespace's.
+    assert.deepEqual(chooseBackupId(owner, undefined, sets), { backupId: "prod.nightly-20261124-020000" });
+    // Sets written before owners were recorded count by their {name}-{YYYYMMDD-HHMMSS} id.
+    assert.deepEqual(chooseBackupId(owner, undefined, [...sets, set("nightly-20261129-020000", 6)]), {
+      backupId: "nightly-20261129-020000",
+    });
+    assert.deepEqual(chooseBackupId(owner, undefined, sets.slice(1, 3)), {});
   });
 });
 
