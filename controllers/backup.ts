@@ -371,6 +371,7 @@ async function execute(ctx: Ctx, o: KafkaBackup, backupId: string, r: Resolved, 
       .catch((err: Error) => ctx.log.warn({ err: err.message }, "progress status write failed"));
   };
   let result: BackupResult | undefined;
+  await backupMetrics(ctx).runStarted(keyOf(o), backupId);
   try {
     result = await runBackup(r.kafka, r.store, {
       backupId,
@@ -511,7 +512,11 @@ async function retain(ctx: Ctx, o: KafkaBackup, store: StorageBackend, current: 
 
 let sharedBackupMetrics: BackupMetrics | undefined;
 function backupMetrics(ctx: Ctx): BackupMetrics {
-  sharedBackupMetrics ??= new BackupMetrics(ctx.metrics.registry);
+  if (!sharedBackupMetrics) {
+    const metrics = new BackupMetrics(ctx.metrics.registry);
+    ctx.metrics.onForget((namespace, name) => metrics.ownerGone(`${namespace}/${name}`));
+    sharedBackupMetrics = metrics;
+  }
   return sharedBackupMetrics;
 }
 

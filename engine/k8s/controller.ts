@@ -233,8 +233,13 @@ export async function runController<Spec, Status>(
       lastWatchOk = Date.now();
       metrics.managedResources.set({ kind: def.metricsKind }, informer.cache.size);
       if (object) queue.add(key);
-      // Gone without our finalizer running (force-deleted, finalizer removed by hand): stop its work.
-      else void work.cancel(key, "deleted");
+      else {
+        // Gone (deleted; or force-deleted without our finalizer running): stop its work, and drop
+        // its metric series, which would otherwise outlive it.
+        void work.cancel(key, "deleted");
+        const { namespace, name } = splitKey(key);
+        void metrics.forgetObject(namespace, name).catch(() => {});
+      }
     },
   });
   informer.start();
