@@ -156,7 +156,6 @@ export async function runController<Spec, Status>(
   const backoff = new Backoff();
   const shutdown = new AbortController();
   let leading = !options.leaderElection;
-  let lastWatchOk = Date.now();
 
   const ctx = (objectLog: Logger): Context<Spec, Status> => ({
     kube,
@@ -229,8 +228,9 @@ export async function runController<Spec, Status>(
     resyncMs: options.resyncMs,
     log,
     signal: shutdown.signal,
+    onList: () => metrics.watchLists.inc({ kind: def.metricsKind }),
+    onFailure: () => metrics.watchFailures.inc({ kind: def.metricsKind }),
     onChange: (key, object) => {
-      lastWatchOk = Date.now();
       metrics.managedResources.set({ kind: def.metricsKind }, informer.cache.size);
       if (object) queue.add(key);
       else {
@@ -245,8 +245,10 @@ export async function runController<Spec, Status>(
   informer.start();
 
   const server = await startProbeServer(options.metricsPort, options.metricsHost, metrics.registry, {
-    healthy: () => informer.hasSynced || Date.now() - lastWatchOk < 120_000,
-    ready: () => informer.hasSynced,
+    // A watch reconnecting is normal (an API server restart, a network blip): ready stays true while
+    // the cache is whole and no watch has failed for a minute; alive while none has for five.
+    healthy: () => informer.failingForMs() < 300_000,
+    ready: () => informer.hasSynced && informer.failingForMs() < 60_000,
   });
 
   let elector: LeaderElector | undefined;

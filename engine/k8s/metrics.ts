@@ -12,6 +12,8 @@ export class OperatorMetrics {
   readonly reconcileDuration: Histogram<"kind">;
   readonly cleanups: Counter<"kind">;
   readonly managedResources: Gauge<"kind">;
+  readonly watchLists: Counter<"kind">;
+  readonly watchFailures: Counter<"kind">;
   readonly backups: Counter<"outcome" | "resource_namespace" | "name">;
   readonly backupSize: Gauge<"resource_namespace" | "name">;
   readonly backupRecords: Gauge<"resource_namespace" | "name">;
@@ -88,6 +90,18 @@ export class OperatorMetrics {
     this.managedResources = new Gauge({
       name: "kafka_backup_operator_managed_resources",
       help: "Custom resources watched",
+      labelNames: kind,
+      registers,
+    });
+    this.watchLists = new Counter({
+      name: "kafka_backup_operator_watch_lists_total",
+      help: "Full lists of the watched kind (the first, and one per expired watch)",
+      labelNames: kind,
+      registers,
+    });
+    this.watchFailures = new Counter({
+      name: "kafka_backup_operator_watch_failures_total",
+      help: "Watches that failed to connect or broke (a watch ending at its timeout is not one)",
       labelNames: kind,
       registers,
     });
