@@ -9,7 +9,7 @@ import { connectKube, type Kube } from "../../engine/k8s/client.ts";
 import { Informer } from "../../engine/k8s/informer.ts";
 import { LeaderElector } from "../../engine/k8s/leader.ts";
 import type { CustomResource, Kind } from "../../engine/k8s/resource.ts";
-import { silentLogger } from "../../engine/log.ts";
+import { createLogger, silentLogger } from "../../engine/log.ts";
 import { applyCrds, createNamespace, deleteNamespace } from "../support/kube.ts";
 import { stackEnv } from "../support/stack-env.ts";
 
@@ -28,7 +28,7 @@ const restore = (name: string) => ({
   apiVersion: "kafka.oso.sh/v1alpha1",
   kind: "KafkaRestore",
   metadata: { name, namespace },
-  spec: { backupRef: { name: "nothing" }, kafkaCluster: { bootstrapServers: ["127.0.0.1:9"] } },
+  spec: { backupRef: { name: "nothing" }, kafkaCluster: { bootstrapServers: ["127.0.0.1:9"] }, dryRun: true },
 });
 
 test("watches that end at their server-side timeout are not failures, add no listeners, and see new objects at once", async () => {
@@ -39,7 +39,7 @@ test("watches that end at their server-side timeout are not failures, add no lis
   const informer = new Informer(kube, restoreKind, {
     namespaces: [namespace],
     resyncMs: 3_600_000,
-    log: silentLogger,
+    log: createLogger("watch-test", "warn"),
     signal: stop.signal,
     // Watches of 2–3 s: ten and more of them end cleanly during the test.
     watchTimeoutSeconds: [2, 3],
