@@ -150,6 +150,7 @@ export async function runController<Spec, Status>(
   const log = createLogger(def.component, options.logLevel);
   const kube = connectKube();
   const metrics = new OperatorMetrics();
+  kube.api.onResponse = (verb, code) => metrics.apiRequests.inc({ verb, code: String(code) });
   const resources = new Resources<Spec, Status>(kube, def.kind);
   const events = new EventRecorder(kube, def.component, log);
   const work = new WorkRegistry((key) => queue.add(key));

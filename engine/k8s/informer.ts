@@ -10,7 +10,6 @@
 //   (level-triggered).
 
 import { setTimeout as sleep } from "node:timers/promises";
-import { Watch } from "@kubernetes/client-node";
 import type { Logger } from "../log.ts";
 import type { Kube } from "./client.ts";
 import { apiErrorMessage, httpCode } from "./client.ts";
@@ -155,68 +154,46 @@ export class Informer {
     }
   }
 
-  private watchOnce(namespace: string, resourceVersion: string, onVersion: (rv: string) => void): Promise<"ended" | "gone"> {
+  private async watchOnce(
+    namespace: string,
+    resourceVersion: string,
+    onVersion: (rv: string) => void,
+  ): Promise<"ended" | "gone"> {
     const [lo, hi] = this.o.watchTimeoutSeconds ?? [240, 290];
     const timeoutSeconds = Math.round(lo + Math.random() * (hi - lo));
-    return new Promise((resolve, reject) => {
-      let gone = false;
-      let events = 0;
-      const started = Date.now();
-      let abortWatch: (() => void) | undefined;
-      const signal = this.o.signal;
-      const watch = new Watch(this.kube.config);
-      // client-node 2.0.1 aborts a watch after 30 s without a byte (a private field); ours end on
-      // the server's timeout, so the client's own is only a backstop for a connection that died
-      // without closing. The idle-watch e2e test fails if this stops working.
-      (watch as unknown as { requestTimeoutMs: number }).requestTimeoutMs = (timeoutSeconds + 30) * 1000;
-      const finish = (err: unknown) => {
-        if (abortWatch) signal.removeEventListener("abort", abortWatch);
-        abortWatch = undefined;
-        if (gone) resolve("gone");
-        else if (signal.aborted) resolve("ended");
-        else if (err) reject(err);
-        // A server that closes every watch at once would otherwise be asked again in a tight loop.
-        else if (!events && Date.now() - started < 1000) reject(new Error("the API server closed the watch at once"));
-        else resolve("ended");
-      };
-      watch
-        .watch(
-          this.path(namespace),
-          { resourceVersion, allowWatchBookmarks: true, timeoutSeconds },
-          (type: string, object: CustomResource & { code?: number; message?: string }) => {
-            events++;
-            if (type === "ERROR") {
-              if (object.code === 410) gone = true;
-              else this.o.log.warn({ namespace: namespace || "*", code: object.code, err: object.message }, "watch error event");
-              return;
-            }
-            if (object.metadata?.resourceVersion) onVersion(object.metadata.resourceVersion);
-            if (type === "BOOKMARK") return;
-            const key = keyOf(object);
-            if (type === "DELETED") {
-              this.cache.delete(key);
-              this.o.onChange(key, undefined);
-            } else {
-              this.cache.set(key, object);
-              this.o.onChange(key, object);
-            }
-          },
-          finish,
-        )
-        .then((controller) => {
-          const abort = () => controller.abort();
-          if (signal.aborted) return abort();
-          if (controller.signal.aborted) return;
-          abortWatch = abort;
-          signal.addEventListener("abort", abort, { once: true });
-          // `finish` may have run already (an immediate end): then nothing is left to remove.
-          controller.signal.addEventListener("abort", () => {
-            if (abortWatch === abort) {
-              signal.removeEventListener("abort", abort);
-              abortWatch = undefined;
-            }
-          });
-        }, reject);
-    });
+    let gone = false;
+    let events = 0;
+    const started = Date.now();
+    await this.kube.api.watch(
+      this.path(namespace),
+      { resourceVersion, allowWatchBookmarks: true, timeoutSeconds },
+      (type, raw) => {
+        events++;
+        const object = raw as unknown as CustomResource & { code?: number; message?: string };
+        if (type === "ERROR") {
+          if (object.code === 410) gone = true;
+          else this.o.log.warn({ namespace: namespace || "*", code: object.code, err: object.message }, "watch error event");
+          return;
+        }
+        if (object.metadata?.resourceVersion) onVersion(object.metadata.resourceVersion);
+        if (type === "BOOKMARK") return;
+        const key = keyOf(object);
+        if (type === "DELETED") {
+          this.cache.delete(key);
+          this.o.onChange(key, undefined);
+        } else {
+          this.cache.set(key, object);
+          this.o.onChange(key, object);
+        }
+      },
+      this.o.signal,
+      // A backstop for a connection that died without closing: the server ends the watch first.
+      (timeoutSeconds + 30) * 1000,
+    );
+    if (gone) return "gone";
+    // A server that closes every watch at once would otherwise be asked again in a tight loop.
+    if (!events && !this.o.signal.aborted && Date.now() - started < 1000)
+      throw new Error("the API server closed the watch at once");
+    return "ended";
   }
 }

@@ -14,6 +14,7 @@ export class OperatorMetrics {
   readonly managedResources: Gauge<"kind">;
   readonly watchLists: Counter<"kind">;
   readonly watchFailures: Counter<"kind">;
+  readonly apiRequests: Counter<"verb" | "code">;
   readonly backups: Counter<"outcome" | "resource_namespace" | "name">;
   readonly backupSize: Gauge<"resource_namespace" | "name">;
   readonly backupRecords: Gauge<"resource_namespace" | "name">;
@@ -103,6 +104,12 @@ export class OperatorMetrics {
       name: "kafka_backup_operator_watch_failures_total",
       help: "Watches that failed to connect or broke (a watch ending at its timeout is not one)",
       labelNames: kind,
+      registers,
+    });
+    this.apiRequests = new Counter({
+      name: "kafka_backup_operator_api_requests_total",
+      help: "Requests to the Kubernetes API server, by verb and status code (watches included)",
+      labelNames: ["verb", "code"],
       registers,
     });
     this.backups = new Counter({
