@@ -5,13 +5,14 @@
 // controller follows it from the shards' reports and the Job's status. Deleting the resource
 // cancels its run; data stays unless `deletionPolicy: Delete`.
 import type { KafkaBackupSpec, KafkaBackupStatus } from "../crds/generated/types.ts";
-import { type BackupProgress, type BackupResult, optionsFromSpec, runBackup } from "../engine/backup/engine.ts";
+import type { BackupProgress, BackupResult } from "../engine/backup/engine.ts";
 import { runBackupId } from "../engine/backup/layout.ts";
 import { LeaseHeldError } from "../engine/backup/lease.ts";
 import { BackupMetrics } from "../engine/backup/metrics.ts";
 import { applyRetention, deleteBackupSet, ownedBy } from "../engine/backup/retention.ts";
 import { listBackupSets, readManifest, summarize } from "../engine/backupset/catalog.ts";
 import { parseEncryptionKey } from "../engine/cli/spec.ts";
+import { openSharedStorage } from "../engine/k8s/clients.ts";
 import { setCondition } from "../engine/k8s/conditions.ts";
 import { type Action, type Context, runController } from "../engine/k8s/controller.ts";
 import {
@@ -27,12 +28,11 @@ import {
 import { type CustomResource, keyOf } from "../engine/k8s/resource.ts";
 import { dueTick, parseSchedule, ScheduleError } from "../engine/k8s/schedule.ts";
 import { failValidation, suspend, waitForConfiguration, writeFinalStatus, writeStatus } from "../engine/k8s/status.ts";
-import { KafkaClient } from "../engine/kafka/client.ts";
+import type { KafkaClient } from "../engine/kafka/client.ts";
+import type { KafkaClusterConfig } from "../engine/kafka/config.ts";
 import { kafkaFailureReason } from "../engine/kafka/errors.ts";
 import { resolveKafkaCluster } from "../engine/kafka/spec.ts";
-
 import type { StorageBackend } from "../engine/storage/backend.ts";
-import { openStorage } from "../engine/storage/open.ts";
 
 // ── What it watches ────────────────────────────────────────────────────────────────────────────
 
@@ -132,7 +132,7 @@ async function reconcile(o: KafkaBackup, ctx: Ctx): Promise<Action> {
   ) {
     // Waiting for the first tick: check the Secrets now rather than when it comes.
     try {
-      await (await resolve(ctx, o)).kafka.close();
+      await resolve(ctx, o);
     } catch (err) {
       return await waitForConfiguration(ctx, o, err);
     }
@@ -152,7 +152,8 @@ async function reconcile(o: KafkaBackup, ctx: Ctx): Promise<Action> {
 }
 
 interface Resolved {
-  kafka: KafkaClient;
+  /** The cluster's settings, Secrets read; the client is made when a run starts. */
+  cluster: KafkaClusterConfig;
   store: StorageBackend;
   encryptionKey?: Buffer;
   /** The Secret keys the spec uses: what a worker Job mounts. */
@@ -163,7 +164,7 @@ interface Resolved {
 async function resolve(ctx: Ctx, o: KafkaBackup): Promise<Resolved> {
   const recorder = recordingSecretReader(ctx.secrets(o.metadata.namespace));
   const read = recorder.read;
-  const store = await openStorage(o.spec.storage, read, { pvcMountRoot, logger: ctx.log });
+  const store = await openSharedStorage(o.spec.storage, read, { pvcMountRoot, logger: ctx.log });
   const cluster = await resolveKafkaCluster(
     o.spec.kafkaCluster,
     read,
@@ -181,7 +182,7 @@ async function resolve(ctx: Ctx, o: KafkaBackup): Promise<Resolved> {
       )
     : undefined;
   return {
-    kafka: new KafkaClient(cluster, ctx.log),
+    cluster,
     store,
     ...(encryptionKey ? { encryptionKey } : {}),
     secretRefs: recorder.refs(),
@@ -250,7 +251,6 @@ async function startJob(
   claim: Partial<KafkaBackupStatus>,
   r: Resolved,
 ): Promise<Action> {
-  await r.kafka.close();
   if (!process.env.WORKER_IMAGE) {
     return await failValidation(
       ctx,
@@ -296,7 +296,6 @@ async function followJob(ctx: Ctx, o: KafkaBackup, backupId: string): Promise<Ac
   } catch (err) {
     return await waitForConfiguration(ctx, o, err);
   }
-  await r.kafka.close();
   const { namespace } = o.metadata;
   const { name, verdict, shards } = await inspectWorkerJob(ctx.kube, o, r.store, backupId, () => backupJob(o, backupId, r));
   const labels = { resource_namespace: namespace, name: o.metadata.name };
@@ -372,8 +371,16 @@ async function execute(ctx: Ctx, o: KafkaBackup, backupId: string, r: Resolved, 
   };
   let result: BackupResult | undefined;
   await backupMetrics(ctx).runStarted(keyOf(o), backupId);
+  // The data path (kafkajs among it) loads with the first run, not with the controller: an idle
+  // controller of scheduled backups never needs it (docs/performance.md).
+  let kafka: KafkaClient | undefined;
   try {
-    result = await runBackup(r.kafka, r.store, {
+    const [{ optionsFromSpec, runBackup }, { KafkaClient }] = await Promise.all([
+      import("../engine/backup/engine.ts"),
+      import("../engine/kafka/client.ts"),
+    ]);
+    kafka = new KafkaClient(r.cluster, ctx.log);
+    result = await runBackup(kafka, r.store, {
       backupId,
       ...optionsFromSpec(spec),
       ...(r.encryptionKey ? { encryptionKey: r.encryptionKey } : {}),
@@ -408,7 +415,7 @@ async function execute(ctx: Ctx, o: KafkaBackup, backupId: string, r: Resolved, 
   } finally {
     finished = true;
     await progressWrites;
-    await r.kafka.close();
+    await kafka?.close();
   }
   endTimer();
   if (result.cancelled) return void (await stopped(ctx, o, backupId, signal));
@@ -524,7 +531,7 @@ async function finalize(o: KafkaBackup, ctx: Ctx): Promise<void> {
   if (o.status?.job?.name) await deleteWorkerJob(ctx.kube, o.metadata.namespace, o.status.job.name);
   if (o.spec.deletionPolicy !== "Delete") return;
   try {
-    const store = await openStorage(o.spec.storage, ctx.secrets(o.metadata.namespace), { pvcMountRoot, logger: ctx.log });
+    const store = await openSharedStorage(o.spec.storage, ctx.secrets(o.metadata.namespace), { pvcMountRoot, logger: ctx.log });
     for (const id of await listBackupSets(store)) if (ownedBy(o.metadata.name, id)) await deleteBackupSet(store, id);
   } catch (err) {
     // Never block deletion on storage: the data stays, and the Event says so.
