@@ -1,7 +1,9 @@
 # The one controller image. Each Deployment runs its own bundle from it:
 #   node dist/controllers/<name>.js   (backup, restore, offset-reset, offset-rollback, validation)
 # and the CLI is dist/cli/kafka-backup.js. The bundles carry every dependency except the two
-# native addons (lz4-napi, snappy, @node-rs/crc32), which are installed for the image's own platform.
+# native addons (lz4-napi, snappy, @node-rs/crc32), which are installed for the image's own
+# platform; code they load only on first use (storage SDKs, the data path) sits beside them in
+# dist/chunks/.
 #
 #   docker build -t registry.example.com/kafka-backup-operator:0.1.0 .
 

@@ -18,6 +18,11 @@ const result = await build({
   platform: "node",
   target: "node24",
   format: "esm",
+  // Code reached only through import() (the storage SDKs, client-node for exec-plugin users) goes
+  // to chunks of its own, loaded when first used: a controller whose resources all use S3 never
+  // parses Azure's or Google's SDK (docs/performance.md, idle memory).
+  splitting: true,
+  chunkNames: "chunks/[name]-[hash]",
   sourcemap: "linked",
   minify: false,
   legalComments: "external",

@@ -6,14 +6,16 @@
 // cancels its run; data stays unless `deletionPolicy: Delete`.
 import type { KafkaBackupSpec, KafkaBackupStatus } from "../crds/generated/types.ts";
 import { type ChainPlan, type ChainPolicy, planOptions, prepareChainPlan } from "../engine/backup/chain.ts";
-import { type BackupProgress, type BackupResult, optionsFromSpec, runBackup } from "../engine/backup/engine.ts";
+import type { BackupProgress, BackupResult } from "../engine/backup/engine.ts";
 import { kafkaBackupSetId } from "../engine/backup/layout.ts";
 import { LeaseHeldError } from "../engine/backup/lease.ts";
 import { BackupMetrics } from "../engine/backup/metrics.ts";
 import { applyRetention, deleteOwnedSets, discardIfEmpty } from "../engine/backup/retention.ts";
+import { optionsFromSpec } from "../engine/backup/spec.ts";
 import { readSetManifest, summarize } from "../engine/backupset/catalog.ts";
 import { parseEncryptionKey } from "../engine/cli/spec.ts";
 import { setOwnerOf } from "../engine/k8s/backup-source.ts";
+import { openSharedStorage } from "../engine/k8s/clients.ts";
 import { setCondition } from "../engine/k8s/conditions.ts";
 import { type Action, type Context, runController } from "../engine/k8s/controller.ts";
 import {
@@ -29,12 +31,11 @@ import {
 import { type CustomResource, keyOf } from "../engine/k8s/resource.ts";
 import { dueTick, parseSchedule, ScheduleError } from "../engine/k8s/schedule.ts";
 import { failValidation, suspend, waitForConfiguration, writeFinalStatus, writeStatus } from "../engine/k8s/status.ts";
-import { KafkaClient } from "../engine/kafka/client.ts";
+import type { KafkaClient } from "../engine/kafka/client.ts";
+import type { KafkaClusterConfig } from "../engine/kafka/config.ts";
 import { kafkaFailureReason } from "../engine/kafka/errors.ts";
 import { resolveKafkaCluster } from "../engine/kafka/spec.ts";
-
 import type { StorageBackend } from "../engine/storage/backend.ts";
-import { openStorage } from "../engine/storage/open.ts";
 
 // ── What it watches ────────────────────────────────────────────────────────────────────────────
 
@@ -142,7 +143,7 @@ async function reconcile(o: KafkaBackup, ctx: Ctx): Promise<Action> {
   ) {
     // Waiting for the first tick: check the Secrets now rather than when it comes.
     try {
-      await (await resolve(ctx, o)).kafka.close();
+      await resolve(ctx, o);
     } catch (err) {
       return await waitForConfiguration(ctx, o, err);
     }
@@ -212,8 +213,8 @@ const chainStatus = (plan: ChainPlan, o: KafkaBackup): Partial<KafkaBackupStatus
   };
 };
 
-async function planSet(o: KafkaBackup, r: Resolved, backupId: string, ctx: Ctx): Promise<ChainPlan> {
-  return await prepareChainPlan(r.kafka, r.store, {
+async function planSet(o: KafkaBackup, r: Resolved, backupId: string, ctx: Ctx, kafka: KafkaClient): Promise<ChainPlan> {
+  return await prepareChainPlan(kafka, r.store, {
     backupId,
     owner: setOwnerOf(o),
     selection: optionsFromSpec(o.spec).selection,
@@ -224,7 +225,8 @@ async function planSet(o: KafkaBackup, r: Resolved, backupId: string, ctx: Ctx):
 }
 
 interface Resolved {
-  kafka: KafkaClient;
+  /** The cluster's settings, Secrets read; the client is made when a run starts. */
+  cluster: KafkaClusterConfig;
   store: StorageBackend;
   encryptionKey?: Buffer;
   /** The Secret keys the spec uses: what a worker Job mounts. */
@@ -235,7 +237,7 @@ interface Resolved {
 async function resolve(ctx: Ctx, o: KafkaBackup): Promise<Resolved> {
   const recorder = recordingSecretReader(ctx.secrets(o.metadata.namespace));
   const read = recorder.read;
-  const store = await openStorage(o.spec.storage, read, { pvcMountRoot, logger: ctx.log });
+  const store = await openSharedStorage(o.spec.storage, read, { pvcMountRoot, logger: ctx.log });
   const cluster = await resolveKafkaCluster(
     o.spec.kafkaCluster,
     read,
@@ -253,7 +255,7 @@ async function resolve(ctx: Ctx, o: KafkaBackup): Promise<Resolved> {
       )
     : undefined;
   return {
-    kafka: new KafkaClient(cluster, ctx.log),
+    cluster,
     store,
     ...(encryptionKey ? { encryptionKey } : {}),
     secretRefs: recorder.refs(),
@@ -323,7 +325,6 @@ async function startJob(
   r: Resolved,
 ): Promise<Action> {
   if (!process.env.WORKER_IMAGE) {
-    await r.kafka.close();
     return await failValidation(
       ctx,
       o,
@@ -333,12 +334,14 @@ async function startJob(
   }
   // The workers read the set's chain plan from storage: decided once, here.
   let plan: ChainPlan;
+  const { KafkaClient } = await import("../engine/kafka/client.ts");
+  const kafka = new KafkaClient(r.cluster, ctx.log);
   try {
-    plan = await planSet(o, r, backupId, ctx);
+    plan = await planSet(o, r, backupId, ctx, kafka);
   } catch (err) {
     return await waitForConfiguration(ctx, o, err);
   } finally {
-    await r.kafka.close();
+    await kafka.close();
   }
   claim = { ...claim, ...chainStatus(plan, o) };
   const job = backupJob(o, backupId, r);
@@ -378,7 +381,6 @@ async function followJob(ctx: Ctx, o: KafkaBackup, backupId: string): Promise<Ac
   } catch (err) {
     return await waitForConfiguration(ctx, o, err);
   }
-  await r.kafka.close();
   const { namespace } = o.metadata;
   const { name, verdict, shards } = await inspectWorkerJob(ctx.kube, o, r.store, backupId, () => backupJob(o, backupId, r));
   const labels = { resource_namespace: namespace, name: o.metadata.name };
@@ -455,9 +457,18 @@ async function execute(ctx: Ctx, o: KafkaBackup, backupId: string, r: Resolved, 
   };
   let result: BackupResult | undefined;
   let plan: ChainPlan | undefined;
+  await backupMetrics(ctx).runStarted(keyOf(o), backupId);
+  // The data path (kafkajs among it) loads with the first run, not with the controller: an idle
+  // controller of scheduled backups never needs it (docs/performance.md).
+  let kafka: KafkaClient | undefined;
   try {
-    plan = await planSet(o, r, backupId, ctx);
-    result = await runBackup(r.kafka, r.store, {
+    const [{ runBackup }, { KafkaClient }] = await Promise.all([
+      import("../engine/backup/engine.ts"),
+      import("../engine/kafka/client.ts"),
+    ]);
+    kafka = new KafkaClient(r.cluster, ctx.log);
+    plan = await planSet(o, r, backupId, ctx, kafka);
+    result = await runBackup(kafka, r.store, {
       backupId,
       ...optionsFromSpec(spec),
       ...planOptions(plan),
@@ -500,7 +511,7 @@ async function execute(ctx: Ctx, o: KafkaBackup, backupId: string, r: Resolved, 
   } finally {
     finished = true;
     await progressWrites;
-    await r.kafka.close();
+    await kafka?.close();
   }
   endTimer();
   if (result.cancelled) return void (await stopped(ctx, o, backupId, signal));
@@ -608,7 +619,11 @@ async function retain(ctx: Ctx, o: KafkaBackup, store: StorageBackend, current: 
 
 let sharedBackupMetrics: BackupMetrics | undefined;
 function backupMetrics(ctx: Ctx): BackupMetrics {
-  sharedBackupMetrics ??= new BackupMetrics(ctx.metrics.registry);
+  if (!sharedBackupMetrics) {
+    const metrics = new BackupMetrics(ctx.metrics.registry);
+    ctx.metrics.onForget((namespace, name) => metrics.ownerGone(`${namespace}/${name}`));
+    sharedBackupMetrics = metrics;
+  }
   return sharedBackupMetrics;
 }
 
@@ -616,7 +631,7 @@ async function finalize(o: KafkaBackup, ctx: Ctx): Promise<void> {
   if (o.status?.job?.name) await deleteWorkerJob(ctx.kube, o.metadata.namespace, o.status.job.name);
   if (o.spec.deletionPolicy !== "Delete") return;
   try {
-    const store = await openStorage(o.spec.storage, ctx.secrets(o.metadata.namespace), { pvcMountRoot, logger: ctx.log });
+    const store = await openSharedStorage(o.spec.storage, ctx.secrets(o.metadata.namespace), { pvcMountRoot, logger: ctx.log });
     // Only sets whose manifest names this KafkaBackup: never a same-named one's of another namespace or cluster.
     await deleteOwnedSets(store, setOwnerOf(o));
   } catch (err) {

@@ -4,6 +4,7 @@
 // through its coordinator, and writes per-group results to status. A finished reset is final:
 // editing its spec does not run it again (create a new resource to run again, docs/offsets.md).
 import type { KafkaOffsetResetSpec, KafkaOffsetResetStatus } from "../crds/generated/types.ts";
+import { openSharedStorage } from "../engine/k8s/clients.ts";
 import { type Action, type Context, runController } from "../engine/k8s/controller.ts";
 import { ignoreEditOfFinished } from "../engine/k8s/finished.ts";
 import {
@@ -20,7 +21,6 @@ import { type RunResult, resetOffsets, resetOptionsFromSpec } from "../engine/of
 import { boundedGroupResults, type GroupOutcome, succeeded, summarize } from "../engine/offsets/results.ts";
 import { snapshotIdFor } from "../engine/offsets/snapshot.ts";
 import type { OffsetMappingReport } from "../engine/restore/offset-mapping.ts";
-import { openStorage } from "../engine/storage/open.ts";
 
 // ── What it watches ────────────────────────────────────────────────────────────────────────────
 
@@ -150,7 +150,10 @@ async function execute(ctx: Ctx, o: KafkaOffsetReset, r: Resolved, signal: Abort
       try {
         const target = spec.snapshotStorage
           ? {
-              store: await openStorage(spec.snapshotStorage.storage, ctx.secrets(namespace), { pvcMountRoot, logger: ctx.log }),
+              store: await openSharedStorage(spec.snapshotStorage.storage, ctx.secrets(namespace), {
+                pvcMountRoot,
+                logger: ctx.log,
+              }),
             }
           : { configMapOwner: o as CustomResource };
         const saved = await persistOffsetSnapshot(ctx.kube, r.kafka, spec.consumerGroups, target, {

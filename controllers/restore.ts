@@ -8,6 +8,7 @@
 import type { KafkaRestoreSpec, KafkaRestoreStatus } from "../crds/generated/types.ts";
 import { readManifest } from "../engine/backupset/catalog.ts";
 import { type BackupSource, resolveBackupSource, warnIfIncomplete } from "../engine/k8s/backup-source.ts";
+import { openSharedStorage } from "../engine/k8s/clients.ts";
 import type { Action, Context } from "../engine/k8s/controller.ts";
 import { runController } from "../engine/k8s/controller.ts";
 import {
@@ -35,7 +36,6 @@ import { planRestore, RestorePlanError } from "../engine/restore/plan.ts";
 import { type RestoreProgress, type RestoreResult, restoreDir, runRestore } from "../engine/restore/restore.ts";
 import { restoreOptionsFromSpec, restoreSelection } from "../engine/restore/spec.ts";
 import { clearShardReports } from "../engine/shards/report.ts";
-import { openStorage } from "../engine/storage/open.ts";
 
 // ── What it watches ────────────────────────────────────────────────────────────────────────────
 
@@ -466,7 +466,7 @@ async function snapshotBeforeRestore(ctx: Ctx, o: KafkaRestore, r: Resolved): Pr
   const claim = rollback.snapshotStorage;
   const target = claim
     ? {
-        store: await openStorage(
+        store: await openSharedStorage(
           { storageType: "pvc", pvc: { claimName: claim.pvcName, ...(claim.subPath ? { subPath: claim.subPath } : {}) } },
           ctx.secrets(namespace),
           { pvcMountRoot, logger: ctx.log },

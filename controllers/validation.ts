@@ -6,6 +6,7 @@
 import type { KafkaBackupValidationSpec, KafkaBackupValidationStatus } from "../crds/generated/types.ts";
 import { BackupNotFoundError } from "../engine/backupset/catalog.ts";
 import { resolveBackupSource, warnIfIncomplete } from "../engine/k8s/backup-source.ts";
+import { openSharedStorage } from "../engine/k8s/clients.ts";
 import type { Condition } from "../engine/k8s/conditions.ts";
 import { type Action, type Context, runController } from "../engine/k8s/controller.ts";
 import { type CustomResource, keyOf } from "../engine/k8s/resource.ts";
@@ -14,7 +15,6 @@ import { failValidation, suspend, waitForConfiguration, writeFinalStatus, writeS
 import { KafkaClient } from "../engine/kafka/client.ts";
 import { resolveKafkaCluster } from "../engine/kafka/spec.ts";
 import type { StorageBackend } from "../engine/storage/backend.ts";
-import { openStorage } from "../engine/storage/open.ts";
 import type { ValidationResult } from "../engine/validation/checks.ts";
 import { type EvidenceReport, parsePrivateKey } from "../engine/validation/evidence.ts";
 import { type FailureNotice, notifyPagerDuty, notifySlack } from "../engine/validation/notify.ts";
@@ -159,7 +159,7 @@ async function resolve(ctx: Ctx, o: KafkaBackupValidation): Promise<Resolved> {
     },
   );
   const evidenceStore = spec.evidence?.storage
-    ? await openStorage(spec.evidence.storage, read, { pvcMountRoot, logger: ctx.log })
+    ? await openSharedStorage(spec.evidence.storage, read, { pvcMountRoot, logger: ctx.log })
     : store;
   const signing = spec.evidence?.signing;
   let signingKey: ReturnType<typeof parsePrivateKey> | undefined;

@@ -22,10 +22,10 @@ import { MemoryBudget } from "./memory.ts";
 import type { BackupMetrics } from "./metrics.ts";
 import { PartitionWriter } from "./partition-writer.ts";
 import { selectTopics, type TopicSelection } from "./selection.ts";
-import type { BackupSpec } from "./spec.ts";
 import { isNotFound, isPreconditionFailed, type ObjectStore } from "./store.ts";
 import { Throttle } from "./throttle.ts";
 
+export { optionsFromSpec } from "./spec.ts";
 export { BackupError };
 
 export interface BackupOptions {
@@ -74,31 +74,6 @@ export interface BackupOptions {
   progressIntervalMs?: number;
   metrics?: BackupMetrics;
   log?: Logger;
-}
-
-/** The settings a KafkaBackup spec gives a run, in one place for the controller and the CLI. */
-export function optionsFromSpec(spec: BackupSpec): Omit<BackupOptions, "backupId" | "leaseHolder"> {
-  const limits = spec.rateLimiting;
-  return {
-    selection: {
-      ...(spec.topics ? { topics: spec.topics } : {}),
-      ...(spec.includeTopics ? { include: spec.includeTopics } : {}),
-      ...(spec.excludeTopics ? { exclude: spec.excludeTopics } : {}),
-      includeInternal: spec.includeInternalTopics ?? false,
-    },
-    mode: spec.continuous ? "continuous" : "snapshot",
-    codec: spec.compression ?? "zstd",
-    compressionLevel: spec.compressionLevel ?? 3,
-    ...(spec.segmentMaxBytes ? { segmentMaxBytes: spec.segmentMaxBytes } : {}),
-    ...(spec.segmentMaxIntervalMs ? { segmentMaxIntervalMs: spec.segmentMaxIntervalMs } : {}),
-    ...(spec.segmentMaxRecords ? { segmentMaxRecords: spec.segmentMaxRecords } : {}),
-    ...(spec.memoryBudgetMiB ? { memoryBudgetBytes: spec.memoryBudgetMiB * 1024 * 1024 } : {}),
-    ...(limits?.maxConcurrentPartitions ? { maxConcurrentPartitions: limits.maxConcurrentPartitions } : {}),
-    ...(limits?.recordsPerSec ? { recordsPerSec: limits.recordsPerSec } : {}),
-    ...(limits?.bytesPerSec ? { bytesPerSec: limits.bytesPerSec } : {}),
-    ...(spec.sourceClusterId ? { sourceClusterId: spec.sourceClusterId } : {}),
-    consumerGroupSnapshot: spec.consumerGroupSnapshot ?? false,
-  };
 }
 
 export interface BackupProgress {

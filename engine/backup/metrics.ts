@@ -1,6 +1,9 @@
 // Engine metrics for backups, on a registry the caller owns (the controller's /metrics, or none
-// for the CLI). Names follow the existing engine's families (kafka_backup_*).
+// for the CLI). Names follow the existing engine's families (kafka_backup_*). Their `backup_id`
+// label is new with every run: a long-lived process keeps only the latest run of each owner (a
+// KafkaBackup), so the number of series stays that of one run per owner, however many runs.
 import { Counter, Gauge, Histogram, type Registry } from "prom-client";
+import { removeSeries } from "../metrics/series.ts";
 
 export class BackupMetrics {
   readonly records: Counter<"backup_id" | "topic">;
@@ -13,6 +16,40 @@ export class BackupMetrics {
   readonly storageWriteLatency: Histogram<"backup_id">;
   readonly storageWriteBytes: Counter<"backup_id">;
   readonly compressionRatio: Gauge<"backup_id">;
+  /** The backupId of each owner's latest run. */
+  private readonly latest = new Map<string, string>();
+
+  /** A run of `owner` starts: the series of its previous run are removed. */
+  async runStarted(owner: string, backupId: string): Promise<void> {
+    const previous = this.latest.get(owner);
+    this.latest.set(owner, backupId);
+    if (previous !== undefined && previous !== backupId) await this.forget(previous);
+  }
+
+  /** The owner is gone (deleted): its last run's series go too. */
+  async ownerGone(owner: string): Promise<void> {
+    const previous = this.latest.get(owner);
+    this.latest.delete(owner);
+    if (previous !== undefined) await this.forget(previous);
+  }
+
+  /** Removes every series of one run (unless another owner's latest run has the same id). */
+  async forget(backupId: string): Promise<void> {
+    if ([...this.latest.values()].includes(backupId)) return;
+    const families = [
+      this.records,
+      this.bytes,
+      this.segments,
+      this.gaps,
+      this.skipped,
+      this.retries,
+      this.lag,
+      this.storageWriteLatency,
+      this.storageWriteBytes,
+      this.compressionRatio,
+    ];
+    for (const family of families) await removeSeries(family, { backup_id: backupId });
+  }
 
   constructor(registry: Registry) {
     const registers = [registry];

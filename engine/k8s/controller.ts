@@ -150,13 +150,13 @@ export async function runController<Spec, Status>(
   const log = createLogger(def.component, options.logLevel);
   const kube = connectKube();
   const metrics = new OperatorMetrics();
+  kube.api.onResponse = (verb, code) => metrics.apiRequests.inc({ verb, code: String(code) });
   const resources = new Resources<Spec, Status>(kube, def.kind);
   const events = new EventRecorder(kube, def.component, log);
   const work = new WorkRegistry((key) => queue.add(key));
   const backoff = new Backoff();
   const shutdown = new AbortController();
   let leading = !options.leaderElection;
-  let lastWatchOk = Date.now();
 
   const ctx = (objectLog: Logger): Context<Spec, Status> => ({
     kube,
@@ -229,19 +229,27 @@ export async function runController<Spec, Status>(
     resyncMs: options.resyncMs,
     log,
     signal: shutdown.signal,
+    onList: () => metrics.watchLists.inc({ kind: def.metricsKind }),
+    onFailure: () => metrics.watchFailures.inc({ kind: def.metricsKind }),
     onChange: (key, object) => {
-      lastWatchOk = Date.now();
       metrics.managedResources.set({ kind: def.metricsKind }, informer.cache.size);
       if (object) queue.add(key);
-      // Gone without our finalizer running (force-deleted, finalizer removed by hand): stop its work.
-      else void work.cancel(key, "deleted");
+      else {
+        // Gone (deleted; or force-deleted without our finalizer running): stop its work, and drop
+        // its metric series, which would otherwise outlive it.
+        void work.cancel(key, "deleted");
+        const { namespace, name } = splitKey(key);
+        void metrics.forgetObject(namespace, name).catch(() => {});
+      }
     },
   });
   informer.start();
 
   const server = await startProbeServer(options.metricsPort, options.metricsHost, metrics.registry, {
-    healthy: () => informer.hasSynced || Date.now() - lastWatchOk < 120_000,
-    ready: () => informer.hasSynced,
+    // A watch reconnecting is normal (an API server restart, a network blip): ready stays true while
+    // the cache is whole and no watch has failed for a minute; alive while none has for five.
+    healthy: () => informer.failingForMs() < 300_000,
+    ready: () => informer.hasSynced && informer.failingForMs() < 60_000,
   });
 
   let elector: LeaderElector | undefined;

@@ -1,13 +1,18 @@
-// Watching one kind: list, then watch from the list's resourceVersion, keeping a cache. A watch
-// that ends is resumed from the last version seen; "410 Gone" (the version is too old) relists;
-// errors back off and retry for ever. A periodic resync wakes every cached key, so decisions are
-// re-made even if an event was lost (level-triggered).
+// Watching one kind: list, then watch from the list's resourceVersion, keeping a cache.
+// - A watch runs for its full server-side timeout (minutes, jittered, with bookmarks that keep its
+//   resourceVersion fresh). A quiet watch is normal: its clean end is not a failure, and the next
+//   watch starts at once from the last version seen.
+// - A watch that cannot connect (the API server restarting) retries with backoff from the same
+//   version: nothing is listed again unless the server says the version is gone (410), and then
+//   the relist is served from the watch cache (NotOlderThan the version we had) and wakes only the
+//   keys that changed.
+// - A periodic resync wakes every cached key, so decisions are re-made even if an event was lost
+//   (level-triggered).
 
 import { setTimeout as sleep } from "node:timers/promises";
-import { Watch } from "@kubernetes/client-node";
 import type { Logger } from "../log.ts";
 import type { Kube } from "./client.ts";
-import { apiErrorMessage } from "./client.ts";
+import { apiErrorMessage, httpCode } from "./client.ts";
 import { type CustomResource, type Kind, keyOf } from "./resource.ts";
 
 export interface InformerOptions {
@@ -17,6 +22,19 @@ export interface InformerOptions {
   onChange: (key: string, object: CustomResource | undefined) => void;
   log: Logger;
   signal: AbortSignal;
+  /** Server-side watch timeout range in seconds (default 240–290: below undici's 300 s body timeout). */
+  watchTimeoutSeconds?: [number, number];
+  /** Counts lists and failed watches (the /metrics counters). */
+  onList?: () => void;
+  onFailure?: () => void;
+}
+
+/** How one namespace's (or the cluster's) list-and-watch stands. */
+interface Scope {
+  /** Listed at least once: the cache holds this scope's objects. */
+  synced: boolean;
+  /** Since when the list or watch has been failing without a success in between. */
+  failingSince?: number;
 }
 
 export class Informer {
@@ -24,22 +42,29 @@ export class Informer {
   private readonly kube: Kube;
   private readonly kind: Kind;
   private readonly o: InformerOptions;
-  /** True once every namespace has been listed and its watch started. */
-  private readonly synced = new Set<string>();
+  private readonly scopes = new Map<string, Scope>();
 
   constructor(kube: Kube, kind: Kind, options: InformerOptions) {
     this.kube = kube;
     this.kind = kind;
     this.o = options;
+    for (const ns of this.o.namespaces.length ? this.o.namespaces : [""]) this.scopes.set(ns, { synced: false });
   }
 
+  /** Every scope has been listed once (the cache is complete, though it may lag while a watch reconnects). */
   get hasSynced(): boolean {
-    return this.synced.size === Math.max(1, this.o.namespaces.length);
+    return [...this.scopes.values()].every((s) => s.synced);
+  }
+
+  /** The longest time, in ms, that some scope has been failing to list or watch (0: all fine). */
+  failingForMs(now = Date.now()): number {
+    let worst = 0;
+    for (const s of this.scopes.values()) if (s.failingSince !== undefined) worst = Math.max(worst, now - s.failingSince);
+    return worst;
   }
 
   start(): void {
-    const scopes = this.o.namespaces.length ? this.o.namespaces : [""];
-    for (const ns of scopes) void this.run(ns);
+    for (const ns of this.scopes.keys()) void this.run(ns);
     const resync = setInterval(() => {
       for (const key of this.cache.keys()) this.o.onChange(key, this.cache.get(key));
     }, this.o.resyncMs);
@@ -52,19 +77,29 @@ export class Informer {
     return namespace ? `/apis/${group}/${version}/namespaces/${namespace}/${plural}` : `/apis/${group}/${version}/${plural}`;
   }
 
-  private async list(namespace: string): Promise<string> {
+  /**
+   * Lists the scope and brings the cache in line, waking only keys that changed. With `since`, the
+   * list is served from the API server's watch cache (any version not older than it).
+   */
+  private async list(namespace: string, since: string | undefined): Promise<string> {
     const { group, version, plural } = this.kind;
+    const at = since ? { resourceVersion: since, resourceVersionMatch: "NotOlderThan" } : {};
+    this.o.onList?.();
     const result = (
       namespace
-        ? await this.kube.objects.listNamespacedCustomObject({ group, version, plural, namespace })
-        : await this.kube.objects.listClusterCustomObject({ group, version, plural })
+        ? await this.kube.objects.listNamespacedCustomObject({ group, version, plural, namespace, ...at })
+        : await this.kube.objects.listClusterCustomObject({ group, version, plural, ...at })
     ) as { items: CustomResource[]; metadata: { resourceVersion: string } };
     const seen = new Set<string>();
     for (const item of result.items) {
+      // A list response names apiVersion and kind once, not per item; watch events carry both.
+      item.apiVersion ??= `${group}/${version}`;
+      item.kind ??= this.kind.kind;
       const key = keyOf(item);
       seen.add(key);
+      const cached = this.cache.get(key);
       this.cache.set(key, item);
-      this.o.onChange(key, item);
+      if (cached?.metadata.resourceVersion !== item.metadata.resourceVersion) this.o.onChange(key, item);
     }
     for (const key of [...this.cache.keys()]) {
       const inScope = !namespace || key.startsWith(`${namespace}/`);
@@ -77,61 +112,88 @@ export class Informer {
   }
 
   private async run(namespace: string): Promise<void> {
-    const scope = namespace || "*";
+    const scope = this.scopes.get(namespace) as Scope;
+    const label = namespace || "*";
+    /** The last version seen (list, event or bookmark): where the next watch starts. */
     let resourceVersion: string | undefined;
+    /** A version to list from after a 410 (a cheap list from the watch cache). */
+    let relistFrom: string | undefined;
     let failures = 0;
     while (!this.o.signal.aborted) {
       try {
-        resourceVersion ??= await this.list(namespace);
-        this.synced.add(scope);
+        if (resourceVersion === undefined) {
+          resourceVersion = await this.list(namespace, relistFrom).catch((err: unknown) => {
+            // The version we had is unknown to this server too: a plain (consistent) list.
+            if (relistFrom && httpCode(err) === 410) return this.list(namespace, undefined);
+            throw err;
+          });
+          relistFrom = undefined;
+          scope.synced = true;
+          scope.failingSince = undefined;
+        }
         const outcome = await this.watchOnce(namespace, resourceVersion, (rv) => {
           resourceVersion = rv;
+          scope.failingSince = undefined;
+          failures = 0;
         });
-        failures = 0;
         if (outcome === "gone") {
-          this.o.log.info({ namespace: scope }, "watch expired (410 Gone): relisting");
+          this.o.log.info({ namespace: label }, "watch expired (410 Gone): relisting");
+          relistFrom = resourceVersion;
           resourceVersion = undefined;
         }
+        // A clean end (the server-side timeout, or the server closing): watch again at once.
       } catch (err) {
         failures++;
-        this.synced.delete(scope);
-        resourceVersion = undefined;
-        const delay = Math.min(30_000, 500 * 2 ** Math.min(failures, 6));
-        this.o.log.warn({ namespace: scope, err: apiErrorMessage(err), retryInMs: delay }, `watching ${this.kind.plural} failed`);
+        scope.failingSince ??= Date.now();
+        this.o.onFailure?.();
+        // The version is kept: the next watch resumes from it (a 410 then relists once).
+        const delay = Math.round(Math.min(30_000, 250 * 2 ** Math.min(failures, 7)) * (0.8 + Math.random() * 0.4));
+        this.o.log.warn({ namespace: label, err: apiErrorMessage(err), retryInMs: delay }, `watching ${this.kind.plural} failed`);
         await sleep(delay, undefined, { signal: this.o.signal }).catch(() => {});
       }
     }
   }
 
-  private watchOnce(namespace: string, resourceVersion: string, onVersion: (rv: string) => void): Promise<"ended" | "gone"> {
-    return new Promise((resolve, reject) => {
-      let gone = false;
-      const watch = new Watch(this.kube.config);
-      watch
-        .watch(
-          this.path(namespace),
-          { resourceVersion, allowWatchBookmarks: true, timeoutSeconds: 300 },
-          (type: string, object: CustomResource & { code?: number }) => {
-            if (type === "ERROR") {
-              if (object.code === 410) gone = true;
-              return;
-            }
-            if (object.metadata?.resourceVersion) onVersion(object.metadata.resourceVersion);
-            if (type === "BOOKMARK") return;
-            const key = keyOf(object);
-            if (type === "DELETED") {
-              this.cache.delete(key);
-              this.o.onChange(key, undefined);
-            } else {
-              this.cache.set(key, object);
-              this.o.onChange(key, object);
-            }
-          },
-          (err: unknown) => (err && !gone ? reject(err) : resolve(gone ? "gone" : "ended")),
-        )
-        .then((controller) => {
-          this.o.signal.addEventListener("abort", () => controller.abort(), { once: true });
-        }, reject);
-    });
+  private async watchOnce(
+    namespace: string,
+    resourceVersion: string,
+    onVersion: (rv: string) => void,
+  ): Promise<"ended" | "gone"> {
+    const [lo, hi] = this.o.watchTimeoutSeconds ?? [240, 290];
+    const timeoutSeconds = Math.round(lo + Math.random() * (hi - lo));
+    let gone = false;
+    let events = 0;
+    const started = Date.now();
+    await this.kube.api.watch(
+      this.path(namespace),
+      { resourceVersion, allowWatchBookmarks: true, timeoutSeconds },
+      (type, raw) => {
+        events++;
+        const object = raw as unknown as CustomResource & { code?: number; message?: string };
+        if (type === "ERROR") {
+          if (object.code === 410) gone = true;
+          else this.o.log.warn({ namespace: namespace || "*", code: object.code, err: object.message }, "watch error event");
+          return;
+        }
+        if (object.metadata?.resourceVersion) onVersion(object.metadata.resourceVersion);
+        if (type === "BOOKMARK") return;
+        const key = keyOf(object);
+        if (type === "DELETED") {
+          this.cache.delete(key);
+          this.o.onChange(key, undefined);
+        } else {
+          this.cache.set(key, object);
+          this.o.onChange(key, object);
+        }
+      },
+      this.o.signal,
+      // A backstop for a connection that died without closing: the server ends the watch first.
+      (timeoutSeconds + 30) * 1000,
+    );
+    if (gone) return "gone";
+    // A server that closes every watch at once would otherwise be asked again in a tight loop.
+    if (!events && !this.o.signal.aborted && Date.now() - started < 1000)
+      throw new Error("the API server closed the watch at once");
+    return "ended";
   }
 }

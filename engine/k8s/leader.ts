@@ -1,6 +1,10 @@
 // Leader election on a coordination.k8s.io Lease, as client-go does it: the holder renews the
 // lease every `renewMs`; another replica takes it over only after `leaseDurationMs` without a
 // renewal. Writes carry the lease's resourceVersion, so two replicas can never both win.
+// "Without a renewal" is judged on this replica's own clock, as client-go's observed time: when
+// it last saw the lease record change, never the holder's `renewTime`, which was written by
+// another machine's clock (a holder whose clock is behind would look expired and be overrun; one
+// whose clock is ahead would keep a dead lease for the size of the skew).
 import { setTimeout as sleep } from "node:timers/promises";
 import type { V1Lease } from "@kubernetes/client-node";
 import type { Logger } from "../log.ts";
@@ -26,16 +30,22 @@ export interface LeaderOptions {
   signal: AbortSignal;
   onStartedLeading: () => void;
   onStoppedLeading: () => void;
+  /** This machine's clock (tests skew it). */
+  now?: () => number;
 }
 
 export class LeaderElector {
   leading = false;
   private readonly kube: Kube;
   private readonly o: LeaderOptions;
+  private readonly now: () => number;
+  /** The lease record as last read (its resourceVersion) and when, on our clock, it last changed. */
+  private observed: { record: string; at: number } | undefined;
 
   constructor(kube: Kube, options: LeaderOptions) {
     this.kube = kube;
     this.o = options;
+    this.now = options.now ?? Date.now;
   }
 
   async run(): Promise<void> {
@@ -44,12 +54,12 @@ export class LeaderElector {
     // (an API error, or a call that hangs) stops, before a standby may take over.
     const deadline = (this.o.leaseDurationMs * 2) / 3;
     const watchdog = setInterval(() => {
-      if (this.leading && Date.now() - lastRenewed > deadline) this.stepDown();
+      if (this.leading && this.now() - lastRenewed > deadline) this.stepDown();
     }, 500);
     watchdog.unref();
     try {
       while (!this.o.signal.aborted) {
-        const attempt = Date.now();
+        const attempt = this.now();
         const ok = await this.tryAcquireOrRenew().catch((err: unknown) => {
           this.o.log.warn({ err: apiErrorMessage(err) }, "leader election: lease update failed");
           return false;
@@ -59,7 +69,7 @@ export class LeaderElector {
           this.leading = true;
           this.o.log.info({ lease: `${this.o.namespace}/${this.o.name}`, identity: this.o.identity }, "became the leader");
           this.o.onStartedLeading();
-        } else if (!ok && this.leading && Date.now() - lastRenewed > deadline) {
+        } else if (!ok && this.leading && this.now() - lastRenewed > deadline) {
           this.stepDown();
         }
         await sleep(this.leading ? this.o.renewMs : this.o.renewMs / 2, undefined, { signal: this.o.signal }).catch(() => {});
@@ -78,7 +88,7 @@ export class LeaderElector {
 
   private async tryAcquireOrRenew(): Promise<boolean> {
     const { namespace, name, identity } = this.o;
-    const now = new Date();
+    const now = new Date(this.now());
     const spec = {
       holderIdentity: identity,
       leaseDurationSeconds: Math.ceil(this.o.leaseDurationMs / 1000),
@@ -101,10 +111,11 @@ export class LeaderElector {
       }
     }
     const holder = lease.spec?.holderIdentity;
-    const renewed = lease.spec?.renewTime ? new Date(lease.spec.renewTime).getTime() : 0;
     const duration = (lease.spec?.leaseDurationSeconds ?? 0) * 1000;
     const mine = holder === identity;
-    if (!mine && holder && renewed + duration > now.getTime()) return false;
+    const record = `${lease.metadata?.resourceVersion}`;
+    if (this.observed?.record !== record) this.observed = { record, at: now.getTime() };
+    if (!mine && holder && this.observed.at + duration > now.getTime()) return false;
     try {
       await this.kube.coordination.replaceNamespacedLease({
         namespace,

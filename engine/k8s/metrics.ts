@@ -3,6 +3,7 @@
 // controller registers all of them on its own registry and moves the ones of its kind.
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from "prom-client";
 import pkg from "../../package.json" with { type: "json" };
+import { removeSeries } from "../metrics/series.ts";
 
 export class OperatorMetrics {
   readonly registry = new Registry();
@@ -11,6 +12,9 @@ export class OperatorMetrics {
   readonly reconcileDuration: Histogram<"kind">;
   readonly cleanups: Counter<"kind">;
   readonly managedResources: Gauge<"kind">;
+  readonly watchLists: Counter<"kind">;
+  readonly watchFailures: Counter<"kind">;
+  readonly apiRequests: Counter<"verb" | "code">;
   readonly backups: Counter<"outcome" | "resource_namespace" | "name">;
   readonly backupSize: Gauge<"resource_namespace" | "name">;
   readonly backupRecords: Gauge<"resource_namespace" | "name">;
@@ -21,6 +25,32 @@ export class OperatorMetrics {
   readonly offsetResetDuration: Histogram<"resource_namespace">;
   readonly validations: Counter<"outcome" | "resource_namespace" | "name">;
   readonly validationDuration: Histogram<"resource_namespace" | "name">;
+
+  private readonly forgetters: Array<(namespace: string, name: string) => Promise<void>> = [];
+
+  /** Also run `fn` when an object's series are removed (engine metrics keyed by its runs). */
+  onForget(fn: (namespace: string, name: string) => Promise<void>): void {
+    this.forgetters.push(fn);
+  }
+
+  /**
+   * Removes an object's series (it was deleted): per-object families would otherwise grow with
+   * every object ever created. Series labelled by namespace only are shared, and stay.
+   */
+  async forgetObject(namespace: string, name: string): Promise<void> {
+    const perObject = [
+      this.backups,
+      this.backupSize,
+      this.backupRecords,
+      this.backupDuration,
+      this.restores,
+      this.restoreDuration,
+      this.validations,
+      this.validationDuration,
+    ];
+    for (const family of perObject) await removeSeries(family, { resource_namespace: namespace, name });
+    for (const fn of this.forgetters) await fn(namespace, name);
+  }
 
   constructor() {
     const registers = [this.registry];
@@ -62,6 +92,24 @@ export class OperatorMetrics {
       name: "kafka_backup_operator_managed_resources",
       help: "Custom resources watched",
       labelNames: kind,
+      registers,
+    });
+    this.watchLists = new Counter({
+      name: "kafka_backup_operator_watch_lists_total",
+      help: "Full lists of the watched kind (the first, and one per expired watch)",
+      labelNames: kind,
+      registers,
+    });
+    this.watchFailures = new Counter({
+      name: "kafka_backup_operator_watch_failures_total",
+      help: "Watches that failed to connect or broke (a watch ending at its timeout is not one)",
+      labelNames: kind,
+      registers,
+    });
+    this.apiRequests = new Counter({
+      name: "kafka_backup_operator_api_requests_total",
+      help: "Requests to the Kubernetes API server, by verb and status code (watches included)",
+      labelNames: ["verb", "code"],
       registers,
     });
     this.backups = new Counter({

@@ -29,9 +29,9 @@ import {
 } from "../offsets/snapshot.ts";
 import { type OffsetMappingReport, parseOffsetMapping, readOffsetMapping } from "../restore/offset-mapping.ts";
 import type { StorageBackend } from "../storage/backend.ts";
-import { openStorage } from "../storage/open.ts";
 import { resolveBackupSource } from "./backup-source.ts";
 import { httpCode, type Kube } from "./client.ts";
+import { openSharedStorage } from "./clients.ts";
 import type { CustomResource } from "./resource.ts";
 import { secretReader } from "./secrets.ts";
 
@@ -195,7 +195,7 @@ export async function loadRollbackSnapshot(
       return { snapshot: await loadSnapshotFromConfigMap(kube, namespace, path.slice("configmap/".length)), from: path };
     const storage = reset.spec.snapshotStorage?.storage;
     if (!storage) throw new OffsetSnapshotError("SnapshotNotFound", `${path}: the KafkaOffsetReset names no snapshotStorage`);
-    const store = await openStorage(storage, secretReader(kube, namespace), {
+    const store = await openSharedStorage(storage, secretReader(kube, namespace), {
       pvcMountRoot: opts.pvcMountRoot,
       ...(opts.logger ? { logger: opts.logger } : {}),
     });
@@ -220,7 +220,7 @@ export async function loadRollbackSnapshot(
     if (!path.includes("://")) return { snapshot: await loadSnapshotFromFile(path), from: path };
     const claim = restore.spec.rollback?.snapshotStorage;
     const store = claim
-      ? await openStorage(
+      ? await openSharedStorage(
           { storageType: "pvc", pvc: { claimName: claim.pvcName, ...(claim.subPath ? { subPath: claim.subPath } : {}) } },
           secretReader(kube, namespace),
           { pvcMountRoot: opts.pvcMountRoot },

@@ -1,7 +1,6 @@
 // What every custom resource has, and the writes the runtime makes on one: status (a merge patch
 // on the status subresource, guarded by resourceVersion when asked), and finalizers.
 import type { Kube } from "./client.ts";
-import { mergePatch } from "./client.ts";
 
 export interface ObjectMeta {
   name: string;
@@ -67,24 +66,25 @@ export class Resources<Spec, Status> {
     const { group, version, plural } = this.kind;
     const body: Record<string, unknown> = { status };
     if (resourceVersion) body.metadata = { resourceVersion };
-    return (await this.kube.objects.patchNamespacedCustomObjectStatus(
-      { group, version, plural, namespace: o.metadata.namespace, name: o.metadata.name, body },
-      mergePatch,
-    )) as CustomResource<Spec, Status>;
+    return (await this.kube.objects.patchNamespacedCustomObjectStatus({
+      group,
+      version,
+      plural,
+      namespace: o.metadata.namespace,
+      name: o.metadata.name,
+      body,
+    })) as CustomResource<Spec, Status>;
   }
 
   async setFinalizers(o: CustomResource<Spec, Status>, finalizers: string[]): Promise<CustomResource<Spec, Status>> {
     const { group, version, plural } = this.kind;
-    return (await this.kube.objects.patchNamespacedCustomObject(
-      {
-        group,
-        version,
-        plural,
-        namespace: o.metadata.namespace,
-        name: o.metadata.name,
-        body: { metadata: { finalizers, resourceVersion: o.metadata.resourceVersion } },
-      },
-      mergePatch,
-    )) as CustomResource<Spec, Status>;
+    return (await this.kube.objects.patchNamespacedCustomObject({
+      group,
+      version,
+      plural,
+      namespace: o.metadata.namespace,
+      name: o.metadata.name,
+      body: { metadata: { finalizers, resourceVersion: o.metadata.resourceVersion } },
+    })) as CustomResource<Spec, Status>;
   }
 }

@@ -1,5 +1,6 @@
-// /metrics, /healthz and /readyz. Healthy: the process serves and its watch is not failing.
-// Ready: the watch has synced (a standby replica is ready too: it only waits for the lease).
+// /metrics, /healthz and /readyz. Healthy: the process serves and its watches have not been
+// failing for minutes. Ready: every watched namespace has been listed and no watch has failed for
+// a minute (a standby replica is ready too: it only waits for the lease).
 import { createServer, type Server } from "node:http";
 import type { Registry } from "prom-client";
 

@@ -2,8 +2,7 @@
 // RSS once they have settled, and for KafkaBackup the latency from creating a one-shot backup to
 // the controller writing phase Running (timestamps from a watch on the objects, in this process).
 import { readFileSync } from "node:fs";
-import { Watch } from "@kubernetes/client-node";
-import { connectKube, mergePatch } from "../../engine/k8s/client.ts";
+import { connectKube } from "../../engine/k8s/client.ts";
 import { nodeFlags } from "../../infra/controllers.ts";
 import { minioSecret, s3Storage } from "../support/e2e.ts";
 import { applyCrds, createNamespace, kubectlTry, type RunningController, startController } from "../support/kube.ts";
@@ -28,6 +27,12 @@ export interface ControllerIdle {
   heapUsedMiB: number;
   heapTotalMiB: number;
   externalMiB: number;
+  /** RSS that is neither V8's heap nor external memory: code, stacks, allocator arenas, TLS. */
+  otherMiB: number;
+  /** Namespaces the resources are spread over (one watch each). */
+  namespaces: number;
+  /** Requests to the API server per minute while idle (the controller's own counter, over the settle period). */
+  idleApiRequestsPerMinute: number;
 }
 
 export interface ControllerBench {
@@ -68,6 +73,30 @@ async function heap(port: number): Promise<{ heapUsedMiB: number; heapTotalMiB: 
   };
 }
 
+/** The controller's own count of API requests (kafka_backup_operator_api_requests_total, all verbs and codes). */
+async function apiRequests(port: number): Promise<number> {
+  const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+  let total = 0;
+  for (const m of text.matchAll(/^kafka_backup_operator_api_requests_total(?:\{[^}]*\})? (\d+)/gm)) total += Number(m[1]);
+  return total;
+}
+
+/** Idle figures: RSS and its split, and the request rate over the settle period. */
+async function settle(pid: number, port: number, settleMs: number) {
+  const before = await apiRequests(port);
+  await new Promise((r) => setTimeout(r, settleMs));
+  const requests = (await apiRequests(port)) - before;
+  const m = rss(pid);
+  const h = await heap(port);
+  return {
+    idleRssMiB: m.rssMiB,
+    peakRssMiB: m.hwmMiB,
+    ...h,
+    otherMiB: m.rssMiB - h.heapTotalMiB - h.externalMiB,
+    idleApiRequestsPerMinute: (requests * 60_000) / settleMs,
+  };
+}
+
 /** The controller's own count of reconciliations, from its metrics endpoint. */
 async function reconciliations(port: number): Promise<number> {
   const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
@@ -89,30 +118,44 @@ export async function controllersBench(o: {
   latencySamples: number;
   latencyTopic: string;
   settleMs: number;
+  /** Namespaces the resources are spread over, round robin (default 1). */
+  namespaces?: number;
 }): Promise<ControllerBench> {
   applyCrds();
   const kube = connectKube(stackEnv("KUBECONFIG"));
-  const namespace = createNamespace("bench-ctl");
-  minioSecret(namespace);
+  const spaces = Array.from({ length: o.namespaces ?? 1 }, () => createNamespace("bench-ctl"));
+  for (const ns of spaces) minioSecret(ns);
+  // The one-shot latency samples go to the first namespace.
+  const namespace = spaces[0] as string;
   const kafkaCluster = { bootstrapServers: stackEnv("KAFKA_BOOTSTRAP_SERVERS").split(",") };
-  const names = Array.from({ length: o.resources }, (_, i) => `idle-${String(i).padStart(4, "0")}`);
+  const objects = Array.from({ length: o.resources }, (_, i) => ({
+    name: `idle-${String(i).padStart(4, "0")}`,
+    namespace: spaces[i % spaces.length] as string,
+  }));
   const running: RunningController[] = [];
   // The V8 flags the Deployments give their containers.
   const env = {
-    WATCH_NAMESPACES: namespace,
+    WATCH_NAMESPACES: spaces.join(","),
     LEADER_ELECTION_NAMESPACE: namespace,
     LOG_LEVEL: "warn",
     NODE_OPTIONS: nodeFlags.join(" "),
   };
   const list = async (plural: string) =>
     (
-      (await kube.objects.listNamespacedCustomObject({ group, version, namespace, plural })) as {
-        items: Array<{ metadata: { name: string }; status?: { phase?: string } }>;
-      }
-    ).items;
+      await Promise.all(
+        spaces.map(
+          async (ns) =>
+            (
+              (await kube.objects.listNamespacedCustomObject({ group, version, namespace: ns, plural })) as {
+                items: Array<{ metadata: { name: string }; status?: { phase?: string } }>;
+              }
+            ).items,
+        ),
+      )
+    ).flat();
   try {
     // ── KafkaBackup: 1,000 scheduled backups, then one-shots for the latency ──
-    await inParallel(names, 16, (name) =>
+    await inParallel(objects, 16, ({ name, namespace }) =>
       kube.objects.createNamespacedCustomObject({
         group,
         version,
@@ -137,35 +180,37 @@ export async function controllersBench(o: {
       600_000,
     );
     const settleSeconds = (performance.now() - started) / 1000;
-    await new Promise((r) => setTimeout(r, o.settleMs));
-    const b = rss(pid);
     idle.push({
       controller: "backup",
       bundle: "dist/bench/controllers/backup.js",
       resources: o.resources,
       resourceKind: "KafkaBackup (scheduled, phase Ready)",
+      namespaces: spaces.length,
       settleSeconds,
-      idleRssMiB: b.rssMiB,
-      peakRssMiB: b.hwmMiB,
-      ...(await heap(backupController.metricsPort)),
+      ...(await settle(pid, backupController.metricsPort, o.settleMs)),
     });
 
     // Latency: one-shot backups of a small topic, created one every 250 ms with the 1,000 present.
     const created = new Map<string, number>();
     const runningAt = new Map<string, number>();
     const finished = new Set<string>();
-    const watch = await new Watch(kube.config).watch(
-      `/apis/${group}/${version}/namespaces/${namespace}/kafkabackups`,
-      { labelSelector: "bench=latency" },
-      (_type: string, obj: { metadata: { name: string }; status?: { phase?: string } }) => {
-        const phase = obj.status?.phase;
-        const name = obj.metadata.name;
-        if ((phase === "Running" || phase === "Completed" || phase === "Failed") && !runningAt.has(name))
-          runningAt.set(name, performance.now());
-        if (phase === "Completed" || phase === "Failed") finished.add(name);
-      },
-      () => {},
-    );
+    const watch = new AbortController();
+    void kube.api
+      .watch(
+        `/apis/${group}/${version}/namespaces/${namespace}/kafkabackups`,
+        { labelSelector: "bench=latency", timeoutSeconds: 3600 },
+        (_type, raw) => {
+          const obj = raw as { metadata: { name: string }; status?: { phase?: string } };
+          const phase = obj.status?.phase;
+          const name = obj.metadata.name;
+          if ((phase === "Running" || phase === "Completed" || phase === "Failed") && !runningAt.has(name))
+            runningAt.set(name, performance.now());
+          if (phase === "Completed" || phase === "Failed") finished.add(name);
+        },
+        watch.signal,
+        3_700_000,
+      )
+      .catch(() => {});
     for (let i = 0; i < o.latencySamples; i++) {
       const name = `oneshot-${String(i).padStart(3, "0")}`;
       created.set(name, performance.now());
@@ -193,7 +238,7 @@ export async function controllersBench(o: {
     await backupController.stop();
 
     // ── KafkaRestore: 1,000 finished restores present (status written before the controller starts) ──
-    await inParallel(names, 16, async (name) => {
+    await inParallel(objects, 16, async ({ name, namespace }) => {
       const body = {
         apiVersion: `${group}/${version}`,
         kind: "KafkaRestore",
@@ -206,19 +251,16 @@ export async function controllersBench(o: {
         },
       };
       await kube.objects.createNamespacedCustomObject({ group, version, namespace, plural: "kafkarestores", body });
-      await kube.objects.patchNamespacedCustomObjectStatus(
-        {
-          group,
-          version,
-          namespace,
-          plural: "kafkarestores",
-          name,
-          body: {
-            status: { phase: "Completed", observedGeneration: 1, message: "bench: finished before the controller started" },
-          },
+      await kube.objects.patchNamespacedCustomObjectStatus({
+        group,
+        version,
+        namespace,
+        plural: "kafkarestores",
+        name,
+        body: {
+          status: { phase: "Completed", observedGeneration: 1, message: "bench: finished before the controller started" },
         },
-        mergePatch,
-      );
+      });
     });
     started = performance.now();
     const restoreController = await startController("dist/bench/controllers/restore.js", env);
@@ -230,17 +272,14 @@ export async function controllersBench(o: {
       600_000,
     );
     const restoreSettle = (performance.now() - started) / 1000;
-    await new Promise((r) => setTimeout(r, o.settleMs));
-    const r = rss(restoreController.child.pid as number);
     idle.push({
       controller: "restore",
       bundle: "dist/bench/controllers/restore.js",
       resources: o.resources,
       resourceKind: "KafkaRestore (phase Completed) + the KafkaBackups above",
+      namespaces: spaces.length,
       settleSeconds: restoreSettle,
-      idleRssMiB: r.rssMiB,
-      peakRssMiB: r.hwmMiB,
-      ...(await heap(restoreController.metricsPort)),
+      ...(await settle(restoreController.child.pid as number, restoreController.metricsPort, o.settleMs)),
     });
     await restoreController.stop();
     return {
@@ -256,7 +295,7 @@ export async function controllersBench(o: {
     };
   } finally {
     for (const c of running) await c.stop("SIGKILL").catch(() => {});
-    await releaseNamespace(namespace).catch(() => {});
+    for (const ns of spaces) await releaseNamespace(ns).catch(() => {});
   }
 }
 
@@ -274,10 +313,14 @@ export async function releaseNamespace(namespace: string): Promise<void> {
       items.filter((o) => o.metadata.finalizers?.length),
       16,
       (o) =>
-        kube.objects.patchNamespacedCustomObject(
-          { group, version, namespace, plural, name: o.metadata.name, body: { metadata: { finalizers: null } } },
-          mergePatch,
-        ),
+        kube.objects.patchNamespacedCustomObject({
+          group,
+          version,
+          namespace,
+          plural,
+          name: o.metadata.name,
+          body: { metadata: { finalizers: null } },
+        }),
     );
   }
   // The stack runs no namespace controller: the objects are deleted here, not by the namespace.

@@ -28,6 +28,7 @@ const { values: args } = parseArgs({
     "value-bytes": { type: "string", default: "1024" },
     partitions: { type: "string", default: "8" },
     resources: { type: "string" },
+    namespaces: { type: "string" },
     "latency-samples": { type: "string" },
     skip: { type: "string", default: "" },
     backups: { type: "string", default: "" },
@@ -44,6 +45,7 @@ if (args.help) {
   --value-bytes <n>       value size of each record (default 1024)
   --partitions <n>        partitions of the source topic (default 8)
   --resources <n>         custom resources present for the controllers' idle RSS (default 1000)
+  --namespaces <n>        namespaces those resources are spread over, one watch each (default 1)
   --latency-samples <n>   one-shot KafkaBackups for the apply → Running latency (default 100)
   --skip <list>           comma-separated: backup,scale-out,restore,offsets,controllers
   --backups <list>        only these backups, as target:codec (e.g. minio:zstd-3,minio:none for a 10 GiB run);
@@ -59,6 +61,7 @@ const sizeMiB = Number(args["size-mib"] ?? (quick ? 50 : 1088));
 const valueBytes = Number(args["value-bytes"]);
 const partitions = Number(args.partitions);
 const resources = Number(args.resources ?? (quick ? 100 : 1000));
+const namespaces = Number(args.namespaces ?? 1);
 const latencySamples = Number(args["latency-samples"] ?? (quick ? 10 : 100));
 const skip = new Set((args.skip ?? "").split(",").filter(Boolean));
 const onlyBackups = new Set((args.backups ?? "").split(",").filter(Boolean));
@@ -262,14 +265,18 @@ try {
     await createTopic(latencyTopic, 1);
     topics.push(latencyTopic);
     await fill(latencyTopic, 100, valueBytes, 1);
-    log(`controllers: ${resources} resources present, ${latencySamples} one-shot backups for the latency`);
+    log(`controllers: ${resources} resources in ${namespaces} namespace(s), ${latencySamples} one-shot backups for the latency`);
     // A failure here is recorded as such; the throughput figures above stand on their own.
-    controllers = await controllersBench({ resources, latencySamples, latencyTopic, settleMs: quick ? 3_000 : 20_000 }).catch(
-      (err: Error) => {
-        log(`controllers: failed: ${err.message}`);
-        return { status: "failed" as const, error: err.message.slice(0, 2000) };
-      },
-    );
+    controllers = await controllersBench({
+      resources,
+      namespaces,
+      latencySamples,
+      latencyTopic,
+      settleMs: quick ? 3_000 : 20_000,
+    }).catch((err: Error) => {
+      log(`controllers: failed: ${err.message}`);
+      return { status: "failed" as const, error: err.message.slice(0, 2000) };
+    });
   }
 
   // ── Goals (from issue #10), reported, never asserted ──

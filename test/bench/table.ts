@@ -121,8 +121,8 @@ export function renderTable(r: any): string {
   if (r.controllers.idle) {
     for (const i of r.controllers.idle)
       extra.push([
-        `${i.controller} controller idle RSS, ${i.resources} × ${i.resourceKind}`,
-        `${fmt(i.idleRssMiB)} MiB (peak ${fmt(i.peakRssMiB)}; heap used ${fmt(i.heapUsedMiB)} of ${fmt(i.heapTotalMiB)}, external ${fmt(i.externalMiB)})`,
+        `${i.controller} controller idle RSS, ${i.resources} × ${i.resourceKind}${i.namespaces > 1 ? ` in ${i.namespaces} namespaces` : ""}`,
+        `${fmt(i.idleRssMiB)} MiB (peak ${fmt(i.peakRssMiB)}; heap used ${fmt(i.heapUsedMiB)} of ${fmt(i.heapTotalMiB)}, external ${fmt(i.externalMiB)}, other ${fmt(i.otherMiB)}); settled in ${fmt(i.settleSeconds)} s; ${fmt(i.idleApiRequestsPerMinute)} API requests/min idle`,
       ]);
     const l = r.controllers.latency;
     extra.push([`${l.kind} applied → Running, ${l.samples} samples`, `p50 ${fmt(l.p50Ms, 0)} ms, p99 ${fmt(l.p99Ms, 0)} ms`]);
