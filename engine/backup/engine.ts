@@ -116,6 +116,10 @@ export interface BackupProgress {
   etaSeconds?: number;
   percent?: number;
   currentTopic?: string;
+  /** Topics and partitions in this run; partitions at their stop offset (snapshot mode; 0 when continuous). */
+  topics: number;
+  partitions: number;
+  partitionsCompleted: number;
 }
 
 export interface BackupResult {
@@ -312,6 +316,9 @@ export async function runBackup(kafka: KafkaClient, store: ObjectStore, options:
         bytes: totals.bytes,
         segments: totals.segments,
         lag,
+        topics: topics.length,
+        partitions: tasks.length,
+        partitionsCompleted: tasks.filter((t) => t.position >= t.target).length,
         recordsPerSec,
         bytesPerSec: totals.bytes / elapsed,
         ...(o.mode === "snapshot" && offsetsPerSec > 0 ? { etaSeconds: lag / offsetsPerSec } : {}),
