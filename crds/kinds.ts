@@ -440,6 +440,10 @@ const restoreSpec = named(
         "Addition: add headers kbo-source-topic, kbo-source-partition and kbo-source-offset to every restored record, to trace a record back to the backup or deduplicate downstream. Off by default: restored records carry exactly the headers they were backed up with.",
         { default: false },
       ),
+      rustOffsetHeaders: string(
+        "Addition: backups made by the Rust engine (KBAK v1) with its default include_offset_headers carry x-original-offset and x-original-timestamp headers (and x-source-cluster) on every record, which the records' producers never wrote. Drop (default) restores the records as produced; Keep restores them with those headers, as the Rust operator did. Backups of this operator are not affected.",
+        { default: "Drop", enum: ["Drop", "Keep"] },
+      ),
       produceBatchSize: int32("Records per produce request.", { default: 1000, minimum: 1, maximum: 1000000 }),
       produceAcks: int32("Producer acks: -1 (all), 0 or 1.", { default: -1, enum: [-1, 0, 1] }),
       produceTimeoutMs: int32("Produce request timeout in milliseconds.", { default: 30000, minimum: 1 }),

@@ -570,6 +570,8 @@ export interface KafkaRestoreSpec {
   dryRun?: boolean;
   /** Addition: add headers kbo-source-topic, kbo-source-partition and kbo-source-offset to every restored record, to trace a record back to the backup or deduplicate downstream. Off by default: restored records carry exactly the headers they were backed up with. Default: false. */
   addSourceHeaders?: boolean;
+  /** Addition: backups made by the Rust engine (KBAK v1) with its default include_offset_headers carry x-original-offset and x-original-timestamp headers (and x-source-cluster) on every record, which the records' producers never wrote. Drop (default) restores the records as produced; Keep restores them with those headers, as the Rust operator did. Backups of this operator are not affected. Default: "Drop". */
+  rustOffsetHeaders?: "Drop" | "Keep";
   /** Records per produce request. Default: 1000. */
   produceBatchSize?: number;
   /** Producer acks: -1 (all), 0 or 1. Default: -1. */

@@ -23,6 +23,7 @@ import { readShardReports, writeShardReport } from "../shards/report.ts";
 import type { StorageBackend } from "../storage/backend.ts";
 import { ObjectNotFoundError } from "../storage/errors.ts";
 import { loadGroupSnapshot, type RequestedGroups, requestGroups } from "./groups.ts";
+import { type RustOffsetHeaders, withoutRustOffsetHeaders } from "./kbak-headers.ts";
 import {
   type GroupOffsetMapping,
   OffsetMappingBuilder,
@@ -69,6 +70,8 @@ export interface RestoreOptions {
   consumerGroups?: RequestedGroups;
   /** Add kbo-source-topic/-partition/-offset headers to every record (off: records as backed up). */
   addSourceHeaders?: boolean;
+  /** KBAK v1 sets: the Rust engine's x-original-* headers dropped (default) or kept (kbak-headers.ts). */
+  rustOffsetHeaders?: RustOffsetHeaders;
   /**
    * One worker of a sharded restore (issue #13): shard 0 prepares the targets (checks, creates,
    * purges) and records their start offsets; every shard restores its share of the lanes under a
@@ -324,7 +327,10 @@ export async function runRestore(kafka: KafkaClient, store: StorageBackend, opti
               segment,
               options.encryptionKey ? { encryptionKey: options.encryptionKey } : {},
             );
-            for (const r of records) {
+            for (const read of records) {
+              // KBAK v1: the headers the Rust engine appended go unless kept (kbak-headers.ts).
+              const r =
+                segment.format === "kbak-v1" && options.rustOffsetHeaders !== "Keep" ? withoutRustOffsetHeaders(read) : read;
               progress.read();
               if (!selected(r, p, plan.window)) continue;
               const partition = targetPartition(p.routing, r, p.sourcePartition, javaPartition);
