@@ -42,6 +42,7 @@ import {
   selected,
   targetPartition,
 } from "./plan.ts";
+import { ResumeCheck } from "./resume-check.ts";
 
 export interface RestoreOptions {
   backupId: string;
@@ -218,6 +219,8 @@ export async function runRestore(kafka: KafkaClient, store: StorageBackend, opti
     const startOf = (target: string) => startOffsets[target] ?? ends.get(target) ?? 0;
     const alreadyWritten = new Map<string, number>();
     for (const [target, end] of ends) alreadyWritten.set(target, end - startOf(target));
+    // What a resume skips as already written is read back and checked to be ours (resume-check.ts).
+    const resumeCheck = new ResumeCheck(kafka, options.restoreId);
 
     const allLanes = restoreLanes(plan);
     const lanes = shard
@@ -347,6 +350,8 @@ export async function runRestore(kafka: KafkaClient, store: StorageBackend, opti
                 startOf(target) + position,
               );
               if (position < (alreadyWritten.get(target) ?? 0)) {
+                const written = options.addSourceHeaders ? withSourceHeaders(r, p) : r;
+                await resumeCheck.verify(p.targetTopic, partition, startOf(target), startOf(target) + position, written);
                 progress.skipped(r);
                 continue;
               }
