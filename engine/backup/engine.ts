@@ -9,6 +9,7 @@ import { type Manifest, type ManifestSegment, parseManifest } from "../format/ma
 import type { BackupRecord } from "../format/record.ts";
 import { keyFingerprint, prepareSegment, sealSegment } from "../format/segment.ts";
 import { ErrorCode, type KafkaClient, retriableFetchErrors } from "../kafka/client.ts";
+import { fetchTopicIds } from "../kafka/topic-ids.ts";
 import { type Logger, silentLogger } from "../log.ts";
 import { assignShards, type ShardRef } from "../shards/assignment.ts";
 import { readShardReports, writeShardReport } from "../shards/report.ts";
@@ -766,6 +767,8 @@ async function topicMetadata(kafka: KafkaClient, topics: string[]): Promise<Topi
   const admin = await kafka.admin();
   const { topics: meta } = await admin.fetchTopicMetadata({ topics });
   const configs = await admin.describeConfigs({ resources: topics.map((name) => ({ type: 2, name })), includeSynonyms: false });
+  // Topic IDs (Metadata v10, engine/kafka/topic-ids.ts): a topic recreated under its name has a new one.
+  const { ids } = await fetchTopicIds(kafka, topics);
   return topics.map((name) => {
     const m = meta.find((t) => t.name === name);
     const entries = configs.resources.find((r) => r.resourceName === name)?.configEntries ?? [];
@@ -774,6 +777,7 @@ async function topicMetadata(kafka: KafkaClient, topics: string[]): Promise<Topi
     );
     return {
       name,
+      ...(ids.has(name) ? { topicId: ids.get(name) as string } : {}),
       partitionCount: m?.partitions.length ?? 0,
       replicationFactor: m?.partitions[0]?.replicas.length ?? 0,
       configs: nonDefault,

@@ -288,6 +288,12 @@ export class KafkaClient {
     }
   }
 
+  /** A connected broker, any one, for requests of our own (Metadata v10 in topic-ids.ts). */
+  async anyBroker(): Promise<InternalBroker> {
+    await this.leaders([]);
+    return await this.cluster.findBroker({ nodeId: this.anyNode() });
+  }
+
   private anyNode(): number {
     const meta = this.cluster as unknown as { brokerPool: { brokers: Record<string, unknown> } };
     const ids = Object.keys(meta.brokerPool.brokers);

@@ -43,6 +43,7 @@ import {
   targetPartition,
 } from "./plan.ts";
 import { ResumeCheck } from "./resume-check.ts";
+import { type SourceTopicChange, sourceTopicChanges } from "./source-topics.ts";
 
 export interface RestoreOptions {
   backupId: string;
@@ -114,6 +115,8 @@ export interface RestoreResult {
   /** Key of the offset mapping report (absent when cancelled). */
   offsetMappingKey?: string;
   consumerGroups: GroupOffsetMapping[];
+  /** Source topics deleted or recreated since the backup (restoring into the source cluster; source-topics.ts). */
+  sourceTopics?: SourceTopicChange[];
 }
 
 export class RestoreError extends Error {
@@ -162,6 +165,8 @@ export async function runRestore(kafka: KafkaClient, store: StorageBackend, opti
     ? requestGroups(await loadGroupSnapshot(store, options.backupId), options.consumerGroups, plan)
     : [];
   const admin = await kafka.admin();
+  // Source topics gone or recreated since the backup, by topic ID: reported (source-topics.ts).
+  const sourceTopics = await sourceTopicChanges(kafka, manifest, [...new Set(plan.partitions.map((p) => p.sourceTopic))], log);
 
   const key = restoreCheckpointKey(options.backupId, options.restoreId);
   const dir = restoreDir(options.backupId, options.restoreId);
@@ -466,6 +471,7 @@ export async function runRestore(kafka: KafkaClient, store: StorageBackend, opti
       cancelled,
       ...(reportKey ? { offsetMappingKey: reportKey } : {}),
       consumerGroups,
+      ...(sourceTopics.length ? { sourceTopics } : {}),
     };
     if (unexpectedOffsets.length) log.warn({ unexpectedOffsets }, "target partitions were written by others during the restore");
     log.info(
