@@ -3,7 +3,6 @@
 // never kafkajs.
 import { type Admin, Kafka, type Kafka as KafkaJs, type LogEntry, logLevel } from "kafkajs";
 import Cluster, { type InternalBroker } from "kafkajs/src/cluster/index.js";
-import socketFactory from "kafkajs/src/network/socketFactory.js";
 import Encoder from "kafkajs/src/protocol/encoder.js";
 import fetchRequest from "kafkajs/src/protocol/requests/fetch/v11/request.js";
 import { type Logger, silentLogger } from "../log.ts";
@@ -132,7 +131,7 @@ export class KafkaClient {
     });
     this.cluster = new Cluster({
       logger: this.kafka.logger(),
-      socketFactory: socketFactory(),
+      socketFactory: options.socketFactory,
       offsets: new Map(),
       brokers: options.brokers,
       ssl: options.ssl,

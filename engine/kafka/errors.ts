@@ -24,6 +24,7 @@ export function kafkaFailureReason(err: unknown): string | undefined {
   const name = (err as { name?: string })?.name ?? "";
   const message = (err as { message?: string })?.message ?? "";
   if (name === "KafkaJSSASLAuthenticationError" || /authentication failed|SASL/i.test(message)) return "AuthenticationFailed";
+  if (/protocol mismatch/i.test(message)) return "ProtocolMismatch";
   if (/certificate|self[- ]signed|handshake|SSL routines|TLS/i.test(message)) return "TLSFailed";
   if (
     name === "KafkaJSConnectionError" ||
