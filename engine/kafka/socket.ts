@@ -7,7 +7,10 @@
 // not retried (the answer will not change by asking again).
 import { isIP, connect as netConnect, type Socket } from "node:net";
 import { type ConnectionOptions, connect as tlsConnect } from "node:tls";
-import { KafkaJSConnectionError } from "kafkajs";
+import kafkajs from "kafkajs";
+
+// kafkajs is CommonJS and spreads its error classes into its exports: Node sees them only on the default export.
+const { KafkaJSConnectionError } = kafkajs;
 
 /** The error code a protocol mismatch carries through kafkajs (its KafkaJSConnectionError keeps `code`). */
 export const PROTOCOL_MISMATCH = "EKAFKAPROTOCOLMISMATCH";
