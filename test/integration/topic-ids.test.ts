@@ -73,13 +73,18 @@ test("the manifest records topic IDs; a restore into the source cluster reports 
   const deleted = `ids-deleted-${run}`;
   const kept = `ids-kept-${run}`;
   for (const t of [recreated, deleted, kept]) await createTopic(t, 20);
-  await runBackup(kafka, store, {
+  // Each run with a client of its own, as the CLI and controllers have: a client that has
+  // asked for a topic keeps asking for it after it is deleted.
+  const client = () => new KafkaClient({ bootstrapServers: stackEnv("KAFKA_BOOTSTRAP_SERVERS").split(",") });
+  const backupClient = client();
+  await runBackup(backupClient, store, {
     backupId: "ids",
     selection: { topics: [recreated, deleted, kept] },
     mode: "snapshot",
     codec: "zstd",
     leaseHolder: "t",
   });
+  await backupClient.close();
   const manifest = await readManifest(store, "ids");
   const recorded = new Map(manifest.topics.map((t) => [t.name, t.topicId]));
   for (const t of [recreated, deleted, kept]) assert.equal(recorded.get(t), kafkaTopicsId(t), t);
@@ -91,7 +96,8 @@ test("the manifest records topic IDs; a restore into the source cluster reports 
   assert.notEqual(after, before);
   await deleteTopic(deleted);
 
-  const result = await runRestore(kafka, store, {
+  const restoreClient = client();
+  const result = await runRestore(restoreClient, store, {
     backupId: "ids",
     restoreId: "ids",
     selection: {
@@ -99,6 +105,7 @@ test("the manifest records topic IDs; a restore into the source cluster reports 
     },
     createTopics: true,
   });
+  await restoreClient.close();
   assert.equal(result.records, 60);
   assert.deepEqual(
     (result.sourceTopics ?? []).sort((x, y) => x.topic.localeCompare(y.topic)),
