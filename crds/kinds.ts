@@ -499,7 +499,7 @@ const restoreStatus = status("KafkaRestoreStatus", "Observed state of the KafkaR
   ),
   offsetMappingPath: string("Where the offset mapping report (source -> target offsets) is stored.", { maxLength: 4096 }),
   plan: array(
-    "Addition: what the restore does (written by dryRun and at the start of a run): per topic and partition, the records in the window.",
+    "Addition: what the restore would do, written by a dryRun (which reads every planned segment to count them): per topic and partition, the records in the window. A restore that runs writes recordsTotal and progress instead.",
     named(
       "RestorePlanTopic",
       object("One topic of the plan.", {

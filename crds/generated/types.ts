@@ -692,7 +692,7 @@ export interface KafkaRestoreStatus {
   retryToken?: string;
   /** Where the offset mapping report (source -> target offsets) is stored. */
   offsetMappingPath?: string;
-  /** Addition: what the restore does (written by dryRun and at the start of a run): per topic and partition, the records in the window. */
+  /** Addition: what the restore would do, written by a dryRun (which reads every planned segment to count them): per topic and partition, the records in the window. A restore that runs writes recordsTotal and progress instead. */
   plan?: RestorePlanTopic[];
   /** Addition: consumer groups whose offsets were translated and committed. */
   consumerGroups?: RestoredGroup[];

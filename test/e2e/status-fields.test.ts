@@ -34,6 +34,7 @@ const situational: Record<string, Record<string, string>> = {
     job: "execution.mode job (test/e2e/job-execution.test.ts)",
     retryToken: "a kafka.oso.sh/retry annotation on a failed restore (test/e2e/restore-controller.test.ts)",
     "consumerGroups[].error": "a group with live members (test/e2e/restore-controller.test.ts)",
+    plan: "a dryRun (test/e2e/restore-controller.test.ts)",
   },
   KafkaOffsetReset: {
     resultsRef: "more partition rows than status keeps (test/e2e/offsets-controllers.test.ts)",
