@@ -283,6 +283,7 @@ async function start(
       ...claim,
       phase: "Running",
       backupId,
+      ...startTime(o, backupId),
       message: `${why} backup ${backupId} running`,
       resumable: true,
       checkpointEnabled: true,
@@ -297,6 +298,13 @@ async function start(
   await ctx.events.record(claimed, "Normal", "BackupStarted", `${why} backup ${backupId} started`);
   ctx.work.start(key, (signal) => execute(ctx, claimed, backupId, resolved, signal), ctx.shutdown);
   return { requeueAfterMs: 30_000 };
+}
+
+/** A new run starts the clock; a run resumed into the same set keeps its start. */
+function startTime(o: KafkaBackup, backupId: string): Partial<KafkaBackupStatus> {
+  const s = o.status;
+  if (s?.startTime && s.backupId === backupId && s.phase === "Running") return {};
+  return { startTime: new Date().toISOString() };
 }
 
 /** The run's Indexed Job: the spec (Secret references only) and the ids, for `workers` pods. */
@@ -353,6 +361,7 @@ async function startJob(
       ...claim,
       phase: "Running",
       backupId,
+      ...startTime(o, backupId),
       message,
       resumable: true,
       checkpointEnabled: true,
@@ -403,14 +412,21 @@ async function followJob(ctx: Ctx, o: KafkaBackup, backupId: string): Promise<Ac
     await writeFinalStatus(
       ctx,
       o,
-      { phase: "Failed", message, resumable: true, job: verdict.job, ...(retryAt ? { nextRetryTime: retryAt } : {}) },
+      {
+        phase: "Failed",
+        message,
+        resumable: true,
+        job: verdict.job,
+        completionTime: new Date().toISOString(),
+        ...(retryAt ? { nextRetryTime: retryAt } : {}),
+      },
       { status: "False", reason: verdict.reason, message },
     );
     await ctx.events.record(o, "Warning", verdict.reason, message);
     return {};
   }
   const manifest = summarize(await readSetManifest(r.store, backupId));
-  const started = Date.parse(o.status?.lastScheduleTime ?? "") || Date.now();
+  const started = Date.parse(o.status?.startTime ?? o.status?.lastScheduleTime ?? "") || Date.now();
   await finish(ctx, o, r.store, backupId, {
     records: manifest.records,
     bytes: shards.bytes,
@@ -418,6 +434,7 @@ async function followJob(ctx: Ctx, o: KafkaBackup, backupId: string): Promise<Ac
     storedBytes: manifest.storedBytes,
     gaps: manifest.gaps,
     topics: manifest.topics,
+    partitions: manifest.partitions,
     durationMs: Date.now() - started,
     extra: { job: verdict.job },
   });
@@ -450,6 +467,10 @@ async function execute(ctx: Ctx, o: KafkaBackup, backupId: string, r: Resolved, 
               throughputBytesPerSec: Math.round(p.bytesPerSec),
               ...(p.percent !== undefined ? { progressPercent: Math.round(p.percent * 10) / 10 } : {}),
               ...(p.etaSeconds !== undefined ? { etaSeconds: Math.round(p.etaSeconds) } : {}),
+              lagRecords: p.lag,
+              topicsSelected: p.topics,
+              partitionsTotal: p.partitions,
+              partitionsCompleted: p.partitionsCompleted,
               lastCheckpointTime: new Date().toISOString(),
             }),
       )
@@ -502,7 +523,13 @@ async function execute(ctx: Ctx, o: KafkaBackup, backupId: string, r: Resolved, 
     await writeFinalStatus(
       ctx,
       o,
-      { phase: "Failed", message, resumable: !discarded, ...(retryAt ? { nextRetryTime: retryAt } : {}) },
+      {
+        phase: "Failed",
+        message,
+        resumable: !discarded,
+        completionTime: new Date().toISOString(),
+        ...(retryAt ? { nextRetryTime: retryAt } : {}),
+      },
       { status: "False", reason, message },
     ).catch(() => {});
     if (retryAt) ctx.enqueue(keyOf(o), Math.max(0, Date.parse(retryAt) - Date.now()));
@@ -535,6 +562,7 @@ async function finish(
     storedBytes: number;
     gaps: number;
     topics: number;
+    partitions: number;
     durationMs: number;
     extra?: Partial<KafkaBackupStatus>;
   },
@@ -552,7 +580,14 @@ async function finish(
       phase: "Completed",
       message,
       backupId,
+      lastSuccessfulBackupId: backupId,
       lastBackupTime: new Date().toISOString(),
+      completionTime: new Date().toISOString(),
+      topicsSelected: result.topics,
+      partitionsTotal: result.partitions,
+      // A one-shot run ends when every partition reached the end captured at its start.
+      partitionsCompleted: result.partitions,
+      lagRecords: 0,
       recordsProcessed: result.records,
       bytesProcessed: result.bytes,
       segmentsCompleted: result.segments,

@@ -34,6 +34,7 @@ import { carriedGroupIds } from "../engine/restore/groups.ts";
 import { readOffsetMapping } from "../engine/restore/offset-mapping.ts";
 import { planRestore, RestorePlanError } from "../engine/restore/plan.ts";
 import { type RestoreProgress, type RestoreResult, restoreDir, runRestore } from "../engine/restore/restore.ts";
+import { describeSourceTopicChange } from "../engine/restore/source-topics.ts";
 import { restoreOptionsFromSpec, restoreSelection } from "../engine/restore/spec.ts";
 import { clearShardReports } from "../engine/shards/report.ts";
 
@@ -420,7 +421,8 @@ async function finish(
   const message =
     `restored ${result.records} records (${result.bytes} bytes) of backup ${result.backupId} into ${result.targetTopics.join(", ")}` +
     (result.skippedAsAlreadyRestored ? `, ${result.skippedAsAlreadyRestored} of them found already restored` : "") +
-    (groups.length ? `; consumer groups: ${groups.length - notCommitted.length} of ${groups.length} carried over` : "");
+    (groups.length ? `; consumer groups: ${groups.length - notCommitted.length} of ${groups.length} carried over` : "") +
+    (result.sourceTopics?.length ? `; ${result.sourceTopics.map(describeSourceTopicChange).join("; ")}` : "");
   await writeFinalStatus(
     ctx,
     o,
@@ -446,6 +448,9 @@ async function finish(
   );
   for (const g of notCommitted) {
     await ctx.events.record(o, "Warning", "ConsumerGroupNotCommitted", `consumer group ${g.groupId}: ${g.error}`);
+  }
+  for (const t of result.sourceTopics ?? []) {
+    await ctx.events.record(o, "Warning", "SourceTopicChanged", describeSourceTopicChange(t));
   }
   await ctx.events.record(o, "Normal", "RestoreSucceeded", message);
 }

@@ -491,6 +491,10 @@ const restoreSpec = named(
         "Addition: add headers kbo-source-topic, kbo-source-partition and kbo-source-offset to every restored record, to trace a record back to the backup or deduplicate downstream. Off by default: restored records carry exactly the headers they were backed up with.",
         { default: false },
       ),
+      rustOffsetHeaders: string(
+        "Addition: backups made by the Rust engine (KBAK v1) with its default include_offset_headers carry x-original-offset and x-original-timestamp headers (and x-source-cluster) on every record, which the records' producers never wrote. Drop (default) restores the records as produced; Keep restores them with those headers, as the Rust operator did. Backups of this operator are not affected.",
+        { default: "Drop", enum: ["Drop", "Keep"] },
+      ),
       produceBatchSize: int32(
         "Records per produce request when records are re-batched (a time window, offset bounds or repartitioning cut a stored batch, or an older segment format); stored batches go as they were stored.",
         { default: 1000, minimum: 1, maximum: 1000000 },
@@ -554,7 +558,7 @@ const restoreStatus = status("KafkaRestoreStatus", "Observed state of the KafkaR
   ),
   offsetMappingPath: string("Where the offset mapping report (source -> target offsets) is stored.", { maxLength: 4096 }),
   plan: array(
-    "Addition: what the restore does (written by dryRun and at the start of a run): per topic and partition, the records in the window.",
+    "Addition: what the restore would do, written by a dryRun (which reads every planned segment to count them): per topic and partition, the records in the window. A restore that runs writes recordsTotal and progress instead.",
     named(
       "RestorePlanTopic",
       object("One topic of the plan.", {

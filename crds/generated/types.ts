@@ -602,6 +602,8 @@ export interface KafkaRestoreSpec {
   dryRun?: boolean;
   /** Addition: add headers kbo-source-topic, kbo-source-partition and kbo-source-offset to every restored record, to trace a record back to the backup or deduplicate downstream. Off by default: restored records carry exactly the headers they were backed up with. Default: false. */
   addSourceHeaders?: boolean;
+  /** Addition: backups made by the Rust engine (KBAK v1) with its default include_offset_headers carry x-original-offset and x-original-timestamp headers (and x-source-cluster) on every record, which the records' producers never wrote. Drop (default) restores the records as produced; Keep restores them with those headers, as the Rust operator did. Backups of this operator are not affected. Default: "Drop". */
+  rustOffsetHeaders?: "Drop" | "Keep";
   /** Records per produce request when records are re-batched (a time window, offset bounds or repartitioning cut a stored batch, or an older segment format); stored batches go as they were stored. Default: 1000. */
   produceBatchSize?: number;
   /** Addition: MiB of record data the run holds in memory at once (segments read, batches in flight). Default: 32. */
@@ -724,7 +726,7 @@ export interface KafkaRestoreStatus {
   retryToken?: string;
   /** Where the offset mapping report (source -> target offsets) is stored. */
   offsetMappingPath?: string;
-  /** Addition: what the restore does (written by dryRun and at the start of a run): per topic and partition, the records in the window. */
+  /** Addition: what the restore would do, written by a dryRun (which reads every planned segment to count them): per topic and partition, the records in the window. A restore that runs writes recordsTotal and progress instead. */
   plan?: RestorePlanTopic[];
   /** Addition: consumer groups whose offsets were translated and committed. */
   consumerGroups?: RestoredGroup[];

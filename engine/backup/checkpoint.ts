@@ -101,6 +101,7 @@ export function withProgress(cp: Checkpoint, coveredUntil: number, skipped: numb
 
 export interface TopicMetadata {
   name: string;
+  topicId?: string;
   partitionCount: number;
   replicationFactor?: number;
   configs?: Record<string, string>;

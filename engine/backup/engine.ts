@@ -10,6 +10,7 @@ import type { Codec } from "../format/codec.ts";
 import { type ChainLink, type Manifest, parseManifest, type SetOwner, type SetRunState } from "../format/manifest.ts";
 import { keyFingerprint } from "../format/segment.ts";
 import type { KafkaClient } from "../kafka/client.ts";
+import { fetchTopicIds } from "../kafka/topic-ids.ts";
 import { type Logger, silentLogger } from "../log.ts";
 import { assignShards, type ShardRef } from "../shards/assignment.ts";
 import { readShardReports, writeShardReport } from "../shards/report.ts";
@@ -89,6 +90,10 @@ export interface BackupProgress {
   etaSeconds?: number;
   percent?: number;
   currentTopic?: string;
+  /** Topics and partitions in this run; partitions at their stop offset (snapshot mode; 0 when continuous). */
+  topics: number;
+  partitions: number;
+  partitionsCompleted: number;
 }
 
 export interface BackupResult {
@@ -307,6 +312,9 @@ export async function runBackup(kafka: KafkaClient, store: ObjectStore, options:
         bytes: totals.bytes,
         segments: totals.segments,
         lag,
+        topics: topics.length,
+        partitions: tasks.length,
+        partitionsCompleted: tasks.filter((t) => t.position >= t.target).length,
         recordsPerSec,
         bytesPerSec: totals.bytes / elapsed,
         ...(o.mode === "snapshot" && offsetsPerSec > 0 ? { etaSeconds: lag / offsetsPerSec } : {}),
@@ -491,6 +499,8 @@ async function topicMetadata(kafka: KafkaClient, topics: string[]): Promise<Topi
   const admin = await kafka.admin();
   const { topics: meta } = await admin.fetchTopicMetadata({ topics });
   const configs = await admin.describeConfigs({ resources: topics.map((name) => ({ type: 2, name })), includeSynonyms: false });
+  // Topic IDs (Metadata v10, engine/kafka/topic-ids.ts): a topic recreated under its name has a new one.
+  const { ids } = await fetchTopicIds(kafka, topics);
   return topics.map((name) => {
     const m = meta.find((t) => t.name === name);
     const entries = configs.resources.find((r) => r.resourceName === name)?.configEntries ?? [];
@@ -499,6 +509,7 @@ async function topicMetadata(kafka: KafkaClient, topics: string[]): Promise<Topi
     );
     return {
       name,
+      ...(ids.has(name) ? { topicId: ids.get(name) as string } : {}),
       partitionCount: m?.partitions.length ?? 0,
       replicationFactor: m?.partitions[0]?.replicas.length ?? 0,
       configs: nonDefault,

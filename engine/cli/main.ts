@@ -19,6 +19,7 @@ import { createLogger } from "../log.ts";
 import { dryRunRestore } from "../restore/dry-run.ts";
 import { RestorePlanError } from "../restore/plan.ts";
 import { runRestore } from "../restore/restore.ts";
+import { describeSourceTopicChange } from "../restore/source-topics.ts";
 import { restoreOptionsFromSpec } from "../restore/spec.ts";
 import { StorageConfigError } from "../storage/errors.ts";
 import { openStorage } from "../storage/open.ts";
@@ -209,6 +210,7 @@ program
           for (const g of result.consumerGroups) {
             console.log(`  group ${g.groupId}: ${g.committed ? "committed" : "not committed"}${g.error ? ` (${g.error})` : ""}`);
           }
+          for (const t of result.sourceTopics ?? []) console.log(`  warning: ${describeSourceTopicChange(t)}`);
           if (result.offsetMappingKey) console.log(`  offset mapping: ${store.location(result.offsetMappingKey)}`);
         }
         if (result.cancelled) process.exitCode = exitCodes.interrupted;

@@ -51,6 +51,8 @@ export interface ManifestPartition {
 
 export interface ManifestTopic {
   name: string;
+  /** Kafka's topic ID at backup time (base64url, as Kafka prints it); absent for KBAK v1 and Kafka < 2.8. */
+  topicId?: string;
   partitionCount: number;
   replicationFactor?: number;
   /** Non-default topic configs at backup time (cleanup.policy, retention.ms, ...). */

@@ -3,7 +3,6 @@
 // never kafkajs.
 import { type Admin, Kafka, type Kafka as KafkaJs, type LogEntry, logLevel } from "kafkajs";
 import Cluster, { type InternalBroker } from "kafkajs/src/cluster/index.js";
-import socketFactory from "kafkajs/src/network/socketFactory.js";
 import Encoder from "kafkajs/src/protocol/encoder.js";
 import fetchRequest from "kafkajs/src/protocol/requests/fetch/v11/request.js";
 import { type Logger, silentLogger } from "../log.ts";
@@ -133,7 +132,7 @@ export class KafkaClient {
     });
     this.cluster = new Cluster({
       logger: this.kafka.logger(),
-      socketFactory: socketFactory(),
+      socketFactory: options.socketFactory,
       offsets: new Map(),
       brokers: options.brokers,
       ssl: options.ssl,
@@ -302,6 +301,12 @@ export class KafkaClient {
         await new Promise((resolve) => setTimeout(resolve, Math.min(3000, 100 * 2 ** attempt)));
       }
     }
+  }
+
+  /** A connected broker, any one, for requests of our own (Metadata v10 in topic-ids.ts). */
+  async anyBroker(): Promise<InternalBroker> {
+    await this.leaders([]);
+    return await this.cluster.findBroker({ nodeId: this.anyNode() });
   }
 
   private anyNode(): number {

@@ -3,6 +3,7 @@
 // here and nowhere else.
 import type { KafkaConfig, SASLOptions } from "kafkajs";
 import { KafkaConfigError } from "./errors.ts";
+import { kafkaSocketFactory } from "./socket.ts";
 
 export const securityProtocols = ["PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"] as const;
 export type SecurityProtocol = (typeof securityProtocols)[number];
@@ -89,6 +90,8 @@ export function kafkajsOptions(config: KafkaClusterConfig): KafkaConfig {
     connectionTimeout: config.connectionTimeoutMs ?? 10_000,
     requestTimeout: config.requestTimeoutMs ?? 60_000,
     authenticationTimeout: 10_000,
+    // TLS at a port that speaks something else fails at once, saying so (socket.ts).
+    socketFactory: kafkaSocketFactory(),
   };
   if (useTls) {
     options.ssl = {

@@ -23,6 +23,7 @@ export class TopicNotFoundError extends Error {
 export function kafkaFailureReason(err: unknown): string | undefined {
   const name = (err as { name?: string })?.name ?? "";
   const message = (err as { message?: string })?.message ?? "";
+  if (/protocol mismatch/i.test(message)) return "ProtocolMismatch";
   if (name === "KafkaJSSASLAuthenticationError" || /authentication failed|SASL/i.test(message)) return "AuthenticationFailed";
   if (/certificate|self[- ]signed|handshake|SSL routines|TLS/i.test(message)) return "TLSFailed";
   if (

@@ -36,6 +36,7 @@ import { readShardReports, writeShardReport } from "../shards/report.ts";
 import type { StorageBackend } from "../storage/backend.ts";
 import { ObjectNotFoundError } from "../storage/errors.ts";
 import { loadGroupSnapshot, type RequestedGroups, requestGroups } from "./groups.ts";
+import { type RustOffsetHeaders, withoutRustOffsetHeaders } from "./kbak-headers.ts";
 import {
   type GroupOffsetMapping,
   OffsetMappingBuilder,
@@ -55,6 +56,8 @@ import {
   selected,
   targetPartition,
 } from "./plan.ts";
+import { ResumeCheck } from "./resume-check.ts";
+import { type SourceTopicChange, sourceTopicChanges } from "./source-topics.ts";
 
 export interface RestoreOptions {
   backupId: string;
@@ -88,6 +91,8 @@ export interface RestoreOptions {
   consumerGroups?: RequestedGroups;
   /** Add kbo-source-topic/-partition/-offset headers to every record (off: records as backed up). */
   addSourceHeaders?: boolean;
+  /** KBAK v1 sets: the Rust engine's x-original-* headers dropped (default) or kept (kbak-headers.ts). */
+  rustOffsetHeaders?: RustOffsetHeaders;
   /**
    * One worker of a sharded restore (issue #13): shard 0 prepares the targets (checks, creates,
    * purges) and records their start offsets; every shard restores its share of the lanes under a
@@ -129,6 +134,8 @@ export interface RestoreResult {
   /** Key of the offset mapping report (absent when cancelled). */
   offsetMappingKey?: string;
   consumerGroups: GroupOffsetMapping[];
+  /** Source topics deleted or recreated since the backup (restoring into the source cluster; source-topics.ts). */
+  sourceTopics?: SourceTopicChange[];
 }
 
 export class RestoreError extends Error {
@@ -179,6 +186,8 @@ export async function runRestore(kafka: KafkaClient, store: StorageBackend, opti
     ? requestGroups(await loadGroupSnapshot(store, options.backupId), options.consumerGroups, plan)
     : [];
   const admin = await kafka.admin();
+  // Source topics gone or recreated since the backup, by topic ID: reported (source-topics.ts).
+  const sourceTopics = await sourceTopicChanges(kafka, manifest, [...new Set(plan.partitions.map((p) => p.sourceTopic))], log);
 
   const key = restoreCheckpointKey(options.backupId, options.restoreId);
   const dir = restoreDir(options.backupId, options.restoreId);
@@ -236,6 +245,8 @@ export async function runRestore(kafka: KafkaClient, store: StorageBackend, opti
     const startOf = (target: string) => startOffsets[target] ?? ends.get(target) ?? 0;
     const alreadyWritten = new Map<string, number>();
     for (const [target, end] of ends) alreadyWritten.set(target, end - startOf(target));
+    // What a resume skips as already written is read back and checked to be ours (resume-check.ts).
+    const resumeCheck = new ResumeCheck(kafka, options.restoreId);
 
     const allLanes = restoreLanes(plan);
     const lanes = shard
@@ -398,6 +409,9 @@ export async function runRestore(kafka: KafkaClient, store: StorageBackend, opti
           startOf(target) + position,
         );
         if (position < (alreadyWritten.get(target) ?? 0)) {
+          // A resume checks what it skips is its own (resume-check.ts).
+          const written = options.addSourceHeaders ? withSourceHeaders(r, p) : r;
+          await resumeCheck.verify(p.targetTopic, partition, startOf(target), startOf(target) + position, written);
           progress.skipped(1, recordBytes(r));
           return;
         }
@@ -443,8 +457,17 @@ export async function runRestore(kafka: KafkaClient, store: StorageBackend, opti
             p.routing.partition,
             startOf(target) + position,
           );
-          if (position + entry.recordCount <= written) progress.skipped(entry.recordCount, entry.recordBytes);
-          else await sendStored(target, entry, position);
+          if (position + entry.recordCount <= written) {
+            // A resume checks what it skips is its own, record by record (resume-check.ts).
+            await resumeCheck.verifyBatch(
+              p.targetTopic,
+              p.routing.partition,
+              startOf(target),
+              startOf(target) + position,
+              entry.batch,
+            );
+            progress.skipped(entry.recordCount, entry.recordBytes);
+          } else await sendStored(target, entry, position);
           return;
         }
         const codec = compression === "source" ? entry.sourceCodec : compression;
@@ -469,7 +492,9 @@ export async function runRestore(kafka: KafkaClient, store: StorageBackend, opti
               for (const entry of content.entries) await restoreEntry(entry, p);
             } else {
               const codec = compression === "source" ? 0 : compression;
-              for (const r of content.records) await restoreRecord(r, p, codec);
+              // KBAK v1: the headers the Rust engine appended go unless kept (kbak-headers.ts).
+              const strip = segment.format === "kbak-v1" && options.rustOffsetHeaders !== "Keep";
+              for (const r of content.records) await restoreRecord(strip ? withoutRustOffsetHeaders(r) : r, p, codec);
             }
             await flush();
           } finally {
@@ -570,6 +595,7 @@ export async function runRestore(kafka: KafkaClient, store: StorageBackend, opti
       cancelled,
       ...(reportKey ? { offsetMappingKey: reportKey } : {}),
       consumerGroups,
+      ...(sourceTopics.length ? { sourceTopics } : {}),
     };
     if (unexpectedOffsets.length) log.warn({ unexpectedOffsets }, "target partitions were written by others during the restore");
     log.info(

@@ -19,6 +19,7 @@ export interface RestoreSpec {
   rateLimiting?: { recordsPerSec?: number; bytesPerSec?: number; maxConcurrentPartitions?: number };
   dryRun?: boolean;
   addSourceHeaders?: boolean;
+  rustOffsetHeaders?: "Drop" | "Keep";
   produceBatchSize?: number;
   memoryBudgetMiB?: number;
   produceAcks?: -1 | 0 | 1;
@@ -71,5 +72,6 @@ export function restoreOptionsFromSpec(
     ...(limits.maxConcurrentPartitions ? { maxConcurrentPartitions: limits.maxConcurrentPartitions } : {}),
     ...(groups ? { consumerGroups: groups } : {}),
     addSourceHeaders: spec.addSourceHeaders ?? false,
+    rustOffsetHeaders: spec.rustOffsetHeaders ?? "Drop",
   };
 }

@@ -18,6 +18,8 @@ import {
 import { stackEnv } from "../support/stack-env.ts";
 
 let controller: RunningController | undefined;
+/** Reconciles of the failed object in all, 15 s after the failure: no retry storm. */
+const maxReconciles = 6;
 before(() => applyCrds());
 after(async () => {
   await controller?.stop("SIGKILL");
@@ -71,7 +73,8 @@ test("a wrong SASL password is a clear condition, the password appears nowhere, 
   await sleep(15_000);
   const metrics = await (await fetch(`http://127.0.0.1:${controller.metricsPort}/metrics`)).text();
   const reconciles = Number(/kafka_backup_operator_reconciliations_total\{kind="KafkaBackup"\} (\d+)/.exec(metrics)?.[1]);
-  assert.ok(reconciles > 0 && reconciles <= 10, `${reconciles} reconciles of one object`);
+  // The bound docs/reliability.md states.
+  assert.ok(reconciles > 0 && reconciles <= maxReconciles, `${reconciles} reconciles of one object`);
   const warnings = events(namespace, "wrong-password").filter((e) => e.reason === "AuthenticationFailed");
   assert.equal(warnings.length, 1, JSON.stringify(warnings));
   // The password is nowhere: status, Events, logs, metrics.

@@ -7,7 +7,9 @@ import { mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
+import { parseCheckpoint } from "../../engine/backup/checkpoint.ts";
 import { runBackup } from "../../engine/backup/engine.ts";
+import { checkpointKey } from "../../engine/backup/layout.ts";
 import { Lease, LeaseHeldError } from "../../engine/backup/lease.ts";
 import { readManifest, readSegment } from "../../engine/backupset/catalog.ts";
 import type { EncryptionError } from "../../engine/format/segment.ts";
@@ -119,18 +121,42 @@ describe("backup: crash safety", () => {
       );
     const exited = (child: ChildProcess) => new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)));
     const store = await minioStore(prefix);
+    // Durable progress: the offsets the partitions' checkpoints (written after each segment) cover.
+    const durable = async () => {
+      let sum = 0;
+      for (let p = 0; p < partitions; p++) {
+        const key = checkpointKey("crashy", topic, p);
+        const cp = await store
+          .getBuffer(key)
+          .then((b) => parseCheckpoint(b.body.toString("utf8"), key))
+          .catch(() => undefined);
+        sum += cp?.nextOffset ?? 0;
+      }
+      return sum;
+    };
+    const total = partitions * perPartition;
     let kills = 0;
     const progress: number[] = [];
     for (let i = 0; i < 10; i++) {
       const child = cli();
-      const wait = 700 + Math.random() * 1500;
       const done = exited(child);
-      const timer = setTimeout(() => child.kill("SIGKILL"), wait);
-      const code = await done;
-      clearTimeout(timer);
-      if (code === null) kills++;
-      const manifest = await readManifest(store, "crashy").catch(() => undefined);
-      progress.push(manifest?.topics[0]?.partitions.reduce((n, p) => n + (p.nextOffset ?? 0), 0) ?? 0);
+      let ended = false;
+      void done.then(() => (ended = true));
+      // Each kill lands mid-write: after this run has made durable progress, a random moment on.
+      const before = progress.at(-1) ?? 0;
+      let now = before;
+      for (let t = 0; t < 600 && !ended && now <= before; t++) {
+        await new Promise((r) => setTimeout(r, 50));
+        now = await durable();
+      }
+      await new Promise((r) => setTimeout(r, Math.random() * 400));
+      const atKill = await durable();
+      assert.equal(ended, false, `run ${i + 1} ended before its kill (durable progress ${atKill} of ${total})`);
+      child.kill("SIGKILL");
+      assert.equal(await done, null);
+      kills++;
+      assert.ok(atKill > before && atKill < total, `kill ${i + 1} mid-write: progress ${before} → ${atKill} of ${total}`);
+      progress.push(await durable());
     }
     const final = cli();
     let out = "";
@@ -143,7 +169,7 @@ describe("backup: crash safety", () => {
     const stored = records.get(topic) ?? [];
     assertExactlyOnce(stored, partitions, 0, perPartition);
     console.log(
-      `crash safety: ${kills} SIGKILLs (checkpointed offsets after each: ${progress.join(", ")}), final run added ${result.records}; ` +
+      `crash safety: ${kills} SIGKILLs, each mid-write (durable offsets after each: ${progress.join(", ")} of ${total}), final run added ${result.records}; ` +
         `${stored.length} records checked, duplicates 0, missing 0`,
     );
     assert.ok(kills >= 10, `only ${kills} runs were killed`);

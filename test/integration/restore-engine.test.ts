@@ -193,8 +193,8 @@ describe("restore engine", () => {
         topicMapping: { [source]: target },
         createTopics: true,
         produceBatchSize: 20,
-        // About 10 s of work: the kills land mid-run, however fast the machine.
-        rateLimiting: { recordsPerSec: 600 },
+        // About 15 s of work: ten kills, each after a little progress, stay well inside it.
+        rateLimiting: { recordsPerSec: 400 },
       }),
     );
     const cli = () =>
@@ -213,16 +213,42 @@ describe("restore engine", () => {
         ],
         { stdio: ["ignore", "pipe", "pipe"] },
       );
+    // Progress is what the target holds (a produced batch is in Kafka once acknowledged). A client
+    // of its own: asking for the target before it exists would put the shared metadata in error.
+    const observer = new KafkaClient({ bootstrapServers: stackEnv("KAFKA_BOOTSTRAP_SERVERS").split(",") });
+    const written = async () => {
+      const admin = await observer.admin();
+      // Never asks for the target before it exists (kafkajs would keep its metadata in error a while).
+      if (!(await admin.listTopics()).includes(target)) return 0;
+      return await admin
+        .fetchTopicOffsets(target)
+        .then((ps) => ps.reduce((n, p) => n + Number(p.high), 0))
+        .catch(() => 0);
+    };
     let kills = 0;
+    const atKills: number[] = [];
     for (let i = 0; i < 10; i++) {
       const child = cli();
       const exited = new Promise<number | null>((resolve) => child.once("exit", resolve));
-      const timer = setTimeout(() => child.kill("SIGKILL"), 600 + Math.random() * 900);
-      const code = await exited;
-      clearTimeout(timer);
-      if (code === null) kills++;
-      else break;
+      let ended = false;
+      void exited.then(() => (ended = true));
+      // Each kill lands mid-write: once this run has written, a random moment on.
+      const before = atKills.at(-1) ?? 0;
+      let now = before;
+      for (let t = 0; t < 600 && !ended && now <= before; t++) {
+        await new Promise((r) => setTimeout(r, 25));
+        now = await written();
+      }
+      await new Promise((r) => setTimeout(r, Math.random() * 150));
+      const atKill = await written();
+      if (ended) break;
+      child.kill("SIGKILL");
+      assert.equal(await exited, null);
+      kills++;
+      assert.ok(atKill > before && atKill < 6000, `kill ${kills} mid-write: ${before} → ${atKill} of 6000 records`);
+      atKills.push(await written());
     }
+    await observer.close();
     const final = cli();
     let err = "";
     final.stderr.on("data", (d: Buffer) => (err += d));
@@ -230,7 +256,9 @@ describe("restore engine", () => {
     const expected = javaDump(source).sort(byPartitionOffset).map(strip);
     const actual = javaDump(target).sort(byPartitionOffset).map(strip);
     assert.deepEqual(actual, expected);
-    console.log(`restore SIGKILL: ${kills} kills; ${actual.length} records checked, duplicates 0, missing 0`);
-    assert.ok(kills >= 3, `only ${kills} kills landed mid-run`);
+    console.log(
+      `restore SIGKILL: ${kills} kills, each mid-write (records in the target after each: ${atKills.join(", ")} of 6000); ${actual.length} records checked, duplicates 0, missing 0`,
+    );
+    assert.equal(kills, 10, `only ${kills} kills landed mid-write`);
   });
 });

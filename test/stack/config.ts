@@ -21,6 +21,8 @@ export const versions = {
     version: "4.24.0-dev.f47bc2d6f199",
     sdk: "v4.22.2",
   },
+  // Not part of the stack: the reference the 7-field schedule dialect is compared with.
+  quartz: "2.5.2",
 } as const;
 
 export const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), "..", "..");

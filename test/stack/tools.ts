@@ -234,3 +234,33 @@ export function ensureKafkaJars(config: StackConfig, log: (line: string) => void
   writeFileSync(stamp, version);
   return lib;
 }
+
+/**
+ * Jars of a Maven artifact and its dependencies, resolved once into the cache for `java -cp`
+ * (e.g. Quartz, whose CronExpression the schedule test compares ours with).
+ */
+export function ensureMavenJars(
+  config: StackConfig,
+  artifact: { groupId: string; artifactId: string; version: string },
+  log: (line: string) => void,
+): string {
+  const dir = join(config.cacheDir, "maven", `${artifact.artifactId}-${artifact.version}`);
+  const lib = join(dir, "lib");
+  const stamp = join(dir, "resolved.stamp");
+  if (existsSync(stamp) && existsSync(lib)) return lib;
+  log(`resolving ${artifact.groupId}:${artifact.artifactId}:${artifact.version} from Maven Central (first run only)...`);
+  rmSync(dir, { recursive: true, force: true });
+  mkdirSync(dir, { recursive: true });
+  const pom = `<project xmlns="http://maven.apache.org/POM/4.0.0">
+  <modelVersion>4.0.0</modelVersion>
+  <groupId>local</groupId><artifactId>${artifact.artifactId}-dist</artifactId><version>1</version><packaging>pom</packaging>
+  <dependencies>
+    <dependency><groupId>${artifact.groupId}</groupId><artifactId>${artifact.artifactId}</artifactId><version>${artifact.version}</version></dependency>
+  </dependencies>
+</project>
+`;
+  writeFileSync(join(dir, "pom.xml"), pom);
+  run("mvn", ["-q", "-B", "dependency:copy-dependencies", `-DoutputDirectory=${lib}`], { cwd: dir });
+  writeFileSync(stamp, artifact.version);
+  return lib;
+}

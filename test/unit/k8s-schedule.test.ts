@@ -20,6 +20,35 @@ test("the 7-field form numbers weekdays from Sunday = 1 and filters years", () =
   assert.equal(parseSchedule("*/10 * * * * * *").next(at("2026-11-25T00:00:03Z"))?.toISOString(), "2026-11-25T00:00:10.000Z");
 });
 
+test("7-field: the third Friday is 6#3, and L, W and wrapping ranges are Quartz's", () => {
+  const next = (expr: string, after: string) => parseSchedule(expr).next(at(after))?.toISOString();
+  assert.equal(next("0 0 2 ? * 6#3 *", "2026-01-01T00:00:00Z"), "2026-01-16T02:00:00.000Z");
+  assert.equal(next("0 0 2 ? * FRI#3 *", "2026-01-01T00:00:00Z"), "2026-01-16T02:00:00.000Z");
+  assert.equal(next("0 0 2 ? * 6L *", "2026-01-01T00:00:00Z"), "2026-01-30T02:00:00.000Z");
+  // 2026-02-15 is a Sunday: the nearest weekday is Monday the 16th; 2026-02-28 a Saturday: Friday the 27th.
+  assert.equal(next("0 0 2 15W * ? *", "2026-02-01T00:00:00Z"), "2026-02-16T02:00:00.000Z");
+  assert.equal(next("0 0 2 LW * ? *", "2026-02-01T00:00:00Z"), "2026-02-27T02:00:00.000Z");
+  assert.equal(next("0 0 2 L-2 * ? *", "2026-02-01T00:00:00Z"), "2026-02-26T02:00:00.000Z");
+  assert.equal(next("0 0 22-1 * * ? *", "2026-02-01T23:30:00Z"), "2026-02-02T00:00:00.000Z");
+  // Both days restricted (Quartz refuses this): both must hold. Friday the 13th, 2026-02-13.
+  assert.equal(next("0 0 2 13 * FRI *", "2026-01-01T00:00:00Z"), "2026-02-13T02:00:00.000Z");
+  assert.throws(() => parseSchedule("0 0 2 ? * 6#6 *"), /spec\.schedule: .*day-of-week field/);
+  assert.throws(() => parseSchedule("0 0 2 L,3 * ? *"), /day-of-month field/);
+});
+
+test("7-field in a zone: a time skipped by DST fires after the change, a repeated one once", () => {
+  const s = parseSchedule("0 30 2 * * ? *", "Europe/Berlin");
+  // 2026-03-29 02:00 CET → 03:00 CEST: 02:30 does not exist; it fires at 03:30 CEST.
+  assert.equal(s.next(at("2026-03-28T12:00:00Z"))?.toISOString(), "2026-03-29T01:30:00.000Z");
+  assert.equal(s.latest(at("2026-03-29T01:29:59Z"))?.toISOString(), "2026-03-28T01:30:00.000Z");
+  assert.equal(s.latest(at("2026-03-29T01:30:00Z"))?.toISOString(), "2026-03-29T01:30:00.000Z");
+  assert.equal(s.next(at("2026-03-29T01:30:00Z"))?.toISOString(), "2026-03-30T00:30:00.000Z");
+  // 2026-10-25 03:00 CEST → 02:00 CET: 02:30 happens twice; it fires the first time only.
+  assert.equal(s.next(at("2026-10-24T12:00:00Z"))?.toISOString(), "2026-10-25T00:30:00.000Z");
+  assert.equal(s.next(at("2026-10-25T00:30:00Z"))?.toISOString(), "2026-10-26T01:30:00.000Z");
+  assert.equal(s.latest(at("2026-10-25T01:45:00Z"))?.toISOString(), "2026-10-25T00:30:00.000Z");
+});
+
 test("@daily-style macros work", () => {
   assert.equal(parseSchedule("@daily").next(at("2026-11-25T03:00:00Z"))?.toISOString(), "2026-11-26T00:00:00.000Z");
 });
