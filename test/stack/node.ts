@@ -409,7 +409,15 @@ export const node: Component = {
     const urls = Object.fromEntries(
       ["S3_ENDPOINT", "AZURE_BLOB_ENDPOINT", "GCS_ENDPOINT"].filter((k) => stackEnv[k]).map((k) => [k, stackEnv[k] as string]),
     );
-    const forPods = Object.fromEntries(Object.entries(exposeToPods(urls)).map(([k, v]) => [`KBO_NODE_${k}`, v]));
+    // Kafka advertises its pod listener at the host address itself (KAFKA_POD_BOOTSTRAP_SERVERS).
+    for (const [i, server] of (stackEnv.KAFKA_POD_BOOTSTRAP_SERVERS ?? "").split(",").filter(Boolean).entries()) {
+      urls[`KAFKA_POD_${i}`] = `tcp://127.0.0.1:${server.split(":").at(-1)}`;
+    }
+    const forPods = Object.fromEntries(
+      Object.entries(exposeToPods(urls))
+        .filter(([k]) => !k.startsWith("KAFKA_POD_"))
+        .map(([k, v]) => [`KBO_NODE_${k}`, v]),
+    );
 
     const env: Env = {
       ...forPods,

@@ -146,8 +146,9 @@ export function ensureBaseImage(config: StackConfig, log: (l: string) => void): 
 
 /**
  * The project's Dockerfile built on the local base. The build stage's `npm ci` reaches the npm
- * registry as the host does and reuses the host's npm cache. Rebuilt when the sources change;
- * buildah's layer cache keeps that to the steps after the change.
+ * registry as the host does and reuses the host's npm cache. Built whole each time: with vfs every
+ * step is a full copy of the root filesystem (over a GiB after `npm ci`), so buildah keeps no layer
+ * cache and the image leaves its store once its archive is written.
  */
 export function buildOperatorImage(config: StackConfig, log: (l: string) => void): string {
   const dir = join(imagesDir(config), "operator");
@@ -170,7 +171,7 @@ export function buildOperatorImage(config: StackConfig, log: (l: string) => void
     config,
     [
       "bud",
-      "--layers",
+      "--layers=false",
       "--pull=never",
       "--isolation",
       "chroot",
@@ -189,8 +190,7 @@ export function buildOperatorImage(config: StackConfig, log: (l: string) => void
   );
   rmSync(archive, { force: true });
   buildah(config, ["push", imageNames.operator, `docker-archive:${archive}:${imageNames.operator}`]);
-  // Each build leaves the previous image untagged; its layers are what the next build reuses,
-  // the image itself is not.
+  buildah(config, ["rmi", imageNames.operator]);
   buildah(config, ["rmi", "--prune"]);
   log(`built image ${imageNames.operator} in ${Math.round((Date.now() - started) / 1000)}s`);
   return archive;
