@@ -156,6 +156,7 @@ export function buildOperatorImage(config: StackConfig, log: (l: string) => void
   const archive = join(dir, "image.tar");
   const started = Date.now();
   log(`building image ${imageNames.operator} from the Dockerfile...`);
+  buildah(config, ["rm", "--all"]);
   const npmCache = join(process.env.npm_config_cache ?? join(homedir(), ".npm"));
   mkdirSync(npmCache, { recursive: true });
   // The build's npm reaches the registry as the host's does: with the CA file the host's npm
@@ -190,6 +191,8 @@ export function buildOperatorImage(config: StackConfig, log: (l: string) => void
   );
   rmSync(archive, { force: true });
   buildah(config, ["push", imageNames.operator, `docker-archive:${archive}:${imageNames.operator}`]);
+  // Working containers a failed build left, then every image but the base and pause ones.
+  buildah(config, ["rm", "--all"]);
   buildah(config, ["rmi", imageNames.operator]);
   buildah(config, ["rmi", "--prune"]);
   log(`built image ${imageNames.operator} in ${Math.round((Date.now() - started) / 1000)}s`);
