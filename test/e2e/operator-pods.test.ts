@@ -27,6 +27,7 @@ interface Status {
   backupId?: string;
   recordsProcessed?: number;
   message?: string;
+  job?: { succeeded?: number };
 }
 
 describe("the backup controller as a pod from the operator's image", { skip }, () => {
@@ -39,6 +40,7 @@ describe("the backup controller as a pod from the operator's image", { skip }, (
     applyCrds();
     namespace = createNamespace("pod-backup");
     operatorNamespace = createNamespace("kbo-system");
+    minioSecret(namespace);
     kafka = new KafkaClient({ bootstrapServers: String(env.KAFKA_BOOTSTRAP_SERVERS).split(",") });
     objects = await renderOperator({
       image: String(env.KBO_NODE_IMAGE),
@@ -109,7 +111,6 @@ describe("the backup controller as a pod from the operator's image", { skip }, (
 
   test("a KafkaBackup runs in the controller's pod and completes, its segments in MinIO", async () => {
     const topic = await topicWith(kafka, 2, 300);
-    minioSecret(namespace);
     const prefix = `e2e-pod-${namespace}`;
     apply(namespace, {
       apiVersion: "kafka.oso.sh/v1alpha1",
@@ -119,18 +120,7 @@ describe("the backup controller as a pod from the operator's image", { skip }, (
         // The addresses a pod uses: Kafka's listener for pods and MinIO at the host's bridge address.
         kafkaCluster: { bootstrapServers: String(env.KAFKA_POD_BOOTSTRAP_SERVERS).split(",") },
         topics: [topic],
-        storage: {
-          storageType: "s3",
-          s3: {
-            bucket: env.S3_BUCKET,
-            region: env.S3_REGION,
-            endpoint: env.KBO_NODE_S3_ENDPOINT,
-            pathStyle: true,
-            allowHttp: true,
-            prefix,
-            credentialsSecret: { name: "minio-credentials" },
-          },
-        },
+        storage: podStorage(prefix),
       },
     });
     const done = await waitFor(
@@ -151,4 +141,95 @@ describe("the backup controller as a pod from the operator's image", { skip }, (
     const logs = kubectl(["logs", "-n", operatorNamespace, controllerPod()?.metadata.name ?? ""]);
     assert.match(logs, /from-a-pod/);
   });
+
+  test("execution.mode job: the real Job controller runs the Indexed Job's pods from the image; deleting the KafkaBackup collects its Job", async () => {
+    const topic = await topicWith(kafka, 4, 150);
+    const prefix = `e2e-pod-job-${namespace}`;
+    const workers = 2;
+    apply(namespace, {
+      apiVersion: "kafka.oso.sh/v1alpha1",
+      kind: "KafkaBackup",
+      metadata: { name: "as-a-job" },
+      spec: {
+        kafkaCluster: { bootstrapServers: String(env.KAFKA_POD_BOOTSTRAP_SERVERS).split(",") },
+        topics: [topic],
+        storage: podStorage(prefix),
+        segmentMaxRecords: 100,
+        execution: {
+          mode: "job",
+          workers,
+          resources: { requests: { cpu: "100m", memory: "128Mi" }, limits: { memory: "512Mi" } },
+        },
+      },
+    });
+    const done = await waitFor(
+      "the sharded backup to finish",
+      () => {
+        const s = getObject<{ status?: Status }>("kafkabackup", namespace, "as-a-job").status ?? {};
+        return s.phase === "Completed" || s.phase === "Failed" ? s : undefined;
+      },
+      240_000,
+    );
+    assert.equal(done.phase, "Completed", done.message);
+    assert.equal(done.job?.succeeded, workers);
+    assert.equal(done.recordsProcessed, 600);
+    const { records } = await readBackup(await minioStore(prefix), done.backupId as string);
+    assert.equal(
+      [...records.values()].reduce((n, r) => n + r.length, 0),
+      600,
+    );
+    // The pods were the Job controller's, one per completion index, and ran on the node.
+    const jobs = JSON.parse(kubectl(["get", "jobs", "-n", namespace, "-o", "json"])) as {
+      items: Array<{ metadata: { name: string; ownerReferences?: Array<{ kind: string; name: string }> } }>;
+    };
+    const job = jobs.items.find((j) =>
+      j.metadata.ownerReferences?.some((o) => o.kind === "KafkaBackup" && o.name === "as-a-job"),
+    );
+    assert.ok(job, "a Job owned by the KafkaBackup");
+    // The controller counts a worker done by the result it wrote; its pod's phase follows once
+    // the kubelet has seen the container exit.
+    type Pod = { metadata: { annotations?: Record<string, string> }; spec: { nodeName?: string }; status: { phase?: string } };
+    const indexOf = (p: Pod) => p.metadata.annotations?.["batch.kubernetes.io/job-completion-index"];
+    const succeeded = await waitFor(
+      "each index's pod to succeed",
+      () => {
+        const pods = JSON.parse(
+          kubectl(["get", "pods", "-n", namespace, "-l", `job-name=${job.metadata.name}`, "-o", "json"]),
+        ) as {
+          items: Pod[];
+        };
+        const done = pods.items.filter((p) => p.status.phase === "Succeeded");
+        return new Set(done.map(indexOf)).size === workers ? done : undefined;
+      },
+      60_000,
+    );
+    assert.deepEqual(
+      [...new Set(succeeded.map(indexOf))].sort(),
+      Array.from({ length: workers }, (_, i) => String(i)),
+    );
+    for (const p of succeeded) assert.equal(p.spec.nodeName, env.KBO_NODE_NAME);
+
+    kubectl(["delete", "kafkabackup", "-n", namespace, "as-a-job", "--wait=true", "--timeout=60s"]);
+    await waitFor(
+      "the garbage collector to delete the Job",
+      () => kubectlTry(["get", "job", "-n", namespace, job.metadata.name]).code !== 0 || undefined,
+      60_000,
+    );
+  });
 });
+
+/** MinIO as pods reach it: the host's bridge address. */
+function podStorage(prefix: string) {
+  return {
+    storageType: "s3",
+    s3: {
+      bucket: env.S3_BUCKET,
+      region: env.S3_REGION,
+      endpoint: env.KBO_NODE_S3_ENDPOINT,
+      pathStyle: true,
+      allowHttp: true,
+      prefix,
+      credentialsSecret: { name: "minio-credentials" },
+    },
+  };
+}
