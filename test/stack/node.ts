@@ -270,11 +270,9 @@ export const node: Component = {
   externalWhen: ["KUBECONFIG"],
   envPrefixes: ["KBO_NODE_"],
 
+  wanted: nodeWanted,
+
   async up(ctx) {
-    if (!nodeWanted(ctx.config)) {
-      ctx.log("node: not started (`stack up --node` starts it)");
-      return {};
-    }
     ensurePackages(ctx.log);
     const bin = ensureGoTool(ctx.config, kubeNodeTool(), ctx.log);
     const kubeEnv = loadState<{ apiserver: number }>(ctx, "kube");

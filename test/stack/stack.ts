@@ -41,6 +41,10 @@ export async function up(ctx: Context, only?: string[]): Promise<Env> {
   for (const component of components) {
     if (only && !only.includes(component.name)) continue;
     const started = Date.now();
+    if (component.wanted && !component.wanted(ctx.config)) {
+      ctx.log(`${component.name}: not started (\`stack up --${component.name}\` starts it)`);
+      continue;
+    }
     if (isExternal(component)) {
       Object.assign(env, externalEnv([component]));
       ctx.log(`${component.name}: using your own (${component.externalWhen.join(", ")} set)`);
