@@ -6,8 +6,12 @@
 # dist/chunks/.
 #
 #   docker build -t registry.example.com/kafka-backup-operator:0.1.0 .
+#
+# BASE is any image with Node.js 24, npm and a uid 1000 user; the local stack, which cannot pull,
+# builds on a base of its own (test/stack/images/images.ts).
+ARG BASE=node:24-slim
 
-FROM node:24-slim AS build
+FROM ${BASE} AS build
 WORKDIR /src
 COPY package.json package-lock.json ./
 # No install scripts: the image's own Node runs the build (the `node` devDependency is not needed).
@@ -22,7 +26,7 @@ RUN mkdir /natives && cd /natives \
  && node -e 'const p = require("/src/package-lock.json").packages; const v = (n) => p["node_modules/" + n].version; require("fs").writeFileSync("package.json", JSON.stringify({ private: true, dependencies: { "lz4-napi": v("lz4-napi"), snappy: v("snappy"), "@node-rs/crc32": v("@node-rs/crc32") } }))' \
  && npm install --omit=dev --ignore-scripts --no-audit --no-fund
 
-FROM node:24-slim
+FROM ${BASE}
 WORKDIR /app
 ENV NODE_ENV=production
 COPY --from=build /natives/node_modules ./node_modules

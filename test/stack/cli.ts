@@ -28,15 +28,21 @@ program
   .option("--kafka-brokers <n>", "Kafka nodes (combined broker+controller)", count, 1)
   .option("--kafka-version <version>", "Apache Kafka version from Maven Central (e.g. 3.9.1)")
   .option("--only <components>", "comma-separated subset", names)
-  .action(async (opts: { kafkaBrokers: number; kafkaVersion?: string; only?: string[] }) => {
-    const config = stackConfig({
-      kafkaBrokers: opts.kafkaBrokers,
-      ...(opts.kafkaVersion ? { kafkaVersion: opts.kafkaVersion } : {}),
-    });
-    const started = Date.now();
-    await up(context(config), opts.only);
-    console.error(`stack up in ${((Date.now() - started) / 1000).toFixed(1)}s; environment in ${join(config.stateDir, "env")}`);
-  });
+  .option("--node", "also start the local node (containerd, kubelet, controller-manager, scheduler, kube-proxy)")
+  .option("--operator-image", "build the operator's image from the Dockerfile and load it into the node (implies --node)")
+  .action(
+    async (opts: { kafkaBrokers: number; kafkaVersion?: string; only?: string[]; node?: boolean; operatorImage?: boolean }) => {
+      const config = stackConfig({
+        kafkaBrokers: opts.kafkaBrokers,
+        ...(opts.kafkaVersion ? { kafkaVersion: opts.kafkaVersion } : {}),
+        ...(opts.node || opts.operatorImage ? { node: true } : {}),
+        ...(opts.operatorImage ? { operatorImage: true } : {}),
+      });
+      const started = Date.now();
+      await up(context(config), opts.only);
+      console.error(`stack up in ${((Date.now() - started) / 1000).toFixed(1)}s; environment in ${join(config.stateDir, "env")}`);
+    },
+  );
 
 program
   .command("status")

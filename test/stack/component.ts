@@ -25,6 +25,8 @@ export interface Component {
   externalWhen: string[];
   /** Prefixes of every variable the component writes (and takes from the user when external). */
   envPrefixes: string[];
+  /** Whether `up` starts it; absent means always (the local node is opt-in). */
+  wanted?(config: StackConfig): boolean;
   /** Starts the component (or finds it running) and returns the variables tests need. */
   up(ctx: Context): Promise<Env>;
   health(ctx: Context, env: Env): Promise<Health>;

@@ -5,6 +5,7 @@ import { chmodSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:
 import { join } from "node:path";
 import { Kafka, logLevel } from "kafkajs";
 import { type Component, dataDir, type Env, loadState, saveState } from "./component.ts";
+import { nodeNetwork, nodeWanted } from "./config.ts";
 import { ensureCa, ensureLeaf } from "./pki.ts";
 import { freePort, portOpen, run, serverPid, startServer, stopServer, waitUntil } from "./process.ts";
 import { ensureKafkaJars } from "./tools.ts";
@@ -14,6 +15,8 @@ interface NodePorts {
   ssl: number;
   saslSsl: number;
   controller: number;
+  /** With the local node: a PLAINTEXT listener on loopback advertised at the node's host address. */
+  pod?: number;
 }
 
 interface KafkaState {
@@ -74,16 +77,25 @@ export const kafka: Component = {
     writeFileSync(brokerPem, readFileSync(broker.key, "utf8") + readFileSync(broker.cert, "utf8"));
     const logConfig = writeLogConfig(root, config.kafkaVersion);
 
+    // Pods reach this listener at the host's bridge address, which the node maps to loopback.
+    const forNode = nodeWanted(config);
+    for (const ports of state.nodes) if (forNode && ports.pod === undefined) ports.pod = await freePort();
+    const podPort = (ports: NodePorts) => (forNode ? ports.pod : undefined);
     const voters = state.nodes.map((n, i) => `${i + 1}@127.0.0.1:${n.controller}`).join(",");
     const rf = Math.min(3, state.nodes.length);
     for (const [i, ports] of state.nodes.entries()) {
       const id = i + 1;
-      if (serverPid(ctx.dirs, serverName(id)) !== undefined) continue;
       const nodeDir = join(root, `node-${id}`);
       const logDir = join(nodeDir, "data");
-      mkdirSync(nodeDir, { recursive: true });
       const props = join(nodeDir, "server.properties");
-      writeFileSync(props, serverProperties({ id, ports, voters, logDir, rf, brokerPem, caCert: ca.cert }));
+      const text = serverProperties({ id, ports, pod: podPort(ports), voters, logDir, rf, brokerPem, caCert: ca.cert });
+      if (serverPid(ctx.dirs, serverName(id)) !== undefined) {
+        if (readFileSync(props, "utf8") === text) continue;
+        log(`kafka: restarting node ${id} ${forNode ? "with" : "without"} its listener for the local node's pods`);
+        await stopServer(ctx.dirs, serverName(id), 20_000);
+      }
+      mkdirSync(nodeDir, { recursive: true });
+      writeFileSync(props, text);
       if (!existsMeta(logDir)) {
         run("java", [
           "-cp",
@@ -129,6 +141,7 @@ export const kafka: Component = {
       KAFKA_BOOTSTRAP_SERVERS: state.nodes.map((n) => `127.0.0.1:${n.plaintext}`).join(","),
       KAFKA_SSL_BOOTSTRAP_SERVERS: state.nodes.map((n) => `127.0.0.1:${n.ssl}`).join(","),
       KAFKA_SASL_SSL_BOOTSTRAP_SERVERS: state.nodes.map((n) => `127.0.0.1:${n.saslSsl}`).join(","),
+      ...(forNode ? { KAFKA_POD_BOOTSTRAP_SERVERS: state.nodes.map((n) => `${nodeNetwork.host}:${n.pod}`).join(",") } : {}),
       KAFKA_CA_CERT: ca.cert,
       KAFKA_CLIENT_CERT: client.cert,
       KAFKA_CLIENT_KEY: client.key,
@@ -187,21 +200,23 @@ function existsMeta(logDir: string): boolean {
 function serverProperties(o: {
   id: number;
   ports: NodePorts;
+  pod: number | undefined;
   voters: string;
   logDir: string;
   rf: number;
   brokerPem: string;
   caCert: string;
 }): string {
-  const { ports } = o;
+  const { ports, pod } = o;
+  const podListener = (host: string) => (pod === undefined ? "" : `,POD://${host}:${pod}`);
   return `process.roles=broker,controller
 node.id=${o.id}
 controller.quorum.voters=${o.voters}
 controller.listener.names=CONTROLLER
 inter.broker.listener.name=PLAINTEXT
-listeners=PLAINTEXT://127.0.0.1:${ports.plaintext},SSL://127.0.0.1:${ports.ssl},SASL_SSL://127.0.0.1:${ports.saslSsl},CONTROLLER://127.0.0.1:${ports.controller}
-advertised.listeners=PLAINTEXT://127.0.0.1:${ports.plaintext},SSL://127.0.0.1:${ports.ssl},SASL_SSL://127.0.0.1:${ports.saslSsl}
-listener.security.protocol.map=PLAINTEXT:PLAINTEXT,SSL:SSL,SASL_SSL:SASL_SSL,CONTROLLER:PLAINTEXT
+listeners=PLAINTEXT://127.0.0.1:${ports.plaintext},SSL://127.0.0.1:${ports.ssl},SASL_SSL://127.0.0.1:${ports.saslSsl},CONTROLLER://127.0.0.1:${ports.controller}${podListener("127.0.0.1")}
+advertised.listeners=PLAINTEXT://127.0.0.1:${ports.plaintext},SSL://127.0.0.1:${ports.ssl},SASL_SSL://127.0.0.1:${ports.saslSsl}${podListener(nodeNetwork.host)}
+listener.security.protocol.map=PLAINTEXT:PLAINTEXT,SSL:SSL,SASL_SSL:SASL_SSL,CONTROLLER:PLAINTEXT${pod === undefined ? "" : ",POD:PLAINTEXT"}
 log.dirs=${o.logDir}
 num.partitions=1
 auto.create.topics.enable=false

@@ -3,6 +3,7 @@
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { type Component, dataDir, type Env, loadState, saveState } from "./component.ts";
+import { nodeNetwork, nodeWanted } from "./config.ts";
 import { ensureCa, ensureLeaf, ensureRsaKey } from "./pki.ts";
 import { freePort, run, serverPid, startServer, stopServer, waitUntil } from "./process.ts";
 import { ensureGoTool, etcdTool, kubeTool } from "./tools.ts";
@@ -11,6 +12,8 @@ interface KubeState {
   etcdClient: number;
   etcdPeer: number;
   apiserver: number;
+  /** Whether the running API server was started for the local node (see apiserverModeArgs). */
+  forNode?: boolean;
 }
 
 export const kube: Component = {
@@ -26,6 +29,12 @@ export const kube: Component = {
       etcdPeer: await freePort(),
       apiserver: await freePort(),
     };
+    const forNode = nodeWanted(ctx.config);
+    if (serverPid(ctx.dirs, "kube-apiserver") !== undefined && Boolean(state.forNode) !== forNode) {
+      ctx.log(`kube: restarting kube-apiserver ${forNode ? "for" : "without"} the local node`);
+      await stopServer(ctx.dirs, "kube-apiserver");
+    }
+    state.forNode = forNode;
     saveState(ctx, "kube", state);
     const root = dataDir(ctx, "kube");
     const pki = join(root, "pki");
@@ -75,25 +84,18 @@ export const kube: Component = {
         command: join(kubeBin, "kube-apiserver"),
         args: [
           `--etcd-servers=http://127.0.0.1:${state.etcdClient}`,
-          "--bind-address=127.0.0.1",
-          "--advertise-address=127.0.0.1",
           `--secure-port=${state.apiserver}`,
           `--tls-cert-file=${serving.cert}`,
           `--tls-private-key-file=${serving.key}`,
           `--client-ca-file=${ca.cert}`,
           `--cert-dir=${join(root, "certs")}`,
-          "--authorization-mode=RBAC",
           "--anonymous-auth=false",
           "--service-cluster-ip-range=10.0.0.0/24",
           "--allow-privileged=true",
           `--service-account-issuer=https://127.0.0.1:${state.apiserver}`,
           `--service-account-key-file=${saKey.public}`,
           `--service-account-signing-key-file=${saKey.private}`,
-          // No kubelet and no controller-manager run here: the ServiceAccount admission plugin
-          // would wait for token controllers that do not exist (envtest does the same).
-          "--disable-admission-plugins=ServiceAccount",
-          // The "kubernetes" Service cannot point at a loopback address; nothing here needs it.
-          "--endpoint-reconciler-type=none",
+          ...(forNode ? nodeModeArgs(admin) : controlPlaneOnlyArgs),
           "--v=0",
         ],
       });
@@ -140,12 +142,42 @@ export const kube: Component = {
   },
 };
 
+/** Without the local node: what envtest runs. */
+const controlPlaneOnlyArgs = [
+  "--bind-address=127.0.0.1",
+  "--advertise-address=127.0.0.1",
+  "--authorization-mode=RBAC",
+  // No kubelet and no controller-manager run here: the ServiceAccount admission plugin would wait
+  // for token controllers that do not exist (envtest does the same).
+  "--disable-admission-plugins=ServiceAccount",
+  // The "kubernetes" Service cannot point at a loopback address; nothing here needs it.
+  "--endpoint-reconciler-type=none",
+];
+
+/**
+ * With the local node: pods reach the API server through the \`kubernetes\` Service, whose endpoint
+ * is the host's address on the node's bridge (so the server listens beyond loopback); pods get
+ * ServiceAccount tokens; the kubelet is authorized as a node, and the API server reaches it for
+ * logs and exec with the admin certificate.
+ */
+function nodeModeArgs(admin: { cert: string; key: string }): string[] {
+  return [
+    "--bind-address=0.0.0.0",
+    `--advertise-address=${nodeNetwork.host}`,
+    "--authorization-mode=Node,RBAC",
+    "--enable-admission-plugins=NodeRestriction",
+    `--kubelet-client-certificate=${admin.cert}`,
+    `--kubelet-client-key=${admin.key}`,
+    "--kubelet-preferred-address-types=InternalIP",
+  ];
+}
+
 async function etcdHealthy(port: number): Promise<boolean> {
   const res = await fetch(`http://127.0.0.1:${port}/health`, { signal: AbortSignal.timeout(2000) });
   return res.ok && ((await res.json()) as { health?: string }).health === "true";
 }
 
-function kubeconfigYaml(o: { server: string; caFile: string; user: Record<string, string> }): string {
+export function kubeconfigYaml(o: { server: string; caFile: string; user: Record<string, string> }): string {
   const user = Object.entries(o.user)
     .map(([k, v]) => `    ${k}: ${JSON.stringify(v)}`)
     .join("\n");

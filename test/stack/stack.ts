@@ -7,10 +7,12 @@ import type { Component, Context, Env, Health } from "./component.ts";
 import { clustersDir, envFile, runDirs, type StackConfig } from "./config.ts";
 import { kafka } from "./kafka.ts";
 import { kube } from "./kube.ts";
+import { node } from "./node.ts";
 import { azurite, fakeGcs, minio } from "./objectstores.ts";
 import { pulumi } from "./pulumi.ts";
 
-export const components: Component[] = [kafka, kube, minio, azurite, fakeGcs, pulumi];
+// The node comes last: it needs the API server, and exposes the other servers to its pods.
+export const components: Component[] = [kafka, kube, minio, azurite, fakeGcs, pulumi, node];
 
 export function context(config: StackConfig, log: (line: string) => void = (l) => console.error(l)): Context {
   return { config, dirs: runDirs(config), log };
@@ -39,6 +41,10 @@ export async function up(ctx: Context, only?: string[]): Promise<Env> {
   for (const component of components) {
     if (only && !only.includes(component.name)) continue;
     const started = Date.now();
+    if (component.wanted && !component.wanted(ctx.config)) {
+      ctx.log(`${component.name}: not started (\`stack up --${component.name}\` starts it)`);
+      continue;
+    }
     if (isExternal(component)) {
       Object.assign(env, externalEnv([component]));
       ctx.log(`${component.name}: using your own (${component.externalWhen.join(", ")} set)`);

@@ -1,0 +1,235 @@
+// The operator as it runs in production, on the local node (`npm run stack -- up --operator-image`):
+// the KafkaBackupOperator component's own objects (rendered from infra/, as `npm run render` does
+// for users without Pulumi) applied to the API server, the backup controller's Deployment run by
+// the real Deployment and ReplicaSet controllers as a pod from the image built from the
+// Dockerfile, its readiness probe passing, its securityContext enforced by runc, its credentials
+// from the API server through its projected ServiceAccount token; a KafkaBackup of a real topic
+// runs in that pod, to MinIO, and the objects written are read back. Skipped without the node.
+import assert from "node:assert/strict";
+import { after, before, describe, test } from "node:test";
+import { KafkaClient } from "../../engine/kafka/client.ts";
+import { operatorControllers } from "../../infra/controllers.ts";
+import { renderOperator } from "../../infra/render.ts";
+import { stackConfig } from "../stack/config.ts";
+import { readStackEnv } from "../stack/stack.ts";
+import { minioStore, readBackup } from "../support/backup.ts";
+import { apply, minioSecret, topicWith } from "../support/e2e.ts";
+import { applyCrds, createNamespace, deleteNamespace, getObject, kubectl, kubectlTry, waitFor } from "../support/kube.ts";
+
+const env = { ...readStackEnv(stackConfig()), ...process.env };
+const skip =
+  env.KBO_NODE_IMAGE && env.KAFKA_POD_BOOTSTRAP_SERVERS && env.KBO_NODE_S3_ENDPOINT
+    ? false
+    : "no operator image on a local node (npm run stack -- up --operator-image)";
+
+interface Status {
+  phase?: string;
+  backupId?: string;
+  recordsProcessed?: number;
+  message?: string;
+  job?: { succeeded?: number };
+}
+
+describe("the backup controller as a pod from the operator's image", { skip }, () => {
+  let operatorNamespace = "";
+  let namespace = "";
+  let objects: Record<string, unknown>[] = [];
+  let kafka: KafkaClient;
+
+  before(async () => {
+    applyCrds();
+    namespace = createNamespace("pod-backup");
+    operatorNamespace = createNamespace("kbo-system");
+    minioSecret(namespace);
+    kafka = new KafkaClient({ bootstrapServers: String(env.KAFKA_BOOTSTRAP_SERVERS).split(",") });
+    objects = await renderOperator({
+      image: String(env.KBO_NODE_IMAGE),
+      namespace: operatorNamespace,
+      createNamespace: false,
+      installCrds: false,
+      watchNamespaces: [namespace],
+      controllers: operatorControllers.filter((c) => c.name === "backup"),
+    });
+    for (const o of objects) kubectl(["apply", "-f", "-"], JSON.stringify(o));
+  });
+
+  after(async () => {
+    await kafka?.close();
+    for (const o of [...objects].reverse())
+      kubectlTry(["delete", "--ignore-not-found", "--wait=false", "-f", "-"], JSON.stringify(o));
+    deleteNamespace(namespace);
+    deleteNamespace(operatorNamespace);
+  });
+
+  const controllerPod = () => {
+    const pods = JSON.parse(
+      kubectl([
+        "get",
+        "pods",
+        "-n",
+        operatorNamespace,
+        "-l",
+        "app.kubernetes.io/component=kafka-backup-controller",
+        "-o",
+        "json",
+      ]),
+    ) as { items: Array<{ metadata: { name: string }; status?: { conditions?: Array<{ type: string; status: string }> } }> };
+    return pods.items[0];
+  };
+
+  test("the Deployment becomes Available: a pod from the image, its readiness probe passing", async () => {
+    await waitFor(
+      "the Deployment to be Available",
+      () => {
+        const d = getObject<{ status?: { availableReplicas?: number } }>(
+          "deployment",
+          operatorNamespace,
+          "kafka-backup-controller",
+        );
+        return (d.status?.availableReplicas ?? 0) >= 1 || undefined;
+      },
+      180_000,
+    );
+    const pod = controllerPod();
+    assert.equal(pod?.status?.conditions?.find((c) => c.type === "Ready")?.status, "True");
+  });
+
+  test("runc enforces the securityContext: uid 1000, read-only root, a writable /tmp", () => {
+    const pod = controllerPod()?.metadata.name ?? "";
+    const out = kubectl([
+      "exec",
+      "-n",
+      operatorNamespace,
+      pod,
+      "--",
+      "sh",
+      "-c",
+      "id -u; touch /app/x 2>/dev/null && echo root-writable || echo root-read-only; touch /tmp/x && echo tmp-writable",
+    ]);
+    assert.deepEqual(out.trim().split("\n"), ["1000", "root-read-only", "tmp-writable"]);
+  });
+
+  test("a KafkaBackup runs in the controller's pod and completes, its segments in MinIO", async () => {
+    const topic = await topicWith(kafka, 2, 300);
+    const prefix = `e2e-pod-${namespace}`;
+    apply(namespace, {
+      apiVersion: "kafka.oso.sh/v1alpha1",
+      kind: "KafkaBackup",
+      metadata: { name: "from-a-pod" },
+      spec: {
+        // The addresses a pod uses: Kafka's listener for pods and MinIO at the host's bridge address.
+        kafkaCluster: { bootstrapServers: String(env.KAFKA_POD_BOOTSTRAP_SERVERS).split(",") },
+        topics: [topic],
+        storage: podStorage(prefix),
+      },
+    });
+    const done = await waitFor(
+      "the backup to finish",
+      () => {
+        const s = getObject<{ status?: Status }>("kafkabackup", namespace, "from-a-pod").status ?? {};
+        return s.phase === "Completed" || s.phase === "Failed" ? s : undefined;
+      },
+      180_000,
+    );
+    assert.equal(done.phase, "Completed", done.message);
+    assert.equal(done.recordsProcessed, 600);
+    const { records } = await readBackup(await minioStore(prefix), done.backupId as string);
+    assert.equal(
+      [...records.values()].reduce((n, r) => n + r.length, 0),
+      600,
+    );
+    const logs = kubectl(["logs", "-n", operatorNamespace, controllerPod()?.metadata.name ?? ""]);
+    assert.match(logs, /from-a-pod/);
+  });
+
+  test("execution.mode job: the real Job controller runs the Indexed Job's pods from the image; deleting the KafkaBackup collects its Job", async () => {
+    const topic = await topicWith(kafka, 4, 150);
+    const prefix = `e2e-pod-job-${namespace}`;
+    const workers = 2;
+    apply(namespace, {
+      apiVersion: "kafka.oso.sh/v1alpha1",
+      kind: "KafkaBackup",
+      metadata: { name: "as-a-job" },
+      spec: {
+        kafkaCluster: { bootstrapServers: String(env.KAFKA_POD_BOOTSTRAP_SERVERS).split(",") },
+        topics: [topic],
+        storage: podStorage(prefix),
+        segmentMaxRecords: 100,
+        execution: {
+          mode: "job",
+          workers,
+          resources: { requests: { cpu: "100m", memory: "128Mi" }, limits: { memory: "512Mi" } },
+        },
+      },
+    });
+    const done = await waitFor(
+      "the sharded backup to finish",
+      () => {
+        const s = getObject<{ status?: Status }>("kafkabackup", namespace, "as-a-job").status ?? {};
+        return s.phase === "Completed" || s.phase === "Failed" ? s : undefined;
+      },
+      240_000,
+    );
+    assert.equal(done.phase, "Completed", done.message);
+    assert.equal(done.job?.succeeded, workers);
+    assert.equal(done.recordsProcessed, 600);
+    const { records } = await readBackup(await minioStore(prefix), done.backupId as string);
+    assert.equal(
+      [...records.values()].reduce((n, r) => n + r.length, 0),
+      600,
+    );
+    // The pods were the Job controller's, one per completion index, and ran on the node.
+    const jobs = JSON.parse(kubectl(["get", "jobs", "-n", namespace, "-o", "json"])) as {
+      items: Array<{ metadata: { name: string; ownerReferences?: Array<{ kind: string; name: string }> } }>;
+    };
+    const job = jobs.items.find((j) =>
+      j.metadata.ownerReferences?.some((o) => o.kind === "KafkaBackup" && o.name === "as-a-job"),
+    );
+    assert.ok(job, "a Job owned by the KafkaBackup");
+    // The controller counts a worker done by the result it wrote; its pod's phase follows once
+    // the kubelet has seen the container exit.
+    type Pod = { metadata: { annotations?: Record<string, string> }; spec: { nodeName?: string }; status: { phase?: string } };
+    const indexOf = (p: Pod) => p.metadata.annotations?.["batch.kubernetes.io/job-completion-index"];
+    const succeeded = await waitFor(
+      "each index's pod to succeed",
+      () => {
+        const pods = JSON.parse(
+          kubectl(["get", "pods", "-n", namespace, "-l", `job-name=${job.metadata.name}`, "-o", "json"]),
+        ) as {
+          items: Pod[];
+        };
+        const done = pods.items.filter((p) => p.status.phase === "Succeeded");
+        return new Set(done.map(indexOf)).size === workers ? done : undefined;
+      },
+      60_000,
+    );
+    assert.deepEqual(
+      [...new Set(succeeded.map(indexOf))].sort(),
+      Array.from({ length: workers }, (_, i) => String(i)),
+    );
+    for (const p of succeeded) assert.equal(p.spec.nodeName, env.KBO_NODE_NAME);
+
+    kubectl(["delete", "kafkabackup", "-n", namespace, "as-a-job", "--wait=true", "--timeout=60s"]);
+    await waitFor(
+      "the garbage collector to delete the Job",
+      () => kubectlTry(["get", "job", "-n", namespace, job.metadata.name]).code !== 0 || undefined,
+      60_000,
+    );
+  });
+});
+
+/** MinIO as pods reach it: the host's bridge address. */
+function podStorage(prefix: string) {
+  return {
+    storageType: "s3",
+    s3: {
+      bucket: env.S3_BUCKET,
+      region: env.S3_REGION,
+      endpoint: env.KBO_NODE_S3_ENDPOINT,
+      pathStyle: true,
+      allowHttp: true,
+      prefix,
+      credentialsSecret: { name: "minio-credentials" },
+    },
+  };
+}
