@@ -29,6 +29,12 @@ type Json = Record<string, unknown>;
 const situational: Record<string, Record<string, string>> = {
   KafkaBackup: {
     job: "execution.mode job (test/e2e/job-execution.test.ts)",
+    fullBackupToken:
+      "a kafka.oso.sh/full-backup annotation on a scheduled backup (controllers/backup.ts chainStatus; test/integration/backup-chains.test.ts forces a full set)",
+    retryToken: "a kafka.oso.sh/retry annotation on a failed one-shot backup (test/e2e/backup-chains.test.ts)",
+    retryCount: "spec.retryPolicy retrying a failed one-shot backup (test/e2e/backup-chains.test.ts)",
+    nextRetryTime:
+      "spec.retryPolicy after a failed one-shot backup (test/unit/backup-chains.test.ts, test/e2e/backup-chains.test.ts)",
   },
   KafkaRestore: {
     job: "execution.mode job (test/e2e/job-execution.test.ts)",
