@@ -303,7 +303,7 @@ test("schema-valid manifests that cannot work: a condition naming the problem an
       name: "r-empty-storage",
       spec: { backupRef: { name: "", storage: emptyStorage }, kafkaCluster: plaintext(), dryRun: true },
       reason: /^BackupNotFound$/,
-      message: /spec\.backupRef\.storage: no backup set in/,
+      message: /spec\.backupRef\.storage: no complete backup set in/,
     },
     {
       kind: "KafkaRestore",
@@ -539,7 +539,7 @@ test("schema-valid manifests that cannot work: a condition naming the problem an
       name: "v-empty-storage",
       spec: { backupRef: { name: "", storage: emptyStorage }, checks: { deepIntegrity: {} } },
       reason: /^BackupNotFound$/,
-      message: /spec\.backupRef\.storage: no backup set in/,
+      message: /spec\.backupRef\.storage: no complete backup set in/,
     },
   ];
 
