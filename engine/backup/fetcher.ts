@@ -70,7 +70,10 @@ export async function fetchPartitions(writers: PartitionWriter[], o: FetcherOpti
           w.leader = undefined;
           w.failures++;
         }
-        o.log.warn({ broker: nodeId, err: (err as Error).message }, "fetch failed; looking up leaders again");
+        o.log.warn(
+          { broker: nodeId, err: (err as Error).message, partitions: current.parts.length },
+          "fetch failed: looking up the partitions' leaders again; retrying",
+        );
         return;
       }
       const taken: Array<[PartitionWriter, Taken]> = [];
@@ -124,7 +127,10 @@ export async function fetchPartitions(writers: PartitionWriter[], o: FetcherOpti
         if (raw.errorCode === ErrorCode.OFFSET_OUT_OF_RANGE) await outOfRange(w);
         else if (retriableFetchErrors.has(raw.errorCode)) {
           o.metrics?.retries.inc({ backup_id: o.backupId, kind: `error_${raw.errorCode}` });
-          o.log.warn({ topic: w.topic, partition: w.partition, errorCode: raw.errorCode }, "fetch: retriable Kafka error");
+          o.log.warn(
+            { topic: w.topic, partition: w.partition, errorCode: raw.errorCode },
+            `fetch of ${w.topic}/${w.partition}: Kafka error ${raw.errorCode}; retrying`,
+          );
           w.leader = undefined;
           w.failures++;
         } else {
@@ -171,6 +177,10 @@ export async function fetchPartitions(writers: PartitionWriter[], o: FetcherOpti
     }
     if (attempt > 0) {
       const delay = Math.min(10_000, 200 * 2 ** Math.min(attempt, 6)) * (0.5 + Math.random() / 2);
+      o.log.warn(
+        { attempt, delayMs: Math.round(delay), partitions: lost.length },
+        "partitions without a reachable leader; retrying",
+      );
       await sleep(delay, undefined, { signal: o.signal }).catch(() => {});
     }
     const topics = [...new Set(lost.map((w) => w.topic))];
