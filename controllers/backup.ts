@@ -12,6 +12,7 @@ import { LeaseHeldError } from "../engine/backup/lease.ts";
 import { BackupMetrics } from "../engine/backup/metrics.ts";
 import { applyRetention, deleteOwnedSets, discardIfEmpty } from "../engine/backup/retention.ts";
 import { optionsFromSpec } from "../engine/backup/spec.ts";
+import { describeRecreated, type RecreatedTopic } from "../engine/backup/topic-changes.ts";
 import { readSetManifest, summarize } from "../engine/backupset/catalog.ts";
 import { parseEncryptionKey } from "../engine/cli/spec.ts";
 import { setOwnerOf } from "../engine/k8s/backup-source.ts";
@@ -352,6 +353,8 @@ async function startJob(
     await kafka.close();
   }
   claim = { ...claim, ...chainStatus(plan, o) };
+  if (plan.recreatedTopics?.length)
+    await topicRecreated(ctx, o, plan.recreatedTopics, `backup set ${backupId} starts a new chain (a full set)`);
   const job = backupJob(o, backupId, r);
   const workers = job.spec?.completions ?? 1;
   const message = `${why} backup ${backupId} running as Job ${job.metadata?.name} with ${workers} workers`;
@@ -489,6 +492,8 @@ async function execute(ctx: Ctx, o: KafkaBackup, backupId: string, r: Resolved, 
     ]);
     kafka = new KafkaClient(r.cluster, ctx.log);
     plan = await planSet(o, r, backupId, ctx, kafka);
+    if (plan.recreatedTopics?.length)
+      await topicRecreated(ctx, o, plan.recreatedTopics, `backup set ${backupId} starts a new chain (a full set)`);
     result = await runBackup(kafka, r.store, {
       backupId,
       ...optionsFromSpec(spec),
@@ -542,6 +547,20 @@ async function execute(ctx: Ctx, o: KafkaBackup, backupId: string, r: Resolved, 
   }
   endTimer();
   if (result.cancelled) return void (await stopped(ctx, o, backupId, signal));
+  if (result.recreatedTopics?.length) {
+    // A continuous set ended where a topic was recreated under it (docs/operations.md, "Topics that
+    // change under a backup"): the backup goes on at once in a new set, a new chain, which reads
+    // every selected topic from its log start. Phase Pending: the next reconcile starts it.
+    const next = kafkaBackupSetId(namespace, name, new Date());
+    const message = `continuous backup set ${backupId} ended with what it held; the backup goes on in a new set ${next} (a new chain)`;
+    await topicRecreated(ctx, o, result.recreatedTopics, message, {
+      phase: "Pending",
+      backupId: next,
+      message: `${describeRecreated(result.recreatedTopics)} deleted and created again: ${message}`,
+      lastSuccessfulBackupId: backupId,
+    });
+    return;
+  }
   await finish(ctx, o, r.store, backupId, {
     ...result,
     topics: result.topics.length,
@@ -604,6 +623,28 @@ async function finish(
     { status: "True", reason: "BackupSucceeded", message },
   );
   await ctx.events.record(o, "Normal", "BackupSucceeded", `backup ${backupId}: ${message}`);
+}
+
+/**
+ * A topic deleted and created again under the backup: the condition `TopicRecreated` (True, naming
+ * the topics, their old and new topic IDs and what the backup does about it) and a Warning Event.
+ */
+async function topicRecreated(
+  ctx: Ctx,
+  o: KafkaBackup,
+  topics: readonly RecreatedTopic[],
+  consequence: string,
+  status: Partial<KafkaBackupStatus> = {},
+): Promise<void> {
+  const message = `${topics.length === 1 ? "topic" : "topics"} ${describeRecreated(topics)} deleted and created again: ${consequence}`;
+  ctx.log.warn({ topics, consequence }, "topic recreated under the backup");
+  await writeFinalStatus(ctx, o, status, undefined, {
+    type: "TopicRecreated",
+    status: "True",
+    reason: "TopicRecreated",
+    message,
+  });
+  await ctx.events.record(o, "Warning", "TopicRecreated", message);
 }
 
 /** Cancelled by suspend, deletion or shutdown: the checkpoints make the set resumable. */

@@ -8,9 +8,11 @@ import { readSets } from "../backupset/sets.ts";
 import type { ChainLink, Manifest, SetOwner } from "../format/manifest.ts";
 import { keyFingerprint } from "../format/segment.ts";
 import type { KafkaClient } from "../kafka/client.ts";
+import { fetchTopicIds } from "../kafka/topic-ids.ts";
 import type { Logger } from "../log.ts";
 import { selectTopics, type TopicSelection } from "./selection.ts";
 import { isNotFound, isPreconditionFailed, type ObjectStore } from "./store.ts";
+import { describeRecreated, type RecreatedTopic, recreatedTopics } from "./topic-changes.ts";
 
 export const chainPlanKey = (backupId: string) => `${backupId}/chain.json`;
 export const CHAIN_PLAN_FORMAT = "kafka-backup-operator/chain-plan";
@@ -23,6 +25,8 @@ export interface ChainPlan {
   chain: ChainLink;
   /** By "topic/partition": the base set's next offset. Empty for a full set. */
   startOffsets: Record<string, number>;
+  /** Topics deleted and created again since the base recorded them: why this set is full. */
+  recreatedTopics?: RecreatedTopic[];
   plannedAt: number;
 }
 
@@ -54,12 +58,22 @@ export function planChainLink(input: {
   /** Hex fingerprint of this run's encryption key, if any. */
   keyFingerprint?: string;
   partitions: readonly PartitionEnds[];
+  /** Topic name → its topic ID now: a topic whose ID differs from the base's was recreated. */
+  topicIds?: ReadonlyMap<string, string>;
   baseChecks?: readonly BaseCheck[];
-}): { chain: ChainLink; startOffsets: Record<string, number> } {
+}): { chain: ChainLink; startOffsets: Record<string, number>; recreatedTopics?: RecreatedTopic[] } {
   const full = (fullReason: string) => ({ chain: { id: input.backupId, sequence: 0, fullReason }, startOffsets: {} });
   const { base, policy } = input;
   if (!base) return full("first set of this backup");
   if (!base.chain) return full(`the previous set ${base.backupId} predates chains`);
+  // Checked before anything else, so a recreation is always reported (condition, Event), also when
+  // the set would have been full anyway; its offsets restart at 0, so no end check would see it.
+  const recreated = input.topicIds ? recreatedTopics(base.topics, input.topicIds) : [];
+  if (recreated.length)
+    return {
+      ...full(`recreated since ${base.backupId}: ${describeRecreated(recreated)}`),
+      recreatedTopics: recreated,
+    };
   if (policy.forceFull) return full(policy.forceFull);
   if (base.chain.sequence + 1 >= Math.max(1, policy.fullBackupEvery))
     return full(`fullBackupEvery ${policy.fullBackupEvery}: chain ${base.chain.id} has ${base.chain.sequence + 1} sets`);
@@ -143,12 +157,15 @@ export async function prepareChainPlan(
     o.backupId,
   );
   const partitions: PartitionEnds[] = [];
+  let topicIds: Map<string, string> | undefined;
   if (base) {
     const admin = await kafka.admin();
-    for (const topic of selectTopics(await admin.listTopics(), o.selection)) {
+    const topics = selectTopics(await admin.listTopics(), o.selection);
+    for (const topic of topics) {
       for (const p of await admin.fetchTopicOffsets(topic))
         partitions.push({ topic, partition: p.partition, low: Number(p.low), high: Number(p.high) });
     }
+    topicIds = (await fetchTopicIds(kafka, topics)).ids;
   }
   const link = planChainLink({
     backupId: o.backupId,
@@ -156,6 +173,7 @@ export async function prepareChainPlan(
     policy: o.policy,
     ...(o.encryptionKey ? { keyFingerprint: keyFingerprint(o.encryptionKey).toString("hex") } : {}),
     partitions,
+    ...(topicIds ? { topicIds } : {}),
     ...(o.baseChecks ? { baseChecks: o.baseChecks } : {}),
   });
   const plan: ChainPlan = { format: CHAIN_PLAN_FORMAT, backupId: o.backupId, owner: o.owner, ...link, plannedAt: Date.now() };
@@ -172,6 +190,7 @@ export async function prepareChainPlan(
       sequence: plan.chain.sequence,
       base: plan.chain.base,
       full: plan.chain.fullReason,
+      ...(plan.recreatedTopics ? { recreatedTopics: plan.recreatedTopics } : {}),
     },
     plan.chain.base ? "incremental set in a chain" : "full set: a new chain",
   );

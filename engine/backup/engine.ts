@@ -10,6 +10,7 @@ import type { Codec } from "../format/codec.ts";
 import { type ChainLink, type Manifest, parseManifest, type SetOwner, type SetRunState } from "../format/manifest.ts";
 import { keyFingerprint } from "../format/segment.ts";
 import type { KafkaClient } from "../kafka/client.ts";
+import { TopicNotFoundError } from "../kafka/errors.ts";
 import { fetchTopicIds } from "../kafka/topic-ids.ts";
 import { type Logger, silentLogger } from "../log.ts";
 import { assignShards, type ShardRef } from "../shards/assignment.ts";
@@ -25,6 +26,7 @@ import { PartitionWriter } from "./partition-writer.ts";
 import { selectTopics, type TopicSelection } from "./selection.ts";
 import { isNotFound, isPreconditionFailed, type ObjectStore } from "./store.ts";
 import { Throttle } from "./throttle.ts";
+import { describeRecreated, type RecreatedTopic, recreatedTopics, TopicRecreatedError } from "./topic-changes.ts";
 
 export { optionsFromSpec } from "./spec.ts";
 export { BackupError };
@@ -63,6 +65,11 @@ export interface BackupOptions {
   shard?: ShardRef;
   /** Continuous mode: how often the manifest is rewritten from the checkpoints. */
   manifestIntervalMs?: number;
+  /**
+   * Continuous mode: how often the selection is listed again (new topics, added partitions, topics
+   * recreated). New topics and partitions are backed up from their log start in the same set.
+   */
+  topicRefreshIntervalMs?: number;
   // ── Chains and ownership (engine/backup/chain.ts plans them; the engine only records them) ──
   /** Where a partition without a checkpoint starts, by "topic/partition": its base set's end. Default: the log start. */
   startOffsets?: Readonly<Record<string, number>>;
@@ -111,6 +118,11 @@ export interface BackupResult {
   cancelled: boolean;
   /** Sharded runs: whether this worker found every shard done and wrote the merged manifest. */
   merged?: boolean;
+  /**
+   * Continuous mode: topics deleted and created again under the run. The set ended there (run
+   * state `complete`, with what it held of the old topics); the next records belong in a new set.
+   */
+  recreatedTopics?: RecreatedTopic[];
 }
 
 export const backupDefaults = {
@@ -120,6 +132,7 @@ export const backupDefaults = {
   maxConcurrentPartitions: 16,
   leaseTtlMs: 30_000,
   manifestIntervalMs: 30_000,
+  topicRefreshIntervalMs: 30_000,
   progressIntervalMs: 1000,
   /** Per partition and fetch (Java's max.partition.fetch.bytes): the broker returns at least one batch even if it is larger. */
   fetchMaxBytes: 1024 * 1024,
@@ -177,6 +190,12 @@ export async function runBackup(kafka: KafkaClient, store: ObjectStore, options:
   let progressTimer: NodeJS.Timeout | undefined;
   let manifestTimer: NodeJS.Timeout | undefined;
   let reportTimer: NodeJS.Timeout | undefined;
+  let refreshTimer: NodeJS.Timeout | undefined;
+  /** Continuous mode: the re-listing in progress, awaited before the run's last manifest write. */
+  let refreshing: Promise<void> | undefined;
+  /** Why a continuous set ended without being cancelled (a topic recreated), in its manifest. */
+  let endReason: string | undefined;
+  let recreated: RecreatedTopic[] = [];
   try {
     const admin = await kafka.admin();
     const topics = selectTopics(await admin.listTopics(), o.selection);
@@ -186,6 +205,43 @@ export async function runBackup(kafka: KafkaClient, store: ObjectStore, options:
     const metadata = await topicMetadata(kafka, topics);
     const existing = await loadManifest(store, o.backupId);
     assertWritableBy(existing, o.owner, o.backupId);
+    // A set resumed after its topic was deleted and created again: the new topic's offsets start
+    // at 0 again and would be read as the old one's. A snapshot run fails (its ends are gone); a
+    // continuous set ends where it is, and the caller starts a new one.
+    const stale = existing ? recreatedTopics(existing.topics, topicIdsOf(metadata)) : [];
+    if (stale.length) {
+      if (o.mode === "snapshot") throw new TopicRecreatedError(o.backupId, stale);
+      log.warn({ recreated: stale }, "topic recreated since this continuous set last ran: ending the set");
+      await store.put(
+        manifestKey(o.backupId),
+        Buffer.from(
+          `${JSON.stringify(
+            {
+              ...existing,
+              updatedAt: Date.now(),
+              run: { state: "complete", mode: o.mode, finishedAt: Date.now(), endReason: endedBy(stale) },
+            },
+            null,
+            2,
+          )}\n`,
+        ),
+      );
+      return {
+        backupId: o.backupId,
+        topics,
+        partitions: 0,
+        records: 0,
+        bytes: 0,
+        storedBytes: 0,
+        segments: 0,
+        skippedOffsets: 0,
+        gaps: 0,
+        durationMs: Date.now() - started,
+        manifestKey: manifestKey(o.backupId),
+        cancelled: false,
+        recreatedTopics: stale,
+      };
+    }
 
     let partitions: PartitionRange[] = [];
     for (const topic of topics) {
@@ -203,8 +259,15 @@ export async function runBackup(kafka: KafkaClient, store: ObjectStore, options:
         .map((p) => ({ ...p, low: lows.get(`${p.topic}/${p.partition}`) ?? p.low }));
     }
 
-    const activeLimit = o.mode === "continuous" ? partitions.length : Math.min(partitions.length, o.maxConcurrentPartitions);
-    const shares = budgetShares(o.memoryBudgetBytes, activeLimit, o.segmentMaxBytes, o.fetchMaxBytes);
+    // Continuous: every partition is fetched, also those found later.
+    const activeLimit =
+      o.mode === "continuous" ? Number.POSITIVE_INFINITY : Math.min(partitions.length, o.maxConcurrentPartitions);
+    const shares = budgetShares(
+      o.memoryBudgetBytes,
+      Math.min(activeLimit, partitions.length),
+      o.segmentMaxBytes,
+      o.fetchMaxBytes,
+    );
     const tasks: PartitionWriter[] = [];
     // When the budget runs short, the largest open segment is stored early.
     const memory = new MemoryBudget(o.memoryBudgetBytes, () => {
@@ -232,7 +295,7 @@ export async function runBackup(kafka: KafkaClient, store: ObjectStore, options:
       ...(o.metrics ? { metrics: o.metrics } : {}),
       signal: runSignal,
     };
-    for (const { topic, partition, low, high } of partitions) {
+    const writerFor = async ({ topic, partition, low, high }: PartitionRange) => {
       let checkpoint = await loadCheckpoint(store, o.backupId, topic, partition);
       checkpoint ??= emptyCheckpoint(topic, partition, o.startOffsets?.[`${topic}/${partition}`] ?? low);
       if (checkpoint.nextOffset < low) {
@@ -245,16 +308,89 @@ export async function runBackup(kafka: KafkaClient, store: ObjectStore, options:
         o.metrics?.gaps.inc({ backup_id: o.backupId, topic });
         await writeCheckpoint(store, o.backupId, checkpoint);
       }
-      tasks.push(
-        new PartitionWriter(shared, log, {
-          topic,
-          partition,
-          checkpoint,
-          target: o.mode === "snapshot" ? high : Number.POSITIVE_INFINITY,
-          end: high,
-        }),
+      return new PartitionWriter(shared, log, {
+        topic,
+        partition,
+        checkpoint,
+        target: o.mode === "snapshot" ? high : Number.POSITIVE_INFINITY,
+        end: high,
+      });
+    };
+    for (const p of partitions) tasks.push(await writerFor(p));
+
+    /**
+     * Whether the named topics are still the ones the run began with. A recreated topic fails a
+     * snapshot run (TopicRecreatedError) and ends a continuous one: every partition stops at its
+     * last checkpoint, the set is complete, and the result names the topics.
+     */
+    const topicCheck = async (names: string[]) => {
+      if (recreated.length) return;
+      let ids: Map<string, string>;
+      try {
+        ids = (await fetchTopicIds(kafka, names)).ids;
+      } catch (err) {
+        // The check goes with the next retry; a cluster that cannot answer fails the run elsewhere.
+        log.warn({ err: (err as Error).message, topics: names }, "could not read topic IDs; will look again");
+        return;
+      }
+      const found = recreatedTopics(
+        metadata.filter((m) => names.includes(m.name)),
+        ids,
       );
-    }
+      if (!found.length || recreated.length) return;
+      if (o.mode === "snapshot") throw new TopicRecreatedError(o.backupId, found);
+      recreated = found;
+      endReason = endedBy(found);
+      log.warn({ recreated: found }, "topic deleted and created again under the backup: ending this continuous set");
+      runAbort.abort(new TopicRecreatedError(o.backupId, found));
+    };
+
+    /** Continuous mode: writers of partitions found since the start, waiting for the fetch loop. */
+    const found: PartitionWriter[] = [];
+    const refreshTopics = async () => {
+      const admin = await kafka.admin();
+      const known = metadata.map((m) => m.name);
+      await topicCheck(known);
+      if (runSignal.aborted) return;
+      let selected: string[];
+      try {
+        selected = selectTopics(await admin.listTopics(), o.selection);
+      } catch (err) {
+        // A listed topic that is gone (deleted): no new topics this time; the others go on.
+        if (!(err instanceof TopicNotFoundError)) throw err;
+        selected = [];
+      }
+      const added: PartitionRange[] = [];
+      // Partitions added to topics of the run.
+      const listed = selected.filter((t) => known.includes(t));
+      const counts = listed.length ? (await admin.fetchTopicMetadata({ topics: listed })).topics : [];
+      for (const t of counts) {
+        const have = new Set(tasks.filter((w) => w.topic === t.name).map((w) => w.partition));
+        if (t.partitions.every((p) => have.has(p.partitionId))) continue;
+        for (const p of await kafka.endOffsets(t.name)) if (!have.has(p.partition)) added.push({ topic: t.name, ...p });
+        const m = metadata.find((x) => x.name === t.name);
+        if (m) m.partitionCount = Math.max(m.partitionCount, t.partitions.length);
+      }
+      // Topics the selection matches now and did not at the start.
+      const fresh = selected.filter((t) => !known.includes(t));
+      if (fresh.length) {
+        const described = await topicMetadata(kafka, fresh);
+        for (const t of fresh) for (const p of await kafka.endOffsets(t)) added.push({ topic: t, ...p });
+        if (runSignal.aborted) return;
+        metadata.push(...described);
+        topics.push(...fresh);
+      }
+      if (!added.length || runSignal.aborted) return;
+      const writers: PartitionWriter[] = [];
+      for (const p of added) writers.push(await writerFor(p));
+      if (runSignal.aborted) return;
+      tasks.push(...writers);
+      found.push(...writers);
+      log.info(
+        { topics: fresh, partitions: added.map((p) => `${p.topic}/${p.partition}`) },
+        "new topics or partitions match the selection: backing them up from their log start",
+      );
+    };
     const initialLag = tasks.reduce((n, t) => n + Math.max(0, Math.min(t.target, t.end) - t.fetchOffset), 0);
     log.info(
       {
@@ -283,7 +419,12 @@ export async function runBackup(kafka: KafkaClient, store: ObjectStore, options:
       // Whose set, how far its run got, its place in a chain (docs/format.md, "Complete sets, owners and chains").
       Object.assign(manifest, {
         ...(o.owner ? { owner: o.owner } : {}),
-        run: { state: runState, mode: o.mode, ...(runState === "running" ? {} : { finishedAt: Date.now() }) },
+        run: {
+          state: runState,
+          mode: o.mode,
+          ...(runState === "running" ? {} : { finishedAt: Date.now() }),
+          ...(endReason ? { endReason } : {}),
+        },
         ...(o.chain ? { chain: o.chain } : {}),
       });
       // Topics an earlier run of this set backed up and this run does not select stay listed.
@@ -353,6 +494,15 @@ export async function runBackup(kafka: KafkaClient, store: ObjectStore, options:
         o.manifestIntervalMs,
       );
       manifestTimer.unref();
+      refreshTimer = setInterval(() => {
+        if (refreshing || runSignal.aborted) return;
+        refreshing = refreshTopics()
+          .catch((err: Error) => log.warn({ err: err.message }, "listing the selected topics again failed; will retry"))
+          .finally(() => {
+            refreshing = undefined;
+          });
+      }, o.topicRefreshIntervalMs);
+      refreshTimer.unref();
     }
 
     try {
@@ -363,6 +513,8 @@ export async function runBackup(kafka: KafkaClient, store: ObjectStore, options:
         backupId: o.backupId,
         readCommitted,
         activeLimit,
+        ...(o.mode === "continuous" ? { more: () => found.splice(0) } : {}),
+        topicCheck,
         requestMaxBytes: shares.requestMaxBytes,
         partitionMaxBytes: shares.partitionMaxBytes,
         // Wakes in time to seal a segment that reaches its age limit while no data arrives.
@@ -370,8 +522,12 @@ export async function runBackup(kafka: KafkaClient, store: ObjectStore, options:
         ...(o.metrics ? { metrics: o.metrics } : {}),
         signal: runSignal,
       });
+      clearInterval(refreshTimer);
+      await refreshing;
       log.info({ peakMemoryBytes: memory.peak }, "every partition fetched");
     } catch (err) {
+      clearInterval(refreshTimer);
+      await refreshing;
       // What was stored before the failure is listed in the manifest all the same.
       runState = o.signal?.aborted ? "cancelled" : "failed";
       await writeManifest().catch((e: Error) => log.warn({ err: e.message }, "could not update the manifest after a failure"));
@@ -420,18 +576,33 @@ export async function runBackup(kafka: KafkaClient, store: ObjectStore, options:
       manifestKey: manifestKey(o.backupId),
       cancelled: Boolean(o.signal?.aborted),
       ...(merged !== undefined ? { merged } : {}),
+      ...(recreated.length ? { recreatedTopics: recreated } : {}),
     };
-    log.info(result, o.signal?.aborted ? "backup stopped; resumable from its checkpoints" : "backup completed");
+    log.info(
+      result,
+      o.signal?.aborted
+        ? "backup stopped; resumable from its checkpoints"
+        : recreated.length
+          ? "continuous set ended: a topic was recreated"
+          : "backup completed",
+    );
     return result;
   } finally {
     clearInterval(progressTimer);
     clearInterval(manifestTimer);
     clearInterval(reportTimer);
+    clearInterval(refreshTimer);
     o.signal?.removeEventListener("abort", onCancel);
     await manifestWrites.catch(() => {});
     await lease.release();
   }
 }
+
+const topicIdsOf = (metadata: readonly TopicMetadata[]) =>
+  new Map(metadata.flatMap((m) => (m.topicId ? [[m.name, m.topicId] as const] : [])));
+
+const endedBy = (topics: readonly RecreatedTopic[]) =>
+  `ended: ${topics.length === 1 ? "topic" : "topics"} ${describeRecreated(topics)} deleted and created again`;
 
 interface PartitionRange {
   topic: string;

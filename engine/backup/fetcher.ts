@@ -26,6 +26,18 @@ export interface FetcherOptions {
   readCommitted: boolean;
   /** Snapshot: at most this many partitions fetched at once (the rest wait their turn); continuous: all. */
   activeLimit: number;
+  /**
+   * Continuous mode: partitions found since the run began (new topics, added partitions), taken
+   * into the loop as they come.
+   */
+  more?: () => PartitionWriter[];
+  /**
+   * Asked before a partition that failed rejoins its topic's leader, and before an offset beyond the
+   * partition's end fails the run: whether its topic is still the one the run began with (a topic
+   * deleted and created again answers by name with offsets from 0). It stops the run (aborts the
+   * signal) or throws when a topic was recreated.
+   */
+  topicCheck?: (topics: string[]) => Promise<void>;
   /** Bytes per Fetch request (the broker returns at least one batch even when it is larger). */
   requestMaxBytes: number;
   partitionMaxBytes: number;
@@ -40,6 +52,7 @@ export interface FetcherOptions {
  */
 export async function fetchPartitions(writers: PartitionWriter[], o: FetcherOptions): Promise<void> {
   const queue = [...writers];
+  const all = [...writers];
   const active = new Set<PartitionWriter>();
   const finishing: Promise<void>[] = [];
   const loops = new Map<number, Promise<void>>();
@@ -80,7 +93,7 @@ export async function fetchPartitions(writers: PartitionWriter[], o: FetcherOpti
       const handling: Promise<void>[] = [];
       for (const raw of response) {
         const w = current.parts.find((p) => p.topic === raw.topic && p.partition === raw.partition);
-        if (!w) continue;
+        if (!w || !active.has(w)) continue;
         if (raw.errorCode === ErrorCode.NONE) taken.push([w, w.take(raw)]);
         else handling.push(partitionError(w, raw));
       }
@@ -153,6 +166,9 @@ export async function fetchPartitions(writers: PartitionWriter[], o: FetcherOpti
       await w.recordGap(p.low);
       return;
     }
+    // Before the end of a partition is taken for a truncation: a recreated topic stops the run instead.
+    await o.topicCheck?.([w.topic]);
+    if (o.signal.aborted) return;
     if (!p || w.fetchOffset <= p.high) {
       // A leader that just changed can answer out of range for an offset it will have: retry.
       w.leader = undefined;
@@ -184,6 +200,13 @@ export async function fetchPartitions(writers: PartitionWriter[], o: FetcherOpti
       await sleep(delay, undefined, { signal: o.signal }).catch(() => {});
     }
     const topics = [...new Set(lost.map((w) => w.topic))];
+    // A partition that failed may have failed because its topic was deleted: before it is fetched
+    // by name again, make sure the name still means the same topic.
+    const failed = [...new Set(lost.filter((w) => w.failures > 0).map((w) => w.topic))];
+    if (failed.length && o.topicCheck) {
+      await o.topicCheck(failed);
+      if (o.signal.aborted) return;
+    }
     const leaders = await o.kafka.leaders(topics, attempt > 0).catch((err: Error) => {
       o.log.warn({ err: err.message }, "leader lookup failed");
       return undefined;
@@ -197,6 +220,10 @@ export async function fetchPartitions(writers: PartitionWriter[], o: FetcherOpti
 
   try {
     while (!failure && !o.signal.aborted) {
+      for (const w of o.more?.() ?? []) {
+        all.push(w);
+        queue.push(w);
+      }
       while (active.size < o.activeLimit && queue.length) {
         const w = queue.shift() as PartitionWriter;
         if (w.caughtUp) complete(w);
@@ -232,7 +259,7 @@ export async function fetchPartitions(writers: PartitionWriter[], o: FetcherOpti
   }
   await Promise.allSettled(finishing);
   if (failure) {
-    await Promise.allSettled(writers.map((w) => w.settle()));
+    await Promise.allSettled(all.map((w) => w.settle()));
     throw failure.error;
   }
 }

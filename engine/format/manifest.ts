@@ -99,6 +99,8 @@ export interface SetRun {
   mode: "snapshot" | "continuous";
   /** When the run ended (complete, failed or cancelled). */
   finishedAt?: number;
+  /** Why a continuous set ended without being cancelled: a topic deleted and created again under it. */
+  endReason?: string;
 }
 
 export interface ChainLink {

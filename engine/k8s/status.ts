@@ -14,25 +14,25 @@ interface StatusWithConditions {
 
 export type ReadyCondition = Omit<Condition, "type" | "lastTransitionTime">;
 
-/** Status and (unless undefined) the Ready condition, written on the latest version of the object. */
+/**
+ * Status and (unless undefined) the Ready condition, written on the latest version of the object;
+ * `other` sets one more condition of another type (e.g. TopicRecreated) in the same write.
+ */
 export async function writeStatus<Spec, Status extends StatusWithConditions>(
   ctx: Context<Spec, Status>,
   o: CustomResource<Spec, Status>,
   status: Partial<Status>,
   ready: ReadyCondition | undefined,
+  other?: Omit<Condition, "lastTransitionTime">,
 ): Promise<void> {
   const latest = await ctx.resources.get(o.metadata.namespace, o.metadata.name);
+  const generation = latest.metadata.generation;
+  let conditions = latest.status?.conditions;
+  if (ready) conditions = setCondition(conditions, { type: "Ready", ...ready, observedGeneration: generation }, new Date());
+  if (other) conditions = setCondition(conditions, { ...other, observedGeneration: generation }, new Date());
   await ctx.resources.patchStatus(latest, {
     ...status,
-    ...(ready
-      ? {
-          conditions: setCondition(
-            latest.status?.conditions,
-            { type: "Ready", ...ready, observedGeneration: latest.metadata.generation },
-            new Date(),
-          ),
-        }
-      : {}),
+    ...(ready || other ? { conditions } : {}),
   } as Partial<Status>);
 }
 
@@ -41,11 +41,12 @@ export async function writeFinalStatus<Spec, Status extends StatusWithConditions
   ctx: Context<Spec, Status>,
   o: CustomResource<Spec, Status>,
   status: Partial<Status>,
-  ready: ReadyCondition,
+  ready: ReadyCondition | undefined,
+  other?: Omit<Condition, "lastTransitionTime">,
 ): Promise<void> {
   for (let attempt = 1; ; attempt++) {
     try {
-      return await writeStatus(ctx, o, status, ready);
+      return await writeStatus(ctx, o, status, ready, other);
     } catch (err) {
       if (attempt >= 5) throw err;
       ctx.log.warn({ attempt, err: (err as Error).message }, "final status write failed; retrying");
