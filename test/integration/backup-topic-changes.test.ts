@@ -1,0 +1,383 @@
+// Topics that change under a backup, on the real broker and MinIO: a continuous backup takes in
+// topics that come to match its patterns and partitions added to its topics, from their log start,
+// in the same set; a topic deleted and created again (a new topic ID) ends a continuous set cleanly
+// with exactly the old topic's records, and the next set backs up the new topic; a scheduled set
+// whose base recorded another topic ID starts a new chain; a snapshot set resumed after its topic
+// was recreated fails with reason TopicRecreated instead of mixing the two topics' offsets.
+import assert from "node:assert/strict";
+import { randomUUID } from "node:crypto";
+import { after, before, describe, test } from "node:test";
+import { setTimeout as sleep } from "node:timers/promises";
+import { planOptions, prepareChainPlan } from "../../engine/backup/chain.ts";
+import { type BackupResult, runBackup } from "../../engine/backup/engine.ts";
+import { checkpointKey } from "../../engine/backup/layout.ts";
+import { readManifest, readSetManifest } from "../../engine/backupset/catalog.ts";
+import { KafkaClient } from "../../engine/kafka/client.ts";
+import { fetchTopicIds } from "../../engine/kafka/topic-ids.ts";
+import type { StorageBackend } from "../../engine/storage/backend.ts";
+import { minioStore, readBackup } from "../support/backup.ts";
+import { stackEnv } from "../support/stack-env.ts";
+
+const run = randomUUID().slice(0, 8);
+const bootstrap = () => stackEnv("KAFKA_BOOTSTRAP_SERVERS").split(",");
+let kafka: KafkaClient;
+let store: StorageBackend;
+
+before(async () => {
+  kafka = new KafkaClient({ bootstrapServers: bootstrap() });
+  store = await minioStore(`topic-changes-${run}`);
+});
+after(async () => {
+  await kafka.close();
+});
+
+async function createTopic(topic: string, partitions: number): Promise<void> {
+  const admin = await kafka.admin();
+  // Right after a deletion the name can still be taken for a moment.
+  for (let attempt = 1; ; attempt++) {
+    try {
+      await admin.createTopics({ topics: [{ topic, numPartitions: partitions }], waitForLeaders: true });
+      return;
+    } catch (err) {
+      if (attempt >= 20) throw err;
+      await sleep(250);
+    }
+  }
+}
+
+async function deleteTopic(topic: string): Promise<void> {
+  const admin = await kafka.admin();
+  await admin.deleteTopics({ topics: [topic] });
+  for (let i = 0; i < 100 && (await admin.listTopics()).includes(topic); i++) await sleep(100);
+}
+
+/** `n` records per listed partition, values `${tag}-p${partition}-${i}`; a producer of its own (a recreated topic's metadata is new). */
+async function produce(topic: string, partitions: number[], n: number, tag: string): Promise<void> {
+  const producer = kafka.kafka.producer({ idempotent: true });
+  await producer.connect();
+  try {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await producer.send({
+          topic,
+          acks: -1,
+          messages: partitions.flatMap((partition) =>
+            Array.from({ length: n }, (_, i) => ({ partition, key: `k${i}`, value: `${tag}-p${partition}-${i}` })),
+          ),
+        });
+        return;
+      } catch (err) {
+        // Leaders of a partition added a moment ago may still be elected.
+        if (attempt >= 10) throw err;
+        await sleep(500);
+      }
+    }
+  } finally {
+    await producer.disconnect();
+  }
+}
+
+const topicId = async (topic: string) => (await fetchTopicIds(kafka, [topic])).ids.get(topic) as string;
+
+/** Records per topic in a set's manifest, by the segments it lists. */
+async function counts(backupId: string): Promise<Record<string, number>> {
+  const m = await readSetManifest(store, backupId).catch(() => undefined);
+  const out: Record<string, number> = {};
+  for (const t of m?.topics ?? [])
+    out[t.name] = t.partitions.reduce((n, p) => n + p.segments.reduce((k, s) => k + s.recordCount, 0), 0);
+  return out;
+}
+
+async function waitFor<T>(what: string, check: () => Promise<T | undefined>, ms = 60_000): Promise<T> {
+  const deadline = Date.now() + ms;
+  for (;;) {
+    const value = await check();
+    if (value !== undefined) return value;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await sleep(250);
+  }
+}
+
+/** A continuous run that is stopped whatever the test does, so it never outlives the file. */
+function continuous(backupId: string, selection: Parameters<typeof runBackup>[2]["selection"], client = kafka) {
+  const stop = new AbortController();
+  const timer = setTimeout(() => stop.abort(new Error("the test's deadline")), 240_000);
+  timer.unref();
+  const running: Promise<BackupResult> = runBackup(client, store, {
+    backupId,
+    selection,
+    mode: "continuous",
+    codec: "zstd",
+    segmentMaxIntervalMs: 300,
+    manifestIntervalMs: 500,
+    topicRefreshIntervalMs: 1000,
+    leaseHolder: "topic-changes-test",
+    signal: stop.signal,
+  }).finally(() => clearTimeout(timer));
+  running.catch(() => {});
+  return { running, stop };
+}
+
+describe("topics that change under a backup", () => {
+  test("a continuous backup takes in new matching topics and added partitions from their log start, in the same set", async () => {
+    const a = `tc-${run}-grow-a`;
+    const b = `tc-${run}-grow-b`;
+    const other = `tcx-${run}-other`;
+    await createTopic(a, 1);
+    await createTopic(other, 1);
+    await produce(a, [0], 30, "a");
+    await produce(other, [0], 5, "other");
+    const { running, stop } = continuous("grow", { include: [`tc-${run}-grow-*`] });
+    try {
+      await waitFor("topic a backed up", async () => ((await counts("grow"))[a] === 30 ? true : undefined));
+      // Partitions added to a topic of the run, written to before the backup looks again.
+      const admin = await kafka.admin();
+      await admin.createPartitions({ topicPartitions: [{ topic: a, count: 3 }] });
+      await produce(a, [1, 2], 20, "a");
+      // A topic that comes to match the pattern, and one that does not.
+      await createTopic(b, 2);
+      await produce(b, [0, 1], 20, "b");
+      await produce(other, [0], 5, "other");
+      await waitFor(
+        "the new partitions and the new topic in the manifest",
+        async () => {
+          const c = await counts("grow");
+          return c[a] === 70 && c[b] === 40 ? c : undefined;
+        },
+        90_000,
+      );
+      // Still following them: records that arrive now are taken in too.
+      await produce(a, [2], 5, "a-late");
+      await produce(b, [1], 5, "b-late");
+      await waitFor("the late records", async () => {
+        const c = await counts("grow");
+        return c[a] === 75 && c[b] === 45 ? c : undefined;
+      });
+    } finally {
+      stop.abort(new Error("test done"));
+    }
+    const result = await running;
+    assert.equal(result.cancelled, true);
+    assert.equal(result.records, 120);
+    assert.equal(result.partitions, 5);
+    assert.deepEqual(result.topics.sort(), [a, b]);
+
+    const { manifest, records } = await readBackup(store, "grow");
+    assert.deepEqual(manifest.topics.map((t) => t.name).sort(), [a, b], "the non-matching topic stays out");
+    const ta = manifest.topics.find((t) => t.name === a);
+    const tb = manifest.topics.find((t) => t.name === b);
+    assert.equal(ta?.partitionCount, 3);
+    assert.equal(tb?.partitionCount, 2);
+    assert.equal(tb?.topicId, await topicId(b), "the new topic's ID is recorded");
+    assert.deepEqual(
+      ta?.partitions.map((p) => [p.partition, p.nextOffset]).sort(),
+      [
+        [0, 30],
+        [1, 20],
+        [2, 25],
+      ],
+    );
+    assert.deepEqual(
+      tb?.partitions.map((p) => [p.partition, p.nextOffset]).sort(),
+      [
+        [0, 20],
+        [1, 25],
+      ],
+    );
+    // From their log start: the first record of every added partition is there, and each record once.
+    const values = (t: string) => (records.get(t) ?? []).map((r) => Buffer.from(r.value ?? "", "base64").toString());
+    for (const v of ["a-p1-0", "a-p2-0", "a-p2-19", "a-late-p2-4", "b-p0-0", "b-p1-0", "b-late-p1-4"])
+      assert.ok(values(a).includes(v) || values(b).includes(v), v);
+    assert.equal(new Set(values(a)).size, 75);
+    assert.equal(new Set(values(b)).size, 45);
+    // Each added partition has its own checkpoint, so a restart resumes it.
+    for (const [t, p, next] of [
+      [a, 1, 20],
+      [a, 2, 25],
+      [b, 0, 20],
+      [b, 1, 25],
+    ] as const) {
+      const cp = JSON.parse((await store.getBuffer(checkpointKey("grow", t, p))).body.toString()) as { nextOffset: number };
+      assert.equal(cp.nextOffset, next, `${t}/${p}`);
+    }
+  });
+
+  test("a topic recreated under a continuous backup ends the set cleanly with the old topic's records; the next set takes the new topic", async () => {
+    const c = `tc-${run}-recreated`;
+    const d = `tc-${run}-steady`;
+    await createTopic(c, 1);
+    await createTopic(d, 1);
+    await produce(c, [0], 50, "old");
+    await produce(d, [0], 10, "steady");
+    const oldId = await topicId(c);
+    // A client of its own, as a controller's run has: one that asked for a deleted topic keeps asking.
+    const client = new KafkaClient({ bootstrapServers: bootstrap() });
+    const { running, stop } = continuous("recreate-1", { topics: [c, d] }, client);
+    let result: BackupResult;
+    let newId: string;
+    try {
+      await waitFor("both topics backed up", async () => {
+        const n = await counts("recreate-1");
+        return n[c] === 50 && n[d] === 10 ? true : undefined;
+      });
+      await deleteTopic(c);
+      await createTopic(c, 1);
+      // More records than the old topic had: read by name at offset 50, they would pass for its next ones.
+      await produce(c, [0], 80, "new");
+      newId = await topicId(c);
+      assert.notEqual(newId, oldId);
+      result = await Promise.race([
+        running,
+        sleep(90_000).then(() => {
+          throw new Error("the continuous run did not end after the topic was recreated");
+        }),
+      ]);
+    } finally {
+      stop.abort(new Error("test done"));
+      await running.catch(() => {});
+      await client.close();
+    }
+    assert.equal(result.cancelled, false, "ended by the recreation, not by the test");
+    assert.deepEqual(result.recreatedTopics, [{ topic: c, previousTopicId: oldId, topicId: newId }]);
+    const { manifest, records } = await readBackup(store, "recreate-1");
+    assert.equal(manifest.run?.state, "complete");
+    assert.match(manifest.run?.endReason ?? "", new RegExp(`${c} \\(topic ID ${oldId} → ${newId}\\) deleted and created again`));
+    assert.equal(manifest.topics.find((t) => t.name === c)?.topicId, oldId, "the set names the topic it holds");
+    const values = (t: string) => (records.get(t) ?? []).map((r) => Buffer.from(r.value ?? "", "base64").toString());
+    assert.deepEqual(
+      values(c),
+      Array.from({ length: 50 }, (_, i) => `old-p0-${i}`),
+      "exactly the old topic's records, none of the new one's",
+    );
+    assert.equal(values(d).length, 10);
+
+    // Started again into the same set (a controller restart): it ends at once, still naming the topic.
+    const again = new KafkaClient({ bootstrapServers: bootstrap() });
+    try {
+      const resumed = await runBackup(again, store, {
+        backupId: "recreate-1",
+        selection: { topics: [c, d] },
+        mode: "continuous",
+        codec: "zstd",
+        leaseHolder: "topic-changes-test",
+      });
+      assert.equal(resumed.records, 0);
+      assert.deepEqual(resumed.recreatedTopics, [{ topic: c, previousTopicId: oldId, topicId: newId }]);
+    } finally {
+      await again.close();
+    }
+    assert.equal((await counts("recreate-1"))[c], 50, "nothing of the new topic went into the ended set");
+
+    // The next set takes the new topic from its log start.
+    const next = continuous("recreate-2", { topics: [c, d] });
+    try {
+      await waitFor("the new topic in the next set", async () => {
+        const n = await counts("recreate-2");
+        return n[c] === 80 && n[d] === 10 ? true : undefined;
+      });
+    } finally {
+      next.stop.abort(new Error("test done"));
+    }
+    const second = await next.running;
+    assert.equal(second.records, 90);
+    const newSet = await readBackup(store, "recreate-2");
+    assert.equal(newSet.manifest.topics.find((t) => t.name === c)?.topicId, newId);
+    assert.deepEqual(
+      (newSet.records.get(c) ?? []).map((r) => Buffer.from(r.value ?? "", "base64").toString()),
+      Array.from({ length: 80 }, (_, i) => `new-p0-${i}`),
+    );
+  });
+
+  test("a scheduled set whose base recorded another topic ID starts a new chain; a snapshot set resumed after a recreation fails", async () => {
+    const e = `tc-${run}-scheduled`;
+    await createTopic(e, 2);
+    await produce(e, [0, 1], 20, "old");
+    const owner = { namespace: "prod", name: "hourly", uid: `uid-${run}` };
+    const tick = async (backupId: string) => {
+      const plan = await prepareChainPlan(kafka, store, {
+        backupId,
+        owner,
+        selection: { topics: [e] },
+        policy: { fullBackupEvery: 7 },
+      });
+      const client = new KafkaClient({ bootstrapServers: bootstrap() });
+      try {
+        const result = await runBackup(client, store, {
+          backupId,
+          ...planOptions(plan),
+          selection: { topics: [e] },
+          mode: "snapshot",
+          codec: "zstd",
+          leaseHolder: "t",
+        });
+        return { plan, result };
+      } finally {
+        await client.close();
+      }
+    };
+    const first = await tick("prod.hourly-1");
+    assert.equal(first.result.records, 40);
+    const oldId = await topicId(e);
+    assert.equal((await readSetManifest(store, "prod.hourly-1")).topics[0]?.topicId, oldId);
+
+    await deleteTopic(e);
+    await createTopic(e, 2);
+    // More records per partition than the base ended at: no end check can tell it is another topic.
+    await produce(e, [0, 1], 30, "new");
+    const newId = await topicId(e);
+    const second = await tick("prod.hourly-2");
+    assert.equal(second.plan.chain.sequence, 0, "a full set: a new chain");
+    assert.equal(second.plan.chain.base, undefined);
+    assert.match(second.plan.chain.fullReason ?? "", new RegExp(`recreated since prod.hourly-1: ${e} \\(topic ID ${oldId} → ${newId}\\)`));
+    assert.deepEqual(second.plan.recreatedTopics, [{ topic: e, previousTopicId: oldId, topicId: newId }]);
+    assert.deepEqual(second.plan.startOffsets, {});
+    assert.equal(second.result.records, 60, "every record of the new topic, from its log start");
+    const view = await readManifest(store, "prod.hourly-2");
+    assert.equal(
+      view.topics[0]?.partitions.reduce((n, p) => n + p.segments.reduce((k, s) => k + s.recordCount, 0), 0),
+      60,
+      "read as a backup, the set is its own chain: nothing of the old topic's chain comes with it",
+    );
+    const { records } = await readBackup(store, "prod.hourly-2");
+    assert.deepEqual(
+      (records.get(e) ?? []).map((r) => Buffer.from(r.value ?? "", "base64").toString()).sort(),
+      [0, 1].flatMap((p) => Array.from({ length: 30 }, (_, i) => `new-p${p}-${i}`)).sort(),
+    );
+    // The next tick builds on the new chain again.
+    await produce(e, [0], 5, "more");
+    const third = await tick("prod.hourly-3");
+    assert.deepEqual(third.plan.chain, { id: "prod.hourly-2", sequence: 1, base: "prod.hourly-2" });
+    assert.equal(third.result.records, 5);
+
+    // A snapshot set started again after its topic was recreated: it fails, naming the topic.
+    await deleteTopic(e);
+    await createTopic(e, 2);
+    await produce(e, [0, 1], 40, "third");
+    const latestId = await topicId(e);
+    const client = new KafkaClient({ bootstrapServers: bootstrap() });
+    try {
+      await assert.rejects(
+        runBackup(client, store, {
+          backupId: "prod.hourly-3",
+          selection: { topics: [e] },
+          mode: "snapshot",
+          codec: "zstd",
+          leaseHolder: "t",
+        }),
+        (err: Error & { reason?: string }) => {
+          assert.equal(err.reason, "TopicRecreated");
+          assert.match(err.message, new RegExp(`${e} \\(topic ID ${newId} → ${latestId}\\)`));
+          return true;
+        },
+      );
+    } finally {
+      await client.close();
+    }
+    const untouched = await readSetManifest(store, "prod.hourly-3");
+    assert.equal(untouched.topics[0]?.topicId, newId);
+    assert.equal(
+      untouched.topics[0]?.partitions.reduce((n, p) => n + p.segments.reduce((k, s) => k + s.recordCount, 0), 0),
+      5,
+    );
+  });
+});
