@@ -169,21 +169,15 @@ describe("topics that change under a backup", () => {
     assert.equal(ta?.partitionCount, 3);
     assert.equal(tb?.partitionCount, 2);
     assert.equal(tb?.topicId, await topicId(b), "the new topic's ID is recorded");
-    assert.deepEqual(
-      ta?.partitions.map((p) => [p.partition, p.nextOffset]).sort(),
-      [
-        [0, 30],
-        [1, 20],
-        [2, 25],
-      ],
-    );
-    assert.deepEqual(
-      tb?.partitions.map((p) => [p.partition, p.nextOffset]).sort(),
-      [
-        [0, 20],
-        [1, 25],
-      ],
-    );
+    assert.deepEqual(ta?.partitions.map((p) => [p.partition, p.nextOffset]).sort(), [
+      [0, 30],
+      [1, 20],
+      [2, 25],
+    ]);
+    assert.deepEqual(tb?.partitions.map((p) => [p.partition, p.nextOffset]).sort(), [
+      [0, 20],
+      [1, 25],
+    ]);
     // From their log start: the first record of every added partition is there, and each record once.
     const values = (t: string) => (records.get(t) ?? []).map((r) => Buffer.from(r.value ?? "", "base64").toString());
     for (const v of ["a-p1-0", "a-p2-0", "a-p2-19", "a-late-p2-4", "b-p0-0", "b-p1-0", "b-late-p1-4"])
@@ -328,7 +322,10 @@ describe("topics that change under a backup", () => {
     const second = await tick("prod.hourly-2");
     assert.equal(second.plan.chain.sequence, 0, "a full set: a new chain");
     assert.equal(second.plan.chain.base, undefined);
-    assert.match(second.plan.chain.fullReason ?? "", new RegExp(`recreated since prod.hourly-1: ${e} \\(topic ID ${oldId} → ${newId}\\)`));
+    assert.match(
+      second.plan.chain.fullReason ?? "",
+      new RegExp(`recreated since prod.hourly-1: ${e} \\(topic ID ${oldId} → ${newId}\\)`),
+    );
     assert.deepEqual(second.plan.recreatedTopics, [{ topic: e, previousTopicId: oldId, topicId: newId }]);
     assert.deepEqual(second.plan.startOffsets, {});
     assert.equal(second.result.records, 60, "every record of the new topic, from its log start");

@@ -6,6 +6,7 @@ import { describe, test } from "node:test";
 import { chainPolicy, nextRetryTime, retryDecision } from "../../controllers/backup.ts";
 import { planChainLink } from "../../engine/backup/chain.ts";
 import { planRetention } from "../../engine/backup/retention.ts";
+import { recreatedTopics, TopicRecreatedError } from "../../engine/backup/topic-changes.ts";
 import { assertWritableBy, coverage, isUsable, mergeChain, ownsSet } from "../../engine/backupset/chain.ts";
 import { chooseSet } from "../../engine/backupset/sets.ts";
 import type { ChainLink, Manifest, ManifestSegment, SetRun } from "../../engine/format/manifest.ts";
@@ -111,6 +112,58 @@ describe("a new set in a chain", () => {
     );
     // fullBackupEvery 1: no chains at all.
     assert.ok(full(planChainLink({ backupId: "x", base, policy: { fullBackupEvery: 1 }, partitions: now })));
+  });
+
+  test("is full, naming the topic, when a topic's ID differs from the one the base recorded", () => {
+    const withId = { ...base, topics: base.topics.map((t) => ({ ...t, topicId: "old" })) };
+    // The new topic has more records than the base ended at: only its ID tells.
+    const plan = planChainLink({
+      backupId: "prod.nightly-3",
+      base: withId,
+      policy: { fullBackupEvery: 7, forceFull: "annotation" },
+      partitions: now,
+      topicIds: new Map([["t", "new"]]),
+    });
+    assert.deepEqual(plan.chain, {
+      id: "prod.nightly-3",
+      sequence: 0,
+      fullReason: "recreated since prod.nightly-2: t (topic ID old → new)",
+    });
+    assert.deepEqual(plan.recreatedTopics, [{ topic: "t", previousTopicId: "old", topicId: "new" }]);
+    assert.deepEqual(plan.startOffsets, {});
+    // The same ID, no ID recorded, or the topic gone: no recreation is reported.
+    for (const [m, ids] of [
+      [withId, new Map([["t", "old"]])],
+      [base, new Map([["t", "new"]])],
+      [withId, new Map<string, string>()],
+    ] as const) {
+      const p = planChainLink({ backupId: "x", base: m, policy: { fullBackupEvery: 7 }, partitions: now, topicIds: ids });
+      assert.equal(p.recreatedTopics, undefined);
+      assert.equal(p.chain.base, "prod.nightly-2");
+    }
+  });
+});
+
+describe("topics recreated under a set", () => {
+  test("are those with a recorded ID that now have another, sorted by name", () => {
+    assert.deepEqual(
+      recreatedTopics(
+        [{ name: "b", topicId: "b1" }, { name: "a", topicId: "a1" }, { name: "c" }, { name: "d", topicId: "d1" }],
+        new Map([
+          ["a", "a2"],
+          ["b", "b2"],
+          ["c", "c2"],
+          ["d", "d1"],
+        ]),
+      ),
+      [
+        { topic: "a", previousTopicId: "a1", topicId: "a2" },
+        { topic: "b", previousTopicId: "b1", topicId: "b2" },
+      ],
+    );
+    const err = new TopicRecreatedError("s", [{ topic: "a", previousTopicId: "a1", topicId: "a2" }]);
+    assert.equal(err.reason, "TopicRecreated");
+    assert.match(err.message, /backup set s: topic a \(topic ID a1 → a2\) deleted and created again/);
   });
 });
 

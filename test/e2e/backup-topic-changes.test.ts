@@ -1,0 +1,235 @@
+// A topic deleted and created again under a KafkaBackup, through the controller: real
+// kube-apiserver, Kafka and MinIO. A scheduled KafkaBackup whose previous set recorded another
+// topic ID starts a new chain (a full set of the new topic) with the TopicRecreated condition and a
+// Warning Event naming the topic; a continuous one ends its set cleanly with the old topic's
+// records and goes on at once in a new set, instead of failing every 60 s.
+import assert from "node:assert/strict";
+import { randomUUID } from "node:crypto";
+import { after, before, describe, test } from "node:test";
+import { setTimeout as sleep } from "node:timers/promises";
+import { readSetManifest } from "../../engine/backupset/catalog.ts";
+import { KafkaClient } from "../../engine/kafka/client.ts";
+import { fetchTopicIds } from "../../engine/kafka/topic-ids.ts";
+import { minioStore, readBackup } from "../support/backup.ts";
+import { apply, events, minioSecret, s3Storage, topicWith } from "../support/e2e.ts";
+import {
+  applyCrds,
+  createNamespace,
+  getObject,
+  kubectl,
+  type RunningController,
+  startController,
+  waitFor,
+} from "../support/kube.ts";
+import { stackEnv } from "../support/stack-env.ts";
+
+interface Status {
+  phase?: string;
+  backupId?: string;
+  chainId?: string;
+  baseBackupId?: string;
+  lastSuccessfulBackupId?: string;
+  recordsProcessed?: number;
+  message?: string;
+  conditions?: Array<{ type: string; status: string; reason: string; message: string }>;
+}
+
+let kafka: KafkaClient;
+const controllers: RunningController[] = [];
+const bootstrap = () => stackEnv("KAFKA_BOOTSTRAP_SERVERS").split(",");
+
+before(async () => {
+  applyCrds();
+  kafka = new KafkaClient({ bootstrapServers: bootstrap() });
+});
+after(async () => {
+  for (const c of controllers) await c.stop("SIGKILL");
+  await kafka.close();
+});
+
+async function controller(namespace: string): Promise<RunningController> {
+  const c = await startController("controllers/backup.ts", { WATCH_NAMESPACES: namespace, LEADER_ELECTION_NAMESPACE: namespace });
+  controllers.push(c);
+  return c;
+}
+
+const status = (namespace: string, name: string) => getObject<{ status?: Status }>("kafkabackup", namespace, name).status ?? {};
+const condition = (namespace: string, name: string, type: string) =>
+  status(namespace, name).conditions?.find((c) => c.type === type);
+const topicId = async (topic: string) => (await fetchTopicIds(kafka, [topic])).ids.get(topic) as string;
+
+/** Deletes the topic and creates it again (one partition) with `n` records valued `new-<i>`. */
+async function recreate(topic: string, n: number): Promise<void> {
+  const admin = await kafka.admin();
+  await admin.deleteTopics({ topics: [topic] });
+  for (let i = 0; i < 100 && (await admin.listTopics()).includes(topic); i++) await sleep(100);
+  for (let attempt = 1; ; attempt++) {
+    try {
+      await admin.createTopics({ topics: [{ topic, numPartitions: 1 }], waitForLeaders: true });
+      break;
+    } catch (err) {
+      if (attempt >= 20) throw err;
+      await sleep(250);
+    }
+  }
+  const producer = kafka.kafka.producer({ idempotent: true });
+  await producer.connect();
+  try {
+    await producer.send({
+      topic,
+      acks: -1,
+      messages: Array.from({ length: n }, (_, i) => ({ key: `k${i}`, value: `new-${i}` })),
+    });
+  } finally {
+    await producer.disconnect();
+  }
+}
+
+const recordsOf = (m: Awaited<ReturnType<typeof readSetManifest>>, topic: string) =>
+  m.topics.find((t) => t.name === topic)?.partitions.reduce((n, p) => n + p.segments.reduce((k, s) => k + s.recordCount, 0), 0) ??
+  0;
+
+describe("a topic recreated under a KafkaBackup", () => {
+  test("scheduled: the next set starts a new chain, with the TopicRecreated condition and Event", async () => {
+    const namespace = createNamespace("kb-recreated-sched");
+    minioSecret(namespace);
+    const topic = await topicWith(kafka, 1, 20);
+    const prefix = `e2e-recreated-${randomUUID().slice(0, 8)}`;
+    await controller(namespace);
+    apply(namespace, {
+      apiVersion: "kafka.oso.sh/v1alpha1",
+      kind: "KafkaBackup",
+      metadata: { name: "ticks" },
+      spec: {
+        kafkaCluster: { bootstrapServers: bootstrap() },
+        topics: [topic],
+        storage: s3Storage(prefix),
+        schedule: "*/3 * * * * *",
+        chain: { fullBackupEvery: 20 },
+      },
+    });
+    const succeeded = () => events(namespace, "ticks").filter((e) => e.reason === "BackupSucceeded");
+    await waitFor("a complete set", () => (succeeded().length >= 1 ? true : undefined), 90_000);
+    kubectl(["patch", "kafkabackup", "ticks", "-n", namespace, "--type=merge", "-p", '{"spec":{"suspend":true}}']);
+    await waitFor("Suspended", () => (status(namespace, "ticks").phase === "Suspended" ? true : undefined));
+    const before = succeeded().length;
+    const oldId = await topicId(topic);
+    // More records than the old topic had: offsets alone cannot tell it is another topic.
+    await recreate(topic, 50);
+    const newId = await topicId(topic);
+    assert.notEqual(newId, oldId);
+    kubectl(["patch", "kafkabackup", "ticks", "-n", namespace, "--type=merge", "-p", '{"spec":{"suspend":false}}']);
+
+    const event = await waitFor(
+      "the TopicRecreated Event",
+      () => events(namespace, "ticks").find((e) => e.reason === "TopicRecreated"),
+      90_000,
+    );
+    assert.equal(event.type, "Warning");
+    assert.match(event.message, new RegExp(`topic ${topic} \\(topic ID ${oldId} → ${newId}\\) deleted and created again`));
+    const newSet = /backup set (\S+) starts a new chain/.exec(event.message)?.[1];
+    assert.ok(newSet, event.message);
+    const cond = condition(namespace, "ticks", "TopicRecreated");
+    assert.equal(cond?.status, "True");
+    assert.equal(cond?.reason, "TopicRecreated");
+    assert.equal(cond?.message, event.message);
+
+    await waitFor(
+      `set ${newSet} to complete`,
+      () => (succeeded().some((e) => e.message.startsWith(`backup ${newSet}:`)) ? true : undefined),
+      90_000,
+    );
+    assert.ok(succeeded().length > before);
+    const store = await minioStore(prefix);
+    const manifest = await readSetManifest(store, newSet);
+    assert.equal(manifest.run?.state, "complete");
+    assert.equal(manifest.chain?.sequence, 0, "a full set");
+    assert.equal(manifest.chain?.base, undefined);
+    assert.match(manifest.chain?.fullReason ?? "", /recreated since/);
+    assert.equal(manifest.topics[0]?.topicId, newId);
+    assert.equal(recordsOf(manifest, topic), 50, "every record of the new topic");
+    // Later ticks build on the new chain.
+    await waitFor(
+      "an incremental set on the new chain",
+      () => {
+        const s = status(namespace, "ticks");
+        return s.chainId === newSet && s.baseBackupId ? s : undefined;
+      },
+      90_000,
+    );
+    kubectl(["patch", "kafkabackup", "ticks", "-n", namespace, "--type=merge", "-p", '{"spec":{"suspend":true}}']);
+  });
+
+  test("continuous: the set ends cleanly with the old topic's records and the backup goes on in a new set", async () => {
+    const namespace = createNamespace("kb-recreated-cont");
+    minioSecret(namespace);
+    const topic = await topicWith(kafka, 1, 30);
+    const prefix = `e2e-recreated-${randomUUID().slice(0, 8)}`;
+    await controller(namespace);
+    apply(namespace, {
+      apiVersion: "kafka.oso.sh/v1alpha1",
+      kind: "KafkaBackup",
+      metadata: { name: "stream" },
+      spec: {
+        kafkaCluster: { bootstrapServers: bootstrap() },
+        topics: [topic],
+        storage: s3Storage(prefix),
+        continuous: true,
+        segmentMaxIntervalMs: 500,
+      },
+    });
+    await waitFor("30 records", () => ((status(namespace, "stream").recordsProcessed ?? 0) >= 30 ? true : undefined), 90_000);
+    const first = status(namespace, "stream").backupId as string;
+    const oldId = await topicId(topic);
+    await recreate(topic, 40);
+    const newId = await topicId(topic);
+
+    const event = await waitFor(
+      "the TopicRecreated Event",
+      () => events(namespace, "stream").find((e) => e.reason === "TopicRecreated"),
+      120_000,
+    );
+    assert.equal(event.type, "Warning");
+    assert.match(event.message, new RegExp(`topic ${topic} \\(topic ID ${oldId} → ${newId}\\) deleted and created again`));
+    assert.match(event.message, new RegExp(`continuous backup set ${first} ended`));
+    const cond = condition(namespace, "stream", "TopicRecreated");
+    assert.equal(cond?.status, "True");
+    assert.equal(cond?.reason, "TopicRecreated");
+
+    // The backup goes on at once, in a new set that takes the new topic from its log start.
+    const store = await minioStore(prefix);
+    const next = await waitFor(
+      "a new set running with the new topic's records",
+      async () => {
+        const s = status(namespace, "stream");
+        if (s.phase !== "Running" || !s.backupId || s.backupId === first) return undefined;
+        const m = await readSetManifest(store, s.backupId).catch(() => undefined);
+        return m && recordsOf(m, topic) === 40 ? s : undefined;
+      },
+      120_000,
+    );
+    assert.equal(next.lastSuccessfulBackupId, first);
+    assert.match(event.message, new RegExp(`a new set ${next.backupId}`));
+    assert.ok(
+      events(namespace, "stream").some((e) => e.reason === "BackupStarted" && e.message.includes(next.backupId as string)),
+    );
+    // The ended set: complete, naming why, with exactly the old topic's 30 records.
+    const { manifest, records } = await readBackup(store, first);
+    assert.equal(manifest.run?.state, "complete");
+    assert.match(manifest.run?.endReason ?? "", new RegExp(`${topic} \\(topic ID ${oldId} → ${newId}\\)`));
+    assert.equal(manifest.topics[0]?.topicId, oldId);
+    assert.deepEqual(
+      (records.get(topic) ?? []).map((r) => Buffer.from(r.key ?? "", "base64").toString()),
+      Array.from({ length: 30 }, (_, i) => `p0-${i}`),
+    );
+    // Never a failure: the only Warning is the recreation.
+    assert.deepEqual(
+      events(namespace, "stream")
+        .filter((e) => e.type === "Warning")
+        .map((e) => e.reason),
+      ["TopicRecreated"],
+    );
+    kubectl(["patch", "kafkabackup", "stream", "-n", namespace, "--type=merge", "-p", '{"spec":{"suspend":true}}']);
+    await waitFor("Suspended", () => (status(namespace, "stream").phase === "Suspended" ? true : undefined));
+  });
+});
