@@ -493,7 +493,9 @@ async function execute(ctx: Ctx, o: KafkaBackup, backupId: string, r: Resolved, 
     kafka = new KafkaClient(r.cluster, ctx.log);
     plan = await planSet(o, r, backupId, ctx, kafka);
     if (plan.recreatedTopics?.length)
-      await topicRecreated(ctx, o, plan.recreatedTopics, `backup set ${backupId} starts a new chain (a full set)`);
+      await topicRecreated(ctx, o, plan.recreatedTopics, `backup set ${backupId} starts a new chain (a full set)`).catch(
+        (err: Error) => ctx.log.warn({ err: err.message }, "could not report the recreated topic"),
+      );
     result = await runBackup(kafka, r.store, {
       backupId,
       ...optionsFromSpec(spec),

@@ -9,6 +9,7 @@ import pkg from "../../package.json" with { type: "json" };
 import { optionsFromSpec, runBackup } from "../backup/engine.ts";
 import { runBackupId } from "../backup/layout.ts";
 import { LeaseHeldError } from "../backup/lease.ts";
+import { describeRecreated } from "../backup/topic-changes.ts";
 import { readManifest, readSetManifest, summarize } from "../backupset/catalog.ts";
 import { coverage } from "../backupset/chain.ts";
 import { chooseSet, readSets } from "../backupset/sets.ts";
@@ -107,6 +108,10 @@ program
               `${store.location(result.backupId)} in ${(result.durationMs / 1000).toFixed(1)}s` +
               (result.gaps ? `; ${result.gaps} retention gaps recorded` : ""),
           );
+          if (result.recreatedTopics?.length)
+            console.log(
+              `the set ended: ${describeRecreated(result.recreatedTopics)} deleted and created again; back the new topic up into a new backup set (another --backup-id)`,
+            );
         }
         if (result.cancelled) process.exitCode = exitCodes.interrupted;
       } finally {
