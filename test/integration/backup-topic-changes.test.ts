@@ -222,7 +222,7 @@ describe("topics that change under a backup", () => {
       assert.notEqual(newId, oldId);
       result = await Promise.race([
         running,
-        sleep(90_000).then(() => {
+        sleep(90_000, undefined, { ref: false }).then(() => {
           throw new Error("the continuous run did not end after the topic was recreated");
         }),
       ]);
