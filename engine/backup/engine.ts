@@ -333,8 +333,11 @@ export async function runBackup(kafka: KafkaClient, store: ObjectStore, options:
         log.warn({ err: (err as Error).message, topics: names }, "could not read topic IDs; will look again");
         return;
       }
+      // The IDs this run began with, and those an earlier run of the set recorded for topics this
+      // run did not select at its start (a topic deleted then, created again since).
+      const recorded = [...metadata, ...(existing?.topics ?? []).filter((t) => !metadata.some((m) => m.name === t.name))];
       const found = recreatedTopics(
-        metadata.filter((m) => names.includes(m.name)),
+        recorded.filter((m) => names.includes(m.name)),
         ids,
       );
       if (!found.length || recreated.length) return;
@@ -350,8 +353,6 @@ export async function runBackup(kafka: KafkaClient, store: ObjectStore, options:
     const refreshTopics = async () => {
       const admin = await kafka.admin();
       const known = metadata.map((m) => m.name);
-      await topicCheck(known);
-      if (runSignal.aborted) return;
       let selected: string[];
       try {
         selected = selectTopics(await admin.listTopics(), o.selection);
@@ -360,6 +361,8 @@ export async function runBackup(kafka: KafkaClient, store: ObjectStore, options:
         if (!(err instanceof TopicNotFoundError)) throw err;
         selected = [];
       }
+      await topicCheck([...new Set([...known, ...selected])]);
+      if (runSignal.aborted) return;
       const added: PartitionRange[] = [];
       // Partitions added to topics of the run.
       const listed = selected.filter((t) => known.includes(t));

@@ -282,6 +282,63 @@ describe("topics that change under a backup", () => {
     );
   });
 
+  test("a topic gone when a continuous set resumes and created again while it runs ends the set; it never continues the old topic's checkpoint", async () => {
+    const p = `tc-${run}-back-p`;
+    const q = `tc-${run}-back-q`;
+    await createTopic(p, 1);
+    await createTopic(q, 1);
+    await produce(p, [0], 10, "old");
+    await produce(q, [0], 5, "q");
+    const oldId = await topicId(p);
+    const selection = { include: [`tc-${run}-back-*`] };
+    const first = continuous("return-1", selection);
+    try {
+      await waitFor("both topics backed up", async () => {
+        const n = await counts("return-1");
+        return n[p] === 10 && n[q] === 5 ? true : undefined;
+      });
+    } finally {
+      first.stop.abort(new Error("test done"));
+    }
+    assert.equal((await first.running).cancelled, true);
+    await deleteTopic(p);
+
+    // The set resumes without p (the pattern matches nothing of that name now) ...
+    const client = new KafkaClient({ bootstrapServers: bootstrap() });
+    const second = continuous("return-1", selection, client);
+    let result: BackupResult;
+    let newId: string;
+    try {
+      await produce(q, [0], 5, "q2");
+      await waitFor("the resumed run going", async () => ((await counts("return-1"))[q] === 10 ? true : undefined));
+      // ... and p comes back: a new topic, with more records than the set's checkpoint of the old one.
+      await createTopic(p, 1);
+      await produce(p, [0], 20, "new");
+      newId = await topicId(p);
+      result = await Promise.race([
+        second.running,
+        sleep(60_000, undefined, { ref: false }).then(() => {
+          throw new Error("the continuous run did not end after the topic came back");
+        }),
+      ]);
+    } finally {
+      second.stop.abort(new Error("test done"));
+      await second.running.catch(() => {});
+      await client.close();
+    }
+    assert.equal(result.cancelled, false);
+    assert.deepEqual(result.recreatedTopics, [{ topic: p, previousTopicId: oldId, topicId: newId }]);
+    const { manifest, records } = await readBackup(store, "return-1");
+    assert.equal(manifest.run?.state, "complete");
+    assert.equal(manifest.topics.find((t) => t.name === p)?.topicId, oldId);
+    assert.deepEqual(
+      (records.get(p) ?? []).map((r) => Buffer.from(r.value ?? "", "base64").toString()),
+      Array.from({ length: 10 }, (_, i) => `old-p0-${i}`),
+      "the old topic's records only",
+    );
+    assert.equal((records.get(q) ?? []).length, 10);
+  });
+
   test("a scheduled set whose base recorded another topic ID starts a new chain; a snapshot set resumed after a recreation fails", async () => {
     const e = `tc-${run}-scheduled`;
     await createTopic(e, 2);
