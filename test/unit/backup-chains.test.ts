@@ -104,7 +104,7 @@ describe("a new set in a chain", () => {
       full(planChainLink({ backupId: "x", base, policy: { fullBackupEvery: 7 }, partitions: recreated })) ?? "",
       /recreated/,
     );
-    // The topic-ID hook (another change detects a recreated topic by its ID).
+    // The base-check hook (any other reason a base cannot serve).
     const hook = () => "topic t has a new topic ID";
     assert.match(
       full(planChainLink({ backupId: "x", base, policy: { fullBackupEvery: 7 }, partitions: now, baseChecks: [hook] })) ?? "",
