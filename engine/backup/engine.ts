@@ -15,7 +15,15 @@ import { fetchTopicIds } from "../kafka/topic-ids.ts";
 import { type Logger, silentLogger } from "../log.ts";
 import { assignShards, type ShardRef } from "../shards/assignment.ts";
 import { readShardReports, writeShardReport } from "../shards/report.ts";
-import { buildManifest, type Checkpoint, emptyCheckpoint, parseCheckpoint, type TopicMetadata, withGap } from "./checkpoint.ts";
+import {
+  buildManifest,
+  type Checkpoint,
+  emptyCheckpoint,
+  readCheckpoint,
+  storeCheckpoint,
+  type TopicMetadata,
+  withGap,
+} from "./checkpoint.ts";
 import { BackupError } from "./errors.ts";
 import { fetchPartitions } from "./fetcher.ts";
 import { checkpointKey, groupSnapshotKey, manifestKey, partitionDir, shardAssignmentKey, shardLeaseKey } from "./layout.ts";
@@ -699,7 +707,7 @@ async function loadCheckpoint(
 ): Promise<Checkpoint | undefined> {
   const key = checkpointKey(backupId, topic, partition);
   try {
-    return parseCheckpoint((await store.getBuffer(key)).body.toString("utf8"), key);
+    return await readCheckpoint(store, key);
   } catch (err) {
     if (isNotFound(err)) return undefined;
     throw err;
@@ -707,7 +715,7 @@ async function loadCheckpoint(
 }
 
 async function writeCheckpoint(store: ObjectStore, backupId: string, checkpoint: Checkpoint): Promise<void> {
-  await store.put(checkpointKey(backupId, checkpoint.topic, checkpoint.partition), Buffer.from(JSON.stringify(checkpoint)));
+  await storeCheckpoint(store, checkpointKey(backupId, checkpoint.topic, checkpoint.partition), checkpoint);
 }
 
 async function loadManifest(store: ObjectStore, backupId: string): Promise<Manifest | undefined> {

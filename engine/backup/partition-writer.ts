@@ -23,7 +23,7 @@ import type { RawPartition } from "../kafka/client.ts";
 import { decodeRecordSet } from "../kafka/record-batch.ts";
 import { encodeBatchAtOffsets } from "../kafka/record-batch-encoder.ts";
 import type { Logger } from "../log.ts";
-import { type Checkpoint, withGap, withProgress, withSegment } from "./checkpoint.ts";
+import { type Checkpoint, storeCheckpoint, withGap, withProgress, withSegment } from "./checkpoint.ts";
 import { checkpointKey, segmentKey } from "./layout.ts";
 import type { Lease } from "./lease.ts";
 import type { MemoryBudget } from "./memory.ts";
@@ -91,6 +91,12 @@ export class PartitionWriter {
   #held = 0;
   /** Offsets passed on purpose (markers, aborted data) since the last checkpoint. */
   #skipped = 0;
+  /**
+   * Sealed parts of the checkpoint's segment list this writer has stored (checkpoint.ts). A run
+   * starts at 0: its first checkpoint writes the parts of what it resumed again, with the same
+   * bytes, once.
+   */
+  #checkpointParts = 0;
   /** Every offset below this is stored, skipped or in the open segment. */
   #coveredUntil: number;
   /** Seals in order: a checkpoint never moves past a segment that is not stored. */
@@ -388,9 +394,11 @@ export class PartitionWriter {
   /** Only a stored checkpoint is published (the manifest is built from `checkpoint`). */
   async #writeCheckpoint(next: Checkpoint): Promise<void> {
     this.#shared.lease.check();
-    await this.#shared.store.put(
+    this.#checkpointParts = await storeCheckpoint(
+      this.#shared.store,
       checkpointKey(this.#shared.settings.backupId, this.topic, this.partition),
-      Buffer.from(JSON.stringify(next)),
+      next,
+      this.#checkpointParts,
     );
     this.checkpoint = next;
   }

@@ -223,6 +223,38 @@ describe("backup: retention gaps", () => {
   });
 });
 
+describe("backup: long runs", () => {
+  test("a checkpoint of hundreds of segments is stored in parts, and a run resumes across them exactly", async () => {
+    const topic = await topicWith(1, 700);
+    const store = await minioStore();
+    const options = {
+      backupId: `parts-${randomUUID().slice(0, 8)}`,
+      selection: { topics: [topic] },
+      mode: "snapshot" as const,
+      codec: "none" as const,
+      segmentMaxRecords: 2,
+      leaseHolder: "t",
+    };
+    const first = await runBackup(kafka, store, options);
+    assert.equal(first.records, 700);
+    assert.equal(first.segments, 350);
+    await produce(topic, 1, 400, 700);
+    const second = await runBackup(kafka, store, options);
+    assert.equal(second.records, 400);
+    const key = checkpointKey(options.backupId, topic, 0);
+    const stored = parseCheckpoint((await store.getBuffer(key)).body.toString("utf8"), key);
+    // 550 segments: two parts of 256 and 38 in the checkpoint itself.
+    assert.equal(stored.formatVersion, 2);
+    assert.equal(stored.segmentParts, 2);
+    assert.equal(stored.segments.length, 38);
+    assert.equal(stored.nextOffset, 1100);
+    const manifest = await readManifest(store, options.backupId);
+    assert.equal(manifest.topics[0]?.partitions[0]?.segments.length, 550);
+    const offsets = ((await readBackup(store, options.backupId)).records.get(topic) ?? []).map((r) => r.offset);
+    assert.deepEqual(offsets, Array.from({ length: 1100 }, (_, i) => i));
+  });
+});
+
 describe("backup: single writer", () => {
   test("a second runner on the same backup set is refused with a clear error", async () => {
     const topic = await topicWith(1, 10);
