@@ -69,7 +69,7 @@ export const workerJobs: PolicyRule = { apiGroups: ["batch"], resources: ["jobs"
 export const runsWorkerJobs = (c: ControllerSpec) => (c.extraRules ?? []).includes(workerJobs);
 
 export const operatorControllers: readonly ControllerSpec[] = [
-  // Idles at 160–165 MiB with 1,000 scheduled KafkaBackups; a backup runs in its process (+~100–120 MiB at the default budget).
+  // Idles at 159–165 MiB with 1,000 scheduled KafkaBackups; a backup runs in its process (+~90–120 MiB at the default budget).
   {
     name: "backup",
     kind: "KafkaBackup",
