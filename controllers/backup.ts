@@ -16,7 +16,7 @@ import { describeRecreated, type RecreatedTopic } from "../engine/backup/topic-c
 import { readSetManifest, summarize } from "../engine/backupset/catalog.ts";
 import { parseEncryptionKey } from "../engine/cli/spec.ts";
 import { setOwnerOf } from "../engine/k8s/backup-source.ts";
-import { openSharedStorage } from "../engine/k8s/clients.ts";
+import { openSharedStorage, sharedStorage } from "../engine/k8s/clients.ts";
 import { setCondition } from "../engine/k8s/conditions.ts";
 import { type Action, type Context, runController } from "../engine/k8s/controller.ts";
 import {
@@ -37,6 +37,8 @@ import type { KafkaClusterConfig } from "../engine/kafka/config.ts";
 import { kafkaFailureReason } from "../engine/kafka/errors.ts";
 import { resolveKafkaCluster } from "../engine/kafka/spec.ts";
 import type { StorageBackend } from "../engine/storage/backend.ts";
+import type { StorageCredentials } from "../engine/storage/config.ts";
+import { checkStorage } from "../engine/storage/open.ts";
 
 // ── What it watches ────────────────────────────────────────────────────────────────────────────
 
@@ -214,7 +216,7 @@ const chainStatus = (plan: ChainPlan, o: KafkaBackup): Partial<KafkaBackupStatus
   };
 };
 
-async function planSet(o: KafkaBackup, r: Resolved, backupId: string, ctx: Ctx, kafka: KafkaClient): Promise<ChainPlan> {
+async function planSet(o: KafkaBackup, r: Opened, backupId: string, ctx: Ctx, kafka: KafkaClient): Promise<ChainPlan> {
   return await prepareChainPlan(kafka, r.store, {
     backupId,
     owner: setOwnerOf(o),
@@ -228,17 +230,27 @@ async function planSet(o: KafkaBackup, r: Resolved, backupId: string, ctx: Ctx, 
 interface Resolved {
   /** The cluster's settings, Secrets read; the client is made when a run starts. */
   cluster: KafkaClusterConfig;
-  store: StorageBackend;
+  /** The storage block's Secret values, read and checked; the backend is built when a run starts. */
+  storageCredentials: StorageCredentials;
   encryptionKey?: Buffer;
   /** The Secret keys the spec uses: what a worker Job mounts. */
   secretRefs: Array<{ secretName: string; key: string }>;
 }
 
-/** Secrets and clients; a missing Secret is a condition and an Event, retried until it exists. */
+/** A run's configuration with its storage backend. */
+interface Opened extends Resolved {
+  store: StorageBackend;
+}
+
+/**
+ * The Secrets read and every setting checked, without a client: what a scheduled backup's check
+ * needs (no storage SDK loads for 1,000 idle KafkaBackups). A missing Secret is a condition and an
+ * Event, retried until it exists.
+ */
 async function resolve(ctx: Ctx, o: KafkaBackup): Promise<Resolved> {
   const recorder = recordingSecretReader(ctx.secrets(o.metadata.namespace));
   const read = recorder.read;
-  const store = await openSharedStorage(o.spec.storage, read, { pvcMountRoot, logger: ctx.log });
+  const { credentials: storageCredentials } = await checkStorage(o.spec.storage, read, pvcMountRoot);
   const cluster = await resolveKafkaCluster(
     o.spec.kafkaCluster,
     read,
@@ -257,10 +269,16 @@ async function resolve(ctx: Ctx, o: KafkaBackup): Promise<Resolved> {
     : undefined;
   return {
     cluster,
-    store,
+    storageCredentials,
     ...(encryptionKey ? { encryptionKey } : {}),
     secretRefs: recorder.refs(),
   };
+}
+
+/** Resolved, and the storage backend (its SDK loads here): for a run that starts or is followed. */
+async function open(ctx: Ctx, o: KafkaBackup): Promise<Opened> {
+  const r = await resolve(ctx, o);
+  return { ...r, store: await sharedStorage(o.spec.storage, r.storageCredentials, { pvcMountRoot, logger: ctx.log }) };
 }
 
 async function start(
@@ -271,9 +289,9 @@ async function start(
   claim: Partial<KafkaBackupStatus> = {},
 ): Promise<Action> {
   const key = keyOf(o);
-  let resolved: Resolved;
+  let resolved: Opened;
   try {
-    resolved = await resolve(ctx, o);
+    resolved = await open(ctx, o);
   } catch (err) {
     return await waitForConfiguration(ctx, o, err);
   }
@@ -331,7 +349,7 @@ async function startJob(
   backupId: string,
   why: string,
   claim: Partial<KafkaBackupStatus>,
-  r: Resolved,
+  r: Opened,
 ): Promise<Action> {
   if (!process.env.WORKER_IMAGE) {
     return await failValidation(
@@ -387,9 +405,9 @@ async function startJob(
 
 /** A run executing as a Job: aggregate the shards' reports into status; finish or fail it. */
 async function followJob(ctx: Ctx, o: KafkaBackup, backupId: string): Promise<Action> {
-  let r: Resolved;
+  let r: Opened;
   try {
-    r = await resolve(ctx, o);
+    r = await open(ctx, o);
   } catch (err) {
     return await waitForConfiguration(ctx, o, err);
   }
@@ -446,7 +464,7 @@ async function followJob(ctx: Ctx, o: KafkaBackup, backupId: string): Promise<Ac
 
 // ── What it writes ─────────────────────────────────────────────────────────────────────────────
 
-async function execute(ctx: Ctx, o: KafkaBackup, backupId: string, r: Resolved, signal: AbortSignal): Promise<void> {
+async function execute(ctx: Ctx, o: KafkaBackup, backupId: string, r: Opened, signal: AbortSignal): Promise<void> {
   const { namespace, name } = o.metadata;
   const labels = { resource_namespace: namespace, name };
   const spec = o.spec;

@@ -9,6 +9,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { parseAllDocuments } from "yaml";
 import {
   type ControllerSpec,
+  defaultMemory,
   entryFile,
   leaseRules,
   nodeFlags,
@@ -44,7 +45,10 @@ export interface KafkaBackupOperatorArgs {
   controllers?: readonly ControllerSpec[];
   /** Replicas per controller (default 1); more are standbys behind leader election. */
   replicas?: number;
-  /** Per container. Default requests 100m / 128Mi, limits 500m / 512Mi. */
+  /**
+   * Every container the same. Default: requests 100m CPU, limits 500m CPU, memory as each
+   * controller's `memory` says (infra/controllers.ts; docs/performance.md, "Memory limits").
+   */
   resources?: k8s.types.input.core.v1.ResourceRequirements;
   logLevel?: LogLevel;
   /** Port of /metrics, /healthz and /readyz (default 8080). */
@@ -78,9 +82,13 @@ export interface KafkaBackupOperatorArgs {
   skipAwait?: boolean;
 }
 
-const defaultResources = {
-  requests: { cpu: "100m", memory: "128Mi" },
-  limits: { cpu: "500m", memory: "512Mi" },
+/** A controller's container: its own memory figures (infra/controllers.ts), the same CPU for all. */
+const defaultResources = (c: ControllerSpec) => {
+  const memory = c.memory ?? defaultMemory;
+  return {
+    requests: { cpu: "100m", memory: memory.request },
+    limits: { cpu: "500m", memory: memory.limit },
+  };
 };
 
 const dnsLabel = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
@@ -265,7 +273,7 @@ export class KafkaBackupOperator extends pulumi.ComponentResource {
                       initialDelaySeconds: 5,
                       periodSeconds: 10,
                     },
-                    resources: args.resources ?? defaultResources,
+                    resources: args.resources ?? defaultResources(c),
                     securityContext: {
                       allowPrivilegeEscalation: false,
                       readOnlyRootFilesystem: true,

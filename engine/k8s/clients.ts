@@ -7,7 +7,7 @@
 // (the old one ages out). Keys are hashes: no credential is kept as a map key or logged.
 import { createHash } from "node:crypto";
 import type { StorageBackend } from "../storage/backend.ts";
-import { resolveStorageCredentials, type SecretReader, type StorageSpec } from "../storage/config.ts";
+import { resolveStorageCredentials, type SecretReader, type StorageCredentials, type StorageSpec } from "../storage/config.ts";
 import { createStorageBackend, type OpenOptions } from "../storage/open.ts";
 
 const idleMs = Number(process.env.CLIENT_IDLE_SECONDS ?? 30) * 1000;
@@ -29,7 +29,15 @@ export async function openSharedStorage(
   read: SecretReader,
   options: OpenOptions = {},
 ): Promise<StorageBackend> {
-  const credentials = await resolveStorageCredentials(spec, read);
+  return await sharedStorage(spec, await resolveStorageCredentials(spec, read), options);
+}
+
+/** `createStorageBackend`, shared: for Secret values already read (e.g. by `checkStorage`). */
+export async function sharedStorage(
+  spec: StorageSpec,
+  credentials: StorageCredentials,
+  options: OpenOptions = {},
+): Promise<StorageBackend> {
   const { logger: _logger, onRetry, ...settings } = options;
   // A backend with its own retry callback belongs to its caller.
   if (onRetry) return await createStorageBackend(spec, credentials, options);

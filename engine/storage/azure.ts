@@ -24,88 +24,11 @@ import type {
   StorageBackend,
   StoredObject,
 } from "./backend.ts";
-import type { AzureCredentials, AzureStorageSpec } from "./config.ts";
-import { describeCause, isNetworkError, isTransientStatus, Redactor, StorageConfigError } from "./errors.ts";
-import { compareKeys, normalizePrefix } from "./keys.ts";
+import { describeCause, isNetworkError, isTransientStatus, Redactor } from "./errors.ts";
+import { compareKeys } from "./keys.ts";
 import { type FailureKind, Operations } from "./operations.ts";
+import type { AzureAuth, AzureSettings } from "./settings.ts";
 import { forEachLimit, openResumable, planUpload, readAll, settleRetriedWrite, uploadParts } from "./transfer.ts";
-
-export type AzureAuth =
-  | { mode: "connectionString"; connectionString: string }
-  | { mode: "accountKey"; accountKey: string }
-  | { mode: "sas"; sasToken: string }
-  | { mode: "servicePrincipal"; tenantId: string; clientId: string; clientSecret: string }
-  /** AZURE_CLIENT_ID, AZURE_TENANT_ID, AZURE_FEDERATED_TOKEN_FILE from the pod's environment (set by the workload identity webhook). */
-  | { mode: "workloadIdentity" }
-  /** DefaultAzureCredential: environment, workload identity when its variables are set, managed identity. */
-  | { mode: "default" };
-
-export interface AzureSettings {
-  accountName: string;
-  container: string;
-  prefix: string;
-  /** Blob service URL (for a connection string, the one inside it wins). */
-  endpoint: string;
-  auth: AzureAuth;
-}
-
-/** The CRD's azure block and its resolved Secrets into settings; at most one credential mode may be set. */
-export function azureSettings(spec: AzureStorageSpec, credentials: AzureCredentials = {}): AzureSettings {
-  if (!spec.container) throw new StorageConfigError("azure.container", "is required");
-  if (!spec.accountName) throw new StorageConfigError("azure.accountName", "is required");
-  const modes = [
-    spec.useWorkloadIdentity ? "useWorkloadIdentity" : undefined,
-    spec.servicePrincipalSecret ? "servicePrincipalSecret" : undefined,
-    spec.sasTokenSecret ? "sasTokenSecret" : undefined,
-    spec.credentialsSecret ? "credentialsSecret" : undefined,
-    spec.connectionStringSecret ? "connectionStringSecret" : undefined,
-  ].filter((m) => m !== undefined);
-  if (modes.length > 1) {
-    throw new StorageConfigError("azure", `set at most one credential mode; found ${modes.join(", ")}`);
-  }
-  let endpoint = spec.endpoint || `https://${spec.accountName}.blob.core.windows.net`;
-  try {
-    endpoint = new URL(endpoint).toString().replace(/\/+$/, "");
-  } catch {
-    throw new StorageConfigError("azure.endpoint", `${JSON.stringify(spec.endpoint)} is not a URL`);
-  }
-  const missing = (field: string, name: string | undefined) =>
-    new StorageConfigError(field, `Secret ${name ?? "?"} was not resolved to a value`);
-  let auth: AzureAuth;
-  switch (modes[0]) {
-    case "useWorkloadIdentity":
-      auth = { mode: "workloadIdentity" };
-      break;
-    case "servicePrincipalSecret": {
-      const sp = credentials.servicePrincipal;
-      if (!sp?.tenantId || !sp.clientId || !sp.clientSecret)
-        throw missing("azure.servicePrincipalSecret", spec.servicePrincipalSecret?.name);
-      auth = { mode: "servicePrincipal", ...sp };
-      break;
-    }
-    case "sasTokenSecret":
-      if (!credentials.sasToken) throw missing("azure.sasTokenSecret", spec.sasTokenSecret?.name);
-      auth = { mode: "sas", sasToken: credentials.sasToken.replace(/^\?/, "") };
-      break;
-    case "credentialsSecret":
-      if (!credentials.accountKey) throw missing("azure.credentialsSecret", spec.credentialsSecret?.name);
-      auth = { mode: "accountKey", accountKey: credentials.accountKey };
-      break;
-    case "connectionStringSecret":
-      if (!credentials.connectionString) throw missing("azure.connectionStringSecret", spec.connectionStringSecret?.name);
-      auth = { mode: "connectionString", connectionString: credentials.connectionString };
-      break;
-    default:
-      auth = { mode: "default" };
-  }
-  return {
-    accountName: spec.accountName,
-    container: spec.container,
-    prefix: normalizePrefix(spec.prefix, "azure.prefix"),
-    endpoint,
-    auth,
-  };
-}
 
 /** The secret strings of an auth mode, for the redactor (connection strings: each value inside too). */
 function azureSecrets(auth: AzureAuth): string[] {

@@ -46,6 +46,15 @@ export interface FilesystemSettings {
 /** Internal files (temp files, locks) start with this; keys may not. */
 const reserved = ".kbo-";
 
+/** The prefix is a claim's pvc.subPath (engine/storage/settings.ts): it may not name internal files. */
+export function checkReservedPrefix(prefix: string): void {
+  if (prefix.split("/").some((s) => s.startsWith(reserved))) {
+    throw new InvalidKeyError(`pvc.subPath ${JSON.stringify(prefix)}: segments starting with ${reserved} are reserved`, {
+      key: prefix,
+    });
+  }
+}
+
 export function classifyFsError(error: unknown): FailureKind {
   const code = (error as { code?: string } | undefined)?.code;
   switch (code) {
@@ -94,12 +103,7 @@ export class FilesystemBackend implements StorageBackend {
       classify: classifyFsError,
       options,
     });
-    if (this.prefix.split("/").some((s) => s.startsWith(reserved))) {
-      // The prefix is a claim's pvc.subPath: the only way a backend gets one (engine/storage/open.ts).
-      throw new InvalidKeyError(`pvc.subPath ${JSON.stringify(this.prefix)}: segments starting with ${reserved} are reserved`, {
-        key: this.prefix,
-      });
-    }
+    checkReservedPrefix(this.prefix);
   }
 
   location(key = ""): string {

@@ -20,80 +20,13 @@ import type {
   StorageBackend,
   StoredObject,
 } from "./backend.ts";
-import type { GcsCredentials, GcsStorageSpec } from "./config.ts";
-import { describeCause, isNetworkError, isTransientStatus, Redactor, StorageConfigError } from "./errors.ts";
-import { compareKeys, normalizePrefix } from "./keys.ts";
+import { describeCause, isNetworkError, isTransientStatus, Redactor } from "./errors.ts";
+import { compareKeys } from "./keys.ts";
 import { type FailureKind, Operations } from "./operations.ts";
+import type { GcsAuth, GcsSettings } from "./settings.ts";
 import { forEachLimit, openResumable, planUpload, readAll, settleRetriedWrite } from "./transfer.ts";
 
-export type GcsAuth =
-  | { mode: "serviceAccount"; clientEmail: string; privateKey: string; privateKeyId?: string }
-  /** Application default credentials: GKE workload identity / the metadata server, GOOGLE_APPLICATION_CREDENTIALS. */
-  | { mode: "applicationDefault" }
-  | { mode: "anonymous" };
-
-export interface GcsSettings {
-  bucket: string;
-  prefix: string;
-  /** JSON API root, without a trailing slash. */
-  endpoint: string;
-  auth: GcsAuth;
-}
-
-export const defaultGcsEndpoint = "https://storage.googleapis.com";
 const scope = "https://www.googleapis.com/auth/devstorage.read_write";
-
-/**
- * The CRD's gcs block and its resolved Secret into settings. The key file must be a
- * service-account key: other credential configurations (external_account, ...) can make the
- * process fetch URLs or run programs named in the file, so a Secret must not be able to pick them.
- */
-export function gcsSettings(spec: GcsStorageSpec, credentials: GcsCredentials | undefined): GcsSettings {
-  if (!spec.bucket) throw new StorageConfigError("gcs.bucket", "is required");
-  let endpoint = defaultGcsEndpoint;
-  if (spec.endpoint) {
-    try {
-      endpoint = new URL(spec.endpoint).toString().replace(/\/+$/, "");
-    } catch {
-      throw new StorageConfigError("gcs.endpoint", `${JSON.stringify(spec.endpoint)} is not a URL`);
-    }
-  }
-  let auth: GcsAuth = spec.anonymous ? { mode: "anonymous" } : { mode: "applicationDefault" };
-  if (spec.credentialsSecret) {
-    if (spec.anonymous) throw new StorageConfigError("gcs.anonymous", "cannot be combined with gcs.credentialsSecret");
-    auth = serviceAccount(spec.credentialsSecret.name, credentials?.serviceAccountJson);
-  }
-  return { bucket: spec.bucket, prefix: normalizePrefix(spec.prefix, "gcs.prefix"), endpoint, auth };
-}
-
-function serviceAccount(secretName: string, json: string | undefined): GcsAuth {
-  const field = "gcs.credentialsSecret";
-  if (!json) throw new StorageConfigError(field, `Secret ${secretName} was not resolved to a value`);
-  let key: Record<string, unknown>;
-  try {
-    key = JSON.parse(json) as Record<string, unknown>;
-  } catch {
-    // Not the parser's message: it quotes the text around the error, i.e. the key.
-    throw new StorageConfigError(field, `Secret ${secretName}: the service-account key is not valid JSON`);
-  }
-  if (key === null || typeof key !== "object") throw new StorageConfigError(field, `Secret ${secretName}: not a JSON object`);
-  const type = typeof key.type === "string" && /^[a-z_]{1,40}$/.test(key.type) ? key.type : "unknown";
-  if (type !== "service_account") {
-    throw new StorageConfigError(
-      field,
-      `Secret ${secretName}: credential type ${type} is not accepted; use a service_account key`,
-    );
-  }
-  if (typeof key.client_email !== "string" || typeof key.private_key !== "string") {
-    throw new StorageConfigError(field, `Secret ${secretName}: client_email or private_key missing`);
-  }
-  return {
-    mode: "serviceAccount",
-    clientEmail: key.client_email,
-    privateKey: key.private_key,
-    ...(typeof key.private_key_id === "string" ? { privateKeyId: key.private_key_id } : {}),
-  };
-}
 
 type Authorize = () => Promise<Record<string, string>>;
 

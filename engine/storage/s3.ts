@@ -29,63 +29,12 @@ import type {
   StorageBackend,
   StoredObject,
 } from "./backend.ts";
-import type { S3Credentials, S3StorageSpec } from "./config.ts";
-import { describeCause, isNetworkError, isTransientStatus, Redactor, StorageConfigError } from "./errors.ts";
-import { compareKeys, normalizePrefix } from "./keys.ts";
+import { describeCause, isNetworkError, isTransientStatus, Redactor } from "./errors.ts";
+import { compareKeys } from "./keys.ts";
 import { type FailureKind, Operations } from "./operations.ts";
 import type { RetryPolicy } from "./retry.ts";
+import type { S3Settings } from "./settings.ts";
 import { forEachLimit, openResumable, planUpload, readAll, settleRetriedWrite, uploadParts } from "./transfer.ts";
-
-export interface S3Settings {
-  bucket: string;
-  prefix: string;
-  region: string;
-  endpoint?: string;
-  pathStyle: boolean;
-  /** Static keys; absent = the SDK's default credential chain. */
-  credentials?: S3Credentials;
-}
-
-/** The CRD's s3 block and its resolved Secret into settings; StorageConfigError naming the field otherwise. */
-export function s3Settings(spec: S3StorageSpec, credentials: S3Credentials | undefined): S3Settings {
-  if (!spec.bucket) throw new StorageConfigError("s3.bucket", "is required");
-  if (!spec.region) throw new StorageConfigError("s3.region", "is required");
-  const settings: S3Settings = {
-    bucket: spec.bucket,
-    prefix: normalizePrefix(spec.prefix, "s3.prefix"),
-    region: spec.region,
-    pathStyle: spec.pathStyle ?? false,
-  };
-  if (spec.endpoint) {
-    settings.endpoint = checkEndpoint(spec.endpoint, spec.allowHttp ?? false);
-  }
-  if (spec.credentialsSecret) {
-    if (!credentials?.accessKeyId || !credentials.secretAccessKey) {
-      throw new StorageConfigError(
-        "s3.credentialsSecret",
-        `Secret ${spec.credentialsSecret.name} gave no access key id or secret key`,
-      );
-    }
-    settings.credentials = credentials;
-  }
-  return settings;
-}
-
-function checkEndpoint(endpoint: string, allowHttp: boolean): string {
-  let url: URL;
-  try {
-    url = new URL(endpoint);
-  } catch {
-    throw new StorageConfigError("s3.endpoint", `${JSON.stringify(endpoint)} is not a URL`);
-  }
-  if (url.protocol === "http:" && !allowHttp) {
-    throw new StorageConfigError("s3.endpoint", `${endpoint} is plain http; set s3.allowHttp: true to accept it`);
-  }
-  if (url.protocol !== "http:" && url.protocol !== "https:") {
-    throw new StorageConfigError("s3.endpoint", `${endpoint} must be an http(s) URL`);
-  }
-  return endpoint;
-}
 
 /** The S3Client configuration for settings under a retry policy. */
 export function s3ClientConfig(settings: S3Settings, policy: RetryPolicy): S3ClientConfig {

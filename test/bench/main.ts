@@ -8,6 +8,7 @@ import { cpus, freemem, loadavg, tmpdir, totalmem } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 import type { Codec } from "../../engine/format/codec.ts";
+import { nodeFlags } from "../../infra/controllers.ts";
 import { repoRoot } from "../stack/config.ts";
 import { minioStore } from "../support/backup.ts";
 import { stackEnv } from "../support/stack-env.ts";
@@ -327,7 +328,7 @@ try {
     data,
     ours: {
       cli: "dist/bench/cli/kafka-backup.js (npm run build's bundle, as the image runs it), a child process per run",
-      controllers: "dist/bench/controllers/*.js, started as local processes against the stack's API server",
+      controllers: `dist/bench/controllers/*.js, started as local processes against the stack's API server, with the Deployments' flags (${nodeFlags.join(" ")})`,
     },
     baselines: {
       consumerPerfTest: {

@@ -151,9 +151,10 @@ describe("KafkaBackupOperator: the default, cluster-wide installation", async ()
       assert.deepEqual(container.ports, [{ containerPort: 8080, name: "metrics", protocol: "TCP" }]);
       assert.deepEqual(container.livenessProbe.httpGet, { path: "/healthz", port: "metrics" });
       assert.deepEqual(container.readinessProbe.httpGet, { path: "/readyz", port: "metrics" });
+      // Memory from the measured figures (docs/performance.md, "Memory limits").
       assert.deepEqual(container.resources, {
         limits: { cpu: "500m", memory: "512Mi" },
-        requests: { cpu: "100m", memory: "128Mi" },
+        requests: { cpu: "100m", memory: c.name === "backup" ? "192Mi" : "128Mi" },
       });
       const env = Object.fromEntries((container.env as Obj[]).map((e) => [e.name, e.value ?? e.valueFrom.fieldRef.fieldPath]));
       assert.deepEqual(env, {

@@ -1,16 +1,23 @@
 // From the CRD storage block (and resolved Secrets) to backend settings and SDK options.
 import assert from "node:assert/strict";
+import { spawnSync } from "node:child_process";
 import { generateKeyPairSync } from "node:crypto";
 import { describe, test } from "node:test";
 import { inspect } from "node:util";
-import { AzureBackend, azureSettings } from "../../engine/storage/azure.ts";
-import { resolveStorageCredentials, type SecretKeyRef, type StorageSpec } from "../../engine/storage/config.ts";
+import { AzureBackend } from "../../engine/storage/azure.ts";
+import {
+  resolveStorageCredentials,
+  type SecretKeyRef,
+  type SecretReader,
+  type StorageSpec,
+} from "../../engine/storage/config.ts";
 import { StorageConfigError } from "../../engine/storage/errors.ts";
 import { FilesystemBackend } from "../../engine/storage/filesystem.ts";
-import { GcsBackend, gcsSettings } from "../../engine/storage/gcs.ts";
-import { createStorageBackend } from "../../engine/storage/open.ts";
+import { GcsBackend } from "../../engine/storage/gcs.ts";
+import { checkStorage, createStorageBackend } from "../../engine/storage/open.ts";
 import { retryPolicy } from "../../engine/storage/retry.ts";
-import { S3Backend, s3ClientConfig, s3Settings } from "../../engine/storage/s3.ts";
+import { S3Backend, s3ClientConfig } from "../../engine/storage/s3.ts";
+import { azureSettings, gcsSettings, s3Settings } from "../../engine/storage/settings.ts";
 
 const s3Base = { bucket: "backups", region: "eu-west-1" };
 
@@ -203,6 +210,83 @@ describe("createStorageBackend", () => {
     await assert.rejects(createStorageBackend({ storageType: "nfs" as "pvc" }), configError("storageType", /nfs/));
     await assert.rejects(createStorageBackend({ pvc: { claimName: "../etc" } }), configError("pvc.claimName"));
     await assert.rejects(createStorageBackend({ pvc: { claimName: "ok", subPath: "../up" } }), /pvc\.subPath/);
+  });
+});
+
+describe("checkStorage", () => {
+  const secrets =
+    (values: Record<string, string>): SecretReader =>
+    async ({ field, secretName, key }) => {
+      const value = values[`${secretName}/${key}`];
+      if (value === undefined) throw new Error(`${field}: Secret ${secretName} has no key "${key}"`);
+      return value;
+    };
+
+  test("refuses what createStorageBackend refuses, with the same field; returns the Secret values read", async () => {
+    const bad: StorageSpec[] = [
+      { storageType: "s3" },
+      { storageType: "s3", s3: { ...s3Base, endpoint: "http://minio:9000" } },
+      { storageType: "s3", s3: { ...s3Base, region: "" } },
+      {
+        storageType: "azure",
+        azure: { container: "c", accountName: "a", useWorkloadIdentity: true, sasTokenSecret: { name: "s" } },
+      },
+      { storageType: "gcs", gcs: { bucket: "b", endpoint: "not a url" } },
+      { pvc: { claimName: "../etc" } },
+      { pvc: { claimName: "ok", subPath: "sets/.kbo-tmp" } },
+      { storageType: "nfs" as "pvc" },
+    ];
+    const read = secrets({ "s/AZURE_SAS_TOKEN": "sv=1" });
+    for (const spec of bad) {
+      const built = await createStorageBackend(spec, await resolveStorageCredentials(spec, read)).then(
+        () => "built",
+        (e: Error) => `${e.name}: ${e.message}`,
+      );
+      const checked = await checkStorage(spec, read).then(
+        () => "built",
+        (e: Error) => `${e.name}: ${e.message}`,
+      );
+      assert.notEqual(checked, "built", JSON.stringify(spec));
+      assert.equal(checked, built, JSON.stringify(spec));
+    }
+    const spec: StorageSpec = { storageType: "s3", s3: { ...s3Base, credentialsSecret: { name: "s3" } } };
+    await assert.rejects(checkStorage(spec, secrets({})), /s3\.credentialsSecret\.accessKeyIdKey: Secret s3 has no key/);
+    const { credentials } = await checkStorage(
+      spec,
+      secrets({ "s3/AWS_ACCESS_KEY_ID": "id\n", "s3/AWS_SECRET_ACCESS_KEY": "secret" }),
+    );
+    assert.deepEqual(credentials, { s3: { accessKeyId: "id", secretAccessKey: "secret" } });
+  });
+
+  test("loads no storage SDK (a fresh process; createStorageBackend then loads S3's)", () => {
+    const open = new URL("../../engine/storage/open.ts", import.meta.url).href;
+    const script = `
+      import { registerHooks } from "node:module";
+      const loaded = new Set();
+      registerHooks({
+        resolve(specifier, context, next) {
+          const m = /^(@aws-sdk|@azure|@smithy|google-auth-library)/.exec(specifier);
+          if (m) loaded.add(m[1]);
+          return next(specifier, context);
+        },
+      });
+      const { checkStorage, createStorageBackend } = await import(${JSON.stringify(open)});
+      const specs = [
+        { storageType: "s3", s3: { bucket: "b", region: "r", credentialsSecret: { name: "s" } } },
+        { storageType: "azure", azure: { container: "c", accountName: "a", credentialsSecret: { name: "s" } } },
+        { storageType: "gcs", gcs: { bucket: "b", anonymous: true } },
+      ];
+      const checked = [];
+      for (const spec of specs) checked.push(await checkStorage(spec, async () => "value"));
+      const afterCheck = [...loaded];
+      await createStorageBackend(specs[0], checked[0].credentials);
+      console.log(JSON.stringify({ afterCheck, afterCreate: [...loaded] }));
+    `;
+    const out = spawnSync(process.execPath, ["--input-type=module", "-e", script], { encoding: "utf8" });
+    assert.equal(out.status, 0, out.stderr);
+    const { afterCheck, afterCreate } = JSON.parse(out.stdout) as { afterCheck: string[]; afterCreate: string[] };
+    assert.deepEqual(afterCheck, []);
+    assert.ok(afterCreate.includes("@aws-sdk"), `the probe sees an SDK load: ${afterCreate.join(", ")}`);
   });
 });
 
