@@ -251,7 +251,10 @@ describe("backup: long runs", () => {
     const manifest = await readManifest(store, options.backupId);
     assert.equal(manifest.topics[0]?.partitions[0]?.segments.length, 550);
     const offsets = ((await readBackup(store, options.backupId)).records.get(topic) ?? []).map((r) => r.offset);
-    assert.deepEqual(offsets, Array.from({ length: 1100 }, (_, i) => i));
+    assert.deepEqual(
+      offsets,
+      Array.from({ length: 1100 }, (_, i) => i),
+    );
   });
 });
 
