@@ -1,0 +1,106 @@
+// A storage location the console shows, and what it reads there. Locally (`kafka-backup console`)
+// it is the one storage block of the config; in a cluster, one per KafkaBackup. The console only
+// ever reads: manifests through the catalog, segments through the restore's dry run.
+import { type BackupSetSummary, summarize } from "../backupset/catalog.ts";
+import { readSets, type SetInfo } from "../backupset/sets.ts";
+import type { Codec } from "../format/codec.ts";
+import type { Manifest } from "../format/manifest.ts";
+import type { KafkaClient } from "../kafka/client.ts";
+import type { KafkaClusterSpec } from "../kafka/spec.ts";
+import type { StorageBackend } from "../storage/backend.ts";
+import { type AchievedRpo, achievedRpo, coverageTimeline, type PartitionTimeline } from "./coverage.ts";
+
+/** What the KafkaBackup's status says, when the location is one (in a cluster). */
+export interface BackupStatusView {
+  phase?: string;
+  lastBackupTime?: string;
+  nextScheduledBackup?: string;
+  lastSuccessfulBackupId?: string;
+  schedule?: string;
+  suspended?: boolean;
+}
+
+export interface ConsoleLocation {
+  /** Names it in links and headings: a KafkaBackup's namespace/name, or the config's name. */
+  name: string;
+  store: StorageBackend;
+  /** The sets of this location among those under the prefix (a KafkaBackup's own); all when absent. */
+  own?: (sets: SetInfo[]) => SetInfo[];
+  status?: BackupStatusView;
+  /** The restore manifest's backupRef for a set (references only, never a Secret's value). */
+  backupRef: (backupId: string) => Record<string, unknown>;
+  /** The restore manifest's namespace, when the location has one. */
+  namespace?: string;
+  /** The restore manifest's kafkaCluster: the spec as given (Secret references only). */
+  kafkaCluster: KafkaClusterSpec;
+  /** The dry run's target cluster and the key of encrypted sets, opened when the picker first needs them. */
+  openDryRun: () => Promise<{ kafka: KafkaClient; encryptionKey?: Buffer }>;
+  /** A note for the picker when restoring from here needs more than the manifest (an encrypted set read by storage). */
+  encryptedNote?: string;
+}
+
+export interface SetRow extends BackupSetSummary {
+  usable: boolean;
+  codec: Codec;
+  /** The algorithm only: key fingerprints and key names are not shown. */
+  encryption?: string;
+  finishedAt?: number;
+  mode?: string;
+}
+
+export interface LocationView {
+  location: ConsoleLocation;
+  where: string;
+  sets: SetRow[];
+  infos: SetInfo[];
+  manifests: Manifest[];
+  /** Manifests that would not read, by set. */
+  unreadable: Array<{ backupId: string; message: string }>;
+  readAt: number;
+}
+
+export function setRow(s: SetInfo): SetRow {
+  const m = s.manifest;
+  return {
+    ...summarize(m),
+    usable: s.usable,
+    codec: m.compression,
+    ...(m.encryption || summarize(m).encrypted ? { encryption: m.encryption?.algorithm ?? "AES-256-GCM" } : {}),
+    ...(m.run?.finishedAt !== undefined ? { finishedAt: m.run.finishedAt } : {}),
+    ...(m.run?.mode ? { mode: m.run.mode } : {}),
+  };
+}
+
+export async function readLocation(location: ConsoleLocation, now = Date.now()): Promise<LocationView> {
+  const unreadable: LocationView["unreadable"] = [];
+  const all = await readSets(location.store, (backupId, err) => unreadable.push({ backupId, message: err.message }));
+  const sets = location.own ? location.own(all) : all;
+  return {
+    location,
+    where: location.store.location(),
+    sets: sets.map(setRow),
+    infos: sets,
+    manifests: sets.map((s) => s.manifest),
+    unreadable,
+    readAt: now,
+  };
+}
+
+export const timelineOf = (view: LocationView): PartitionTimeline[] => coverageTimeline(view.manifests);
+export const rpoOf = (view: LocationView, days = 7): AchievedRpo => achievedRpo(view.manifests, view.readAt, days);
+
+/** Sets grouped by chain, each chain in order (its full set first); a set outside chains is a group of one. Newest group first. */
+export function chainGroups(sets: readonly SetRow[]): Array<{ chainId?: string; sets: SetRow[] }> {
+  const groups = new Map<string, SetRow[]>();
+  for (const s of sets) {
+    const id = s.chain?.id ?? `\u0000${s.backupId}`;
+    groups.set(id, [...(groups.get(id) ?? []), s]);
+  }
+  const newest = (g: SetRow[]) => Math.max(...g.map((s) => s.createdAt));
+  return [...groups.entries()]
+    .map(([id, members]) => ({
+      ...(id.startsWith("\u0000") ? {} : { chainId: id }),
+      sets: members.sort((a, b) => (a.chain?.sequence ?? 0) - (b.chain?.sequence ?? 0) || a.createdAt - b.createdAt),
+    }))
+    .sort((a, b) => newest(b.sets) - newest(a.sets));
+}
