@@ -26,6 +26,7 @@ tr.chain th { background: #f6f8fa; font-weight: 600; }
 svg.timeline { display: block; max-width: 100%; height: auto; }
 svg .span-usable { fill: #2da44e; } svg .span-usable.alt { fill: #4ac26b; }
 svg .span-incomplete { fill: #afb8c1; } svg .span-failed { fill: #ff8182; }
+svg .lane text { fill: var(--muted); }
 svg .gap { fill: url(#gap-hatch); stroke: var(--bad); stroke-width: 1; }
 svg .axis { stroke: var(--muted); } svg text { font: 11px system-ui, sans-serif; fill: #1f2328; }
 svg text.gap-label { fill: var(--bad); font-weight: 600; }
@@ -132,7 +133,7 @@ ${setsTable(v)}
 // ── Coverage timeline ──────────────────────────────────────────────────────────────────────────
 
 /** Geometry of the timeline's offset axis, shared by the drawing and the tests that check it. */
-export const timelineGeometry = { width: 960, left: 8, right: 8 } as const;
+export const timelineGeometry = { width: 960, left: 170, right: 10 } as const;
 
 /** The x coordinate of an offset on a partition's line. */
 export function offsetX(line: Pick<PartitionTimeline, "from" | "to">, offset: number): number {
@@ -147,35 +148,62 @@ const spanTitle = (s: CoverageSpan) =>
 const gapTitle = (g: CoverageGap) =>
   `gap: offsets ${g.start}–${g.end - 1} (${g.end - g.start}) ${g.kind === "recorded" ? `lost to ${g.reason}, recorded by ${g.backupId}` : g.reason}`;
 
+/** Lanes of a partition's drawing: one per chain (or set outside a chain) holding restorable data, then one for incomplete sets. */
+export function timelineLanes(line: PartitionTimeline): Array<{ label: string; spans: CoverageSpan[]; incomplete: boolean }> {
+  const lanes = new Map<string, CoverageSpan[]>();
+  for (const s of line.spans.filter((x) => x.usable)) {
+    const key = s.chainId ?? s.backupId;
+    lanes.set(key, [...(lanes.get(key) ?? []), s]);
+  }
+  const result = [...lanes.entries()].map(([key, spans]) => ({
+    label: spans.length > 1 || spans[0]?.chainId ? `chain ${key}` : key,
+    spans,
+    incomplete: false,
+  }));
+  const incomplete = line.spans.filter((x) => !x.usable);
+  if (incomplete.length) result.push({ label: "incomplete sets", spans: incomplete, incomplete: true });
+  return result;
+}
+
+const laneHeight = 22;
+
 export function timelineSvg(line: PartitionTimeline, id: string): Html {
-  const { width } = timelineGeometry;
+  const { width, left } = timelineGeometry;
   const x = (o: number) => offsetX(line, o);
   const w = (a: number, b: number) => Math.max(1.5, Math.round((x(b) - x(a)) * 10) / 10);
+  const lanes = timelineLanes(line);
+  const laneOf = new Map(lanes.flatMap((l, i) => l.spans.map((s) => [s.backupId, i] as const)));
+  const axisY = 6 + lanes.length * laneHeight + 4;
+  const height = axisY + 22;
   const usable = line.spans.filter((s) => s.usable);
-  const incomplete = line.spans.filter((s) => !s.usable);
-  const chains = [...new Set(usable.map((s) => s.chainId ?? s.backupId))];
-  const summary = `${line.topic} partition ${line.partition}: offsets ${line.from} to ${line.to - 1}; ${usable.length} restorable sets${
-    incomplete.length ? `, ${incomplete.length} incomplete` : ""
-  }; ${line.gaps.length ? line.gaps.map(gapTitle).join("; ") : "no gaps"}`;
-  return html`<svg class="timeline" role="img" aria-labelledby="${id}-t ${id}-d" viewBox="0 0 ${width} 78" width="${width}" height="78" data-from="${line.from}" data-to="${line.to}">
-<title id="${id}-t">${line.topic}/${line.partition} coverage</title><desc id="${id}-d">${summary}</desc>
+  const summary = `${line.topic} partition ${line.partition}: offsets ${line.from} to ${line.to - 1}; ${lanes
+    .map((l) => `${l.label}: ${l.spans.map((s) => `${s.backupId} ${s.from}–${s.to - 1}`).join(", ")}`)
+    .join("; ")}; ${line.gaps.length ? line.gaps.map(gapTitle).join("; ") : "no gaps"}`;
+  return html`<svg class="timeline" role="img" aria-labelledby="${id}-t ${id}-d" viewBox="0 0 ${width} ${height}" width="${width}" height="${height}" data-from="${line.from}" data-to="${line.to}">
+<title id="${id}-t">${line.topic}/${line.partition} coverage: ${usable.length} restorable sets, ${line.gaps.length} gaps</title><desc id="${id}-d">${summary}</desc>
 <defs><pattern id="gap-hatch" width="6" height="6" patternUnits="userSpaceOnUse" patternTransform="rotate(45)"><rect width="6" height="6" fill="#ffebe9"/><rect width="3" height="6" fill="#cf222e"/></pattern></defs>
-<line class="axis" x1="${x(line.from)}" x2="${x(line.to)}" y1="56" y2="56"/>
-${usable.map(
-  (s) =>
-    html`<rect class="span span-usable${chains.indexOf(s.chainId ?? s.backupId) % 2 ? " alt" : ""}" data-backup-id="${s.backupId}" data-from="${s.from}" data-to="${s.to}" x="${x(s.from)}" y="8" width="${w(s.from, s.to)}" height="20"><title>${spanTitle(s)}</title></rect>`,
+${lanes.map(
+  (lane, i) =>
+    html`<g class="lane${lane.incomplete ? " lane-incomplete" : ""}"><text x="4" y="${6 + i * laneHeight + 13}">${
+      lane.label.length > 26 ? `${lane.label.slice(0, 25)}…` : lane.label
+    }</text>
+${lane.spans.map(
+  (s, k) =>
+    html`<rect class="span ${s.usable ? `span-usable${k % 2 ? " alt" : ""}` : `span-incomplete${s.state === "failed" ? " span-failed" : ""}`}" data-backup-id="${s.backupId}" data-from="${s.from}" data-to="${s.to}" x="${x(s.from)}" y="${6 + i * laneHeight}" width="${w(s.from, s.to)}" height="${laneHeight - 6}"><title>${spanTitle(s)}</title></rect>`,
+)}</g>`,
 )}
-${incomplete.map(
-  (s) =>
-    html`<rect class="span span-incomplete${s.state === "failed" ? " span-failed" : ""}" data-backup-id="${s.backupId}" data-from="${s.from}" data-to="${s.to}" x="${x(s.from)}" y="32" width="${w(s.from, s.to)}" height="14"><title>${spanTitle(s)}</title></rect>`,
-)}
-${line.gaps.map(
-  (g) =>
-    html`<rect class="gap gap-${g.kind}" data-start="${g.start}" data-end="${g.end}" x="${x(g.start)}" y="4" width="${w(g.start, g.end)}" height="46"><title>${gapTitle(g)}</title></rect>
-<text class="gap-label" x="${x(g.start)}" y="72" text-anchor="middle">gap ${g.start}</text>`,
-)}
-<text x="${x(line.from)}" y="72">${line.from}</text>
-<text x="${x(line.to)}" y="72" text-anchor="end">${line.to - 1}</text>
+<line class="axis" x1="${left}" x2="${x(line.to)}" y1="${axisY}" y2="${axisY}"/>
+${line.gaps.map((g) => {
+  // A recorded gap sits in the lane of the set that recorded it; offsets no complete set holds cross every lane.
+  const lane = g.kind === "recorded" && g.backupId !== undefined ? laneOf.get(g.backupId) : undefined;
+  const y = lane === undefined ? 2 : 6 + lane * laneHeight - 3;
+  const h = lane === undefined ? axisY - 2 : laneHeight;
+  return html`<rect class="gap gap-${g.kind}" data-start="${g.start}" data-end="${g.end}" x="${x(g.start)}" y="${y}" width="${w(g.start, g.end)}" height="${h}"><title>${gapTitle(g)}</title></rect>
+<line class="gap-tick" x1="${x(g.start)}" x2="${x(g.start)}" y1="${axisY - 4}" y2="${axisY + 4}" stroke="#cf222e"/>
+<text class="gap-label" x="${x(g.start)}" y="${axisY + 16}" text-anchor="middle">gap ${g.start}–${g.end - 1}</text>`;
+})}
+<text x="${left}" y="${axisY + 16}">${line.from}</text>
+<text x="${x(line.to)}" y="${axisY + 16}" text-anchor="end">${line.to - 1}</text>
 </svg>`;
 }
 
@@ -202,7 +230,7 @@ export function coveragePage(view: LocationView, lines: PartitionTimeline[], rpo
   const name = view.location.name;
   const body = html`<h1>Coverage: ${name}</h1>
 ${locationSwitch("/coverage", name, names)}
-<p class="muted">${view.where}. Per topic and partition, the offsets each backup set holds (restorable sets on the upper row, incomplete ones below), and the gaps: offsets lost to retention before a run read them, or held by no complete set.</p>
+<p class="muted">${view.where}. Per topic and partition, the offsets each backup set holds (one row per chain, incomplete sets on the last row), and the gaps: offsets lost to retention before a run read them, or held by no complete set.</p>
 <p class="legend"><span><svg class="swatch" aria-hidden="true"><rect class="span-usable" width="14" height="14" fill="#2da44e"/></svg>restorable set</span>
 <span><svg class="swatch" aria-hidden="true"><rect width="14" height="14" fill="#afb8c1"/></svg>incomplete set (cancelled, running)</span>
 <span><svg class="swatch" aria-hidden="true"><rect width="14" height="14" fill="#ff8182"/></svg>failed set</span>
