@@ -39,6 +39,14 @@ export interface ConsoleLocation {
   encryptedNote?: string;
 }
 
+/** A location that could not be opened (a KafkaBackup whose Secret is missing): the catalog says why. */
+export interface UnavailableLocation {
+  name: string;
+  error: string;
+}
+
+export const isAvailable = (l: ConsoleLocation | UnavailableLocation): l is ConsoleLocation => !("error" in l);
+
 export interface SetRow extends BackupSetSummary {
   usable: boolean;
   codec: Codec;

@@ -8,13 +8,21 @@ import type { Logger } from "../log.ts";
 import { silentLogger } from "../log.ts";
 import { dryRunRestore } from "../restore/dry-run.ts";
 import { restoreOptionsFromSpec } from "../restore/spec.ts";
-import { type ConsoleLocation, type LocationView, readLocation, rpoOf, timelineOf } from "./location.ts";
+import {
+  type ConsoleLocation,
+  isAvailable,
+  type LocationView,
+  readLocation,
+  rpoOf,
+  timelineOf,
+  type UnavailableLocation,
+} from "./location.ts";
 import { catalogPage, coveragePage, errorPage, type PickerView, pickerPage } from "./pages.ts";
 import { chooseRestoreSet, parsePickerForm, restoreManifestYaml, restoreName, restoreSpecOf } from "./picker.ts";
 
 export interface ConsoleOptions {
   /** The locations to show, asked again on every page (in a cluster, the KafkaBackups come and go). */
-  locations: () => Promise<ConsoleLocation[]>;
+  locations: () => Promise<Array<ConsoleLocation | UnavailableLocation>>;
   /** Default 127.0.0.1: the console has no authentication of its own. */
   host?: string;
   port?: number;
@@ -61,15 +69,18 @@ export async function startConsole(options: ConsoleOptions): Promise<RunningCons
   const find = async (name: string | null): Promise<{ location: ConsoleLocation; names: string[] }> => {
     const all = await options.locations();
     const names = all.map((l) => l.name);
-    const location = name ? all.find((l) => l.name === name) : all[0];
-    if (!location) throw new NotFound(name ? `no storage location "${name}"` : "no storage locations");
-    return { location, names };
+    const found = name ? all.find((l) => l.name === name) : all.find(isAvailable);
+    if (!found) throw new NotFound(name ? `no storage location "${name}"` : "no storage locations");
+    if (!isAvailable(found)) throw new NotFound(`${found.name}: ${found.error}`);
+    return { location: found, names };
   };
 
   const pages: Record<string, (url: URL) => Promise<string>> = {
     "/": async () => {
       const all = await options.locations();
-      const views = await Promise.all(all.map((l) => view(l).catch((err: Error) => ({ name: l.name, error: err.message }))));
+      const views = await Promise.all(
+        all.map((l) => (isAvailable(l) ? view(l).catch((err: Error) => ({ name: l.name, error: err.message })) : l)),
+      );
       return catalogPage(views);
     },
     "/coverage": async (url) => {
