@@ -118,8 +118,9 @@ function locations(): Promise<Array<ConsoleLocation | UnavailableLocation>> {
 
 const running = await startConsole({
   locations,
-  host: process.env.CONSOLE_HOST ?? "0.0.0.0",
-  port: Number(process.env.CONSOLE_PORT ?? 8080),
+  // The controllers' port variables serve as defaults (the tests start every program alike).
+  host: process.env.CONSOLE_HOST ?? process.env.METRICS_BIND_ADDRESS ?? "0.0.0.0",
+  port: Number(process.env.CONSOLE_PORT ?? process.env.METRICS_PORT ?? 8080),
   log,
 });
 log.info({ url: running.url, namespaces: namespaces.length ? namespaces : "all" }, "console serving");
