@@ -22,7 +22,9 @@ export function ensureChromium(log: (line: string) => void = () => {}): { path?:
       timeout: 900_000,
     });
   } catch (err) {
-    return { why: `apt-get install chromium failed: ${(err as { stderr?: Buffer }).stderr?.toString().slice(-500) ?? (err as Error).message}` };
+    return {
+      why: `apt-get install chromium failed: ${(err as { stderr?: Buffer }).stderr?.toString().slice(-500) ?? (err as Error).message}`,
+    };
   }
   const installed = candidates.find((p) => existsSync(p));
   return installed ? { path: installed } : { why: "apt-get installed chromium, but no chromium binary was found" };
