@@ -62,6 +62,9 @@ export const formatCount = (n: number): string => n.toLocaleString("en-US");
 export const formatTime = (ms: number | undefined): string =>
   ms === undefined ? "" : new Date(ms).toISOString().replace(/\.\d{3}Z$/, "Z");
 
+/** An instant exactly, for form values and links: to the second when that loses nothing, else to the millisecond. */
+export const formatInstant = (ms: number): string => (ms % 1000 === 0 ? formatTime(ms) : new Date(ms).toISOString());
+
 export function formatDuration(ms: number): string {
   const s = Math.round(ms / 1000);
   if (s < 120) return `${s} s`;

@@ -3,7 +3,7 @@
 // point-in-time picker. Pure functions from data to HTML; no script, no external resource.
 import type { DryRunResult } from "../restore/dry-run.ts";
 import type { AchievedRpo, CoverageGap, CoverageSpan, PartitionTimeline } from "./coverage.ts";
-import { formatBytes, formatCount, formatDuration, formatTime, Html, html, query } from "./html.ts";
+import { formatBytes, formatCount, formatDuration, formatInstant, formatTime, Html, html, query } from "./html.ts";
 import { chainGroups, type LocationView, rpoOf, type SetRow } from "./location.ts";
 import type { PickerForm } from "./picker.ts";
 
@@ -12,10 +12,11 @@ const style = `
 body { font: 14px/1.45 system-ui, -apple-system, "Segoe UI", sans-serif; margin: 0; color: #1f2328; background: #fff; }
 header { background: #24292f; color: #fff; padding: .6rem 1.2rem; display: flex; gap: 1.5rem; align-items: baseline; }
 header a { color: #fff; } header strong { font-size: 1.05rem; }
-main { padding: 1rem 1.2rem 3rem; max-width: 1200px; }
+main { padding: 1rem 1.2rem 3rem; }
 h1 { font-size: 1.4rem; margin: .4rem 0 .8rem; } h2 { font-size: 1.15rem; margin: 1.6rem 0 .4rem; } h3 { font-size: 1rem; margin: 1.2rem 0 .3rem; }
 table { border-collapse: collapse; margin: .4rem 0 1rem; }
 th, td { border-bottom: 1px solid var(--line); padding: .25rem .6rem; text-align: left; vertical-align: top; }
+table.sets td:nth-child(-n+5), table.plan td { white-space: nowrap; } .scroll { overflow-x: auto; }
 td.n, th.n { text-align: right; font-variant-numeric: tabular-nums; }
 tr.chain th { background: #f6f8fa; font-weight: 600; }
 .muted { color: var(--muted); }
@@ -95,7 +96,7 @@ function setRowHtml(s: SetRow): Html {
 
 function setsTable(view: LocationView): Html {
   if (!view.sets.length) return html`<p class="muted">No backup sets in ${view.where}.</p>`;
-  return html`<table class="sets">
+  return html`<div class="scroll"><table class="sets">
 <thead><tr><th scope="col">Backup set</th><th scope="col">State</th><th scope="col">Chain</th><th scope="col">Created (UTC)</th><th scope="col">Finished / updated</th>
 <th scope="col" class="n">Records</th><th scope="col" class="n">Stored</th><th scope="col" class="n">Segments</th><th scope="col" class="n">Topics / partitions</th>
 <th scope="col">Codec</th><th scope="col">Encryption</th><th scope="col" class="n">Gaps</th><th scope="col">Owner</th></tr></thead>
@@ -107,7 +108,7 @@ ${chainGroups(view.sets).map(
         : ""
     }${g.sets.map(setRowHtml)}</tbody>`,
 )}
-</table>`;
+</table></div>`;
 }
 
 export function catalogPage(views: Array<LocationView | { name: string; error: string }>): string {
@@ -290,8 +291,8 @@ ${topics.map(
 <div><label><input type="checkbox" name="createTopics"${form.createTopics ? new Html(" checked") : ""}> create missing target topics</label></div>
 </fieldset>
 <fieldset><legend>When</legend>
-<div><label for="at">Point in time (UTC)</label> <input id="at" type="text" name="at" value="${form.at !== undefined ? formatTime(form.at) : ""}" placeholder="2026-12-03T09:30:00Z" size="26"> <span class="muted">records up to it, inclusive; empty: everything</span></div>
-<div><label for="from">From (optional)</label> <input id="from" type="text" name="from" value="${form.from !== undefined ? formatTime(form.from) : ""}" size="26"></div>
+<div><label for="at">Point in time (UTC)</label> <input id="at" type="text" name="at" value="${form.at !== undefined ? formatInstant(form.at) : ""}" placeholder="2026-12-03T09:30:00Z" size="26"> <span class="muted">records up to it, inclusive; empty: everything</span></div>
+<div><label for="from">From (optional)</label> <input id="from" type="text" name="from" value="${form.from !== undefined ? formatInstant(form.from) : ""}" size="26"></div>
 <div><label for="endOffset">Up to offset (optional)</label> <input id="endOffset" type="text" name="endOffset" inputmode="numeric" value="${form.endOffset ?? ""}" size="14"> <span class="muted">in every partition of the ticked topics</span></div>
 <div><label for="backupId">Backup set</label> <select id="backupId" name="backupId"><option value="">chosen by the point in time</option>${view.sets.map(
     (s) =>
@@ -307,7 +308,7 @@ ${
         .slice(0, 12)
         .map(
           (s, i) =>
-            html`${i ? " · " : ""}<a href="/restore${query({ location: name, at: formatTime(s.finishedAt ?? s.updatedAt), plan: "1" })}">${s.backupId}</a>`,
+            html`${i ? " · " : ""}<a href="/restore${query({ location: name, at: formatInstant(s.finishedAt ?? s.updatedAt), plan: "1" })}">${s.backupId}</a>`,
         )}</p>`
     : html`<p class="warning">No complete backup set here: nothing to restore unnamed.</p>`
 }

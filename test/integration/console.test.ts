@@ -22,8 +22,10 @@ import { KafkaClient } from "../../engine/kafka/client.ts";
 import type { DryRunResult } from "../../engine/restore/dry-run.ts";
 import type { StorageBackend } from "../../engine/storage/backend.ts";
 import { AccessDeniedError } from "../../engine/storage/errors.ts";
+import { ensureChromium } from "../stack/chromium.ts";
 import { repoRoot } from "../stack/config.ts";
 import { minioStorageSpec, minioStore } from "../support/backup.ts";
+import { Browser } from "../support/browser.ts";
 import { LeakSearch } from "../support/canaries.ts";
 import { stackEnv } from "../support/stack-env.ts";
 
@@ -210,6 +212,9 @@ after(async () => {
 });
 
 const pages: Record<string, string> = {};
+/** The picker's query and the CLI's dry-run numbers for it, for the browser test. */
+let pickerQuery = "";
+let cliNumbers: Array<{ partition: number; records: number }> = [];
 
 describe("web console", () => {
   test("the catalog lists every set with its state, records, codec and encryption; failed and cancelled sets are marked", async () => {
@@ -308,6 +313,7 @@ describe("web console", () => {
       createTopics: "on",
       plan: "1",
     });
+    pickerQuery = q.toString();
     const { status, text } = await page(`/restore?${q}`);
     assert.equal(status, 200);
     pages.picker = text;
@@ -328,6 +334,7 @@ describe("web console", () => {
       { partition: 1, records: 130, sets: { "prod.hourly-1": 100, "prod.hourly-2": 30 } },
     ]);
     assert.match(text, /data-records-total="260"/);
+    assert.ok(text.includes(`name="at" value="${at}"`), "the form keeps the instant to the millisecond");
 
     // The manifest on the page, saved and given to the CLI's dry run: the same numbers.
     const yamlText = fromHtml(/<pre id="manifest"><code>([\s\S]*?)<\/code><\/pre>/.exec(text)?.[1] ?? "");
@@ -353,6 +360,7 @@ describe("web console", () => {
       shown,
       "the CLI's dry run of the page's manifest counts what the page shows",
     );
+    cliNumbers = plan.topics.flatMap((t) => t.partitions.map((p) => ({ partition: p.partition, records: p.records })));
     console.log(`console picker: ${plan.recordsTotal} records in ${shown.length} partitions, the page and the CLI agree`);
   });
 
@@ -390,5 +398,73 @@ describe("web console", () => {
         "encryption key (hex)": encryptionKey.toString("hex"),
       }),
     );
+  });
+
+  test("in a real browser (headless Chromium): the failed set is marked red, the gap is drawn at its offsets, the picker shows the CLI's numbers", async (t) => {
+    const chromium = ensureChromium((line) => console.log(line));
+    if (!chromium.path) {
+      t.skip(chromium.why);
+      return;
+    }
+    const shots = process.env.KBO_CONSOLE_SCREENSHOTS;
+    const browser = await Browser.launch(chromium.path, { width: 1500, height: 900 });
+    try {
+      const catalog = await browser.open(`${base}/`);
+      const failed = await catalog.evaluate<{ text: string; background: string; records: string; visible: boolean }>(`(() => {
+        const row = document.querySelector('tr[data-backup-id="prod.adhoc-1"]');
+        const badge = row.querySelector('.state');
+        const box = badge.getBoundingClientRect();
+        return { text: badge.innerText, background: getComputedStyle(badge).backgroundColor, records: row.querySelector('td.records').innerText, visible: box.width > 0 && box.height > 0 };
+      })()`);
+      assert.deepEqual(failed, { text: "failed", background: "rgb(207, 34, 46)", records: "80", visible: true });
+      const seen = await catalog.evaluate<string>("document.body.innerText");
+      assert.match(seen, /prod\.hourly-1\tcomplete\tfull\t/);
+      assert.match(seen, /Chain prod\.hourly-1 \(4 sets\)/);
+      if (shots) await catalog.screenshot(join(shots, "catalog.png"));
+      await catalog.close();
+
+      const coverage = await browser.open(`${base}/coverage`);
+      const drawn = await coverage.evaluate<{
+        svgLeft: number;
+        svgWidth: number;
+        gapLeft: number;
+        gapWidth: number;
+        gapHeight: number;
+        fill: string;
+        from: number;
+        to: number;
+      }>(`(() => {
+        const svg = document.querySelector('section.partition[data-partition="0"] svg.timeline');
+        const gap = svg.querySelector('rect.gap');
+        const s = svg.getBoundingClientRect();
+        const g = gap.getBoundingClientRect();
+        return { svgLeft: s.left, svgWidth: s.width, gapLeft: g.left, gapWidth: g.width, gapHeight: g.height, fill: getComputedStyle(gap).fill, from: Number(svg.dataset.from), to: Number(svg.dataset.to) };
+      })()`);
+      // Where the browser painted the gap, in the drawing's own units: offsets 130 to 135 of the axis.
+      const scale = drawn.svgWidth / timelineGeometry.width;
+      const line = { from: drawn.from, to: drawn.to };
+      assert.ok(Math.abs((drawn.gapLeft - drawn.svgLeft) / scale - offsetX(line, 130)) < 1, JSON.stringify(drawn));
+      assert.ok(Math.abs(drawn.gapWidth / scale - (offsetX(line, 135) - offsetX(line, 130))) < 1, JSON.stringify(drawn));
+      assert.ok(drawn.gapHeight > 10, "the gap is tall enough to see");
+      assert.match(drawn.fill, /url\(.*#gap-hatch/);
+      if (shots) await coverage.screenshot(join(shots, "coverage.png"));
+      await coverage.close();
+
+      const picker = await browser.open(`${base}/restore?${pickerQuery}`);
+      const shown = await picker.evaluate<
+        Array<{ partition: number; records: number }>
+      >(`[...document.querySelectorAll('table.plan tbody tr')].map((tr) => ({
+        partition: Number(tr.cells[0].innerText.split('/').pop()),
+        records: Number(tr.cells[2].innerText.replaceAll(',', '')),
+      }))`);
+      assert.deepEqual(shown, cliNumbers, "the numbers a person reads are the CLI's");
+      if (shots) await picker.screenshot(join(shots, "restore.png"));
+      await picker.close();
+      console.log(
+        `browser: ${chromium.path}; catalog, coverage and picker checked as drawn${shots ? `; screenshots in ${shots}` : ""}`,
+      );
+    } finally {
+      await browser.close();
+    }
   });
 });

@@ -128,6 +128,13 @@ const location: ConsoleLocation = {
 };
 
 describe("point-in-time picker", () => {
+  test("an instant on the page keeps its milliseconds, so a resubmitted form asks for the same window", async () => {
+    const { formatInstant } = await import("../../engine/console/html.ts");
+    assert.equal(formatInstant(Date.UTC(2026, 11, 3, 9, 30)), "2026-12-03T09:30:00Z");
+    assert.equal(formatInstant(Date.UTC(2026, 11, 3, 9, 30, 1, 736)), "2026-12-03T09:30:01.736Z");
+    assert.equal(parseInstant("2026-12-03T09:30:01.736Z"), Date.UTC(2026, 11, 3, 9, 30, 1, 736));
+  });
+
   test("times as people type them", () => {
     assert.equal(parseInstant("2026-12-03T09:30:00Z"), Date.UTC(2026, 11, 3, 9, 30));
     assert.equal(parseInstant("2026-12-03T09:30"), Date.UTC(2026, 11, 3, 9, 30), "datetime-local, read as UTC");
