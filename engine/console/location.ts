@@ -1,8 +1,16 @@
 // A storage location the console shows, and what it reads there. Locally (`kafka-backup console`)
 // it is the one storage block of the config; in a cluster, one per KafkaBackup. The console only
 // ever reads: manifests through the catalog, segments through the restore's dry run.
-import { type BackupSetSummary, summarize } from "../backupset/catalog.ts";
-import { readSets, type SetInfo } from "../backupset/sets.ts";
+import {
+  BackupNotFoundError,
+  type BackupSetSummary,
+  eachAtMost,
+  readConcurrency,
+  readSetManifest,
+  summarize,
+} from "../backupset/catalog.ts";
+import { isUsable } from "../backupset/chain.ts";
+import type { SetInfo } from "../backupset/sets.ts";
 import type { Codec } from "../format/codec.ts";
 import type { Manifest } from "../format/manifest.ts";
 import type { KafkaClient } from "../kafka/client.ts";
@@ -79,13 +87,54 @@ export function setRow(s: SetInfo): SetRow {
   };
 }
 
-export async function readLocation(location: ConsoleLocation, now = Date.now()): Promise<LocationView> {
+/**
+ * Manifests of finished sets (complete, failed, cancelled) do not change: a location reads each
+ * once, and on later pages lists the folders and reads only new and running sets. A set that
+ * retention deleted drops out of the listing.
+ */
+export type ManifestCache = Map<string, Manifest>;
+
+const isFinal = (m: Manifest) => m.run !== undefined && m.run.state !== "running";
+
+/** The location's sets now; `cache` keeps finished sets' manifests between calls. */
+export async function readLocation(
+  location: ConsoleLocation,
+  cache: ManifestCache = new Map(),
+  now = Date.now(),
+): Promise<LocationView> {
+  const store = location.store;
+  const folders: string[] = [];
+  for await (const entry of store.list("", { delimiter: "/" })) {
+    if (entry.type === "prefix") folders.push(entry.prefix.replace(/\/$/, ""));
+  }
+  folders.sort();
   const unreadable: LocationView["unreadable"] = [];
-  const all = await readSets(location.store, (backupId, err) => unreadable.push({ backupId, message: err.message }));
+  const read = await eachAtMost(readConcurrency, folders, async (backupId): Promise<Manifest | undefined> => {
+    const cached = cache.get(backupId);
+    if (cached) return cached;
+    try {
+      const manifest = await readSetManifest(store, backupId);
+      if (isFinal(manifest)) cache.set(backupId, manifest);
+      return manifest;
+    } catch (err) {
+      // A folder without a manifest (a run that stored nothing yet) is not a set.
+      if (!(err instanceof BackupNotFoundError)) unreadable.push({ backupId, message: (err as Error).message });
+      return undefined;
+    }
+  });
+  const present = new Set(folders);
+  for (const id of cache.keys()) if (!present.has(id)) cache.delete(id);
+  const all: SetInfo[] = [];
+  folders.forEach((backupId, i) => {
+    const manifest = read[i];
+    if (!manifest) return;
+    const s = summarize(manifest);
+    all.push({ backupId, manifest, usable: isUsable(manifest), createdAt: s.createdAt, storedBytes: s.storedBytes });
+  });
   const sets = location.own ? location.own(all) : all;
   return {
     location,
-    where: location.store.location(),
+    where: store.location(),
     sets: sets.map(setRow),
     infos: sets,
     manifests: sets.map((s) => s.manifest),

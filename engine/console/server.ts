@@ -12,6 +12,7 @@ import {
   type ConsoleLocation,
   isAvailable,
   type LocationView,
+  type ManifestCache,
   readLocation,
   rpoOf,
   timelineOf,
@@ -53,13 +54,20 @@ export async function startConsole(options: ConsoleOptions): Promise<RunningCons
   const log = options.log ?? silentLogger;
   const cacheMs = options.cacheMs ?? 10_000;
   const cache = new Map<string, { at: number; store: ConsoleLocation["store"]; view: Promise<LocationView> }>();
+  // Per store (a KafkaBackup moved to other storage gets a new one): finished sets' manifests.
+  const manifestCaches = new WeakMap<ConsoleLocation["store"], ManifestCache>();
   const dryRunTargets = new Map<string, ReturnType<ConsoleLocation["openDryRun"]>>();
 
   const view = (location: ConsoleLocation): Promise<LocationView> => {
     const hit = cache.get(location.name);
     // A cached view is the same storage's only while the location is (a KafkaBackup edited to another bucket is read anew).
     if (hit && Date.now() - hit.at < cacheMs && hit.store === location.store) return hit.view;
-    const fresh = readLocation(location);
+    let manifests = manifestCaches.get(location.store);
+    if (!manifests) {
+      manifests = new Map();
+      manifestCaches.set(location.store, manifests);
+    }
+    const fresh = readLocation(location, manifests);
     const entry = { at: Date.now(), view: fresh, store: location.store };
     cache.set(location.name, entry);
     fresh.catch(() => cache.delete(location.name));
