@@ -16,6 +16,7 @@ import type { Manifest } from "../format/manifest.ts";
 import type { KafkaClient } from "../kafka/client.ts";
 import type { KafkaClusterSpec } from "../kafka/spec.ts";
 import type { StorageBackend } from "../storage/backend.ts";
+import { type EvidenceReport, evidenceFolderTime, evidenceKey, signatureKey } from "../validation/evidence.ts";
 import { type AchievedRpo, achievedRpo, coverageTimeline, type PartitionTimeline } from "./coverage.ts";
 
 /** What the KafkaBackup's status says, when the location is one (in a cluster). */
@@ -55,7 +56,18 @@ export interface UnavailableLocation {
 
 export const isAvailable = (l: ConsoleLocation | UnavailableLocation): l is ConsoleLocation => !("error" in l);
 
+/** The newest validation evidence stored with a set (docs/validation.md). */
+export interface ValidationVerdict {
+  /** Pass, Warn, Fail; or why the report would not read. */
+  result: string;
+  name?: string;
+  completedAt?: string;
+  /** A detached signature is stored beside it (not verified here: the console has no public key). */
+  signed: boolean;
+}
+
 export interface SetRow extends BackupSetSummary {
+  validation?: ValidationVerdict;
   usable: boolean;
   codec: Codec;
   /** The algorithm only: key fingerprints and key names are not shown. */
@@ -75,9 +87,10 @@ export interface LocationView {
   readAt: number;
 }
 
-export function setRow(s: SetInfo): SetRow {
+export function setRow(s: SetInfo, validation?: ValidationVerdict): SetRow {
   const m = s.manifest;
   return {
+    ...(validation ? { validation } : {}),
     ...summarize(m),
     usable: s.usable,
     codec: m.compression,
@@ -132,10 +145,11 @@ export async function readLocation(
     all.push({ backupId, manifest, usable: isUsable(manifest), createdAt: s.createdAt, storedBytes: s.storedBytes });
   });
   const sets = location.own ? location.own(all) : all;
+  const verdicts = await eachAtMost(readConcurrency, sets, (set) => latestVerdict(store, set.backupId));
   return {
     location,
     where: store.location(),
-    sets: sets.map(setRow),
+    sets: sets.map((set, i) => setRow(set, verdicts[i])),
     infos: sets,
     manifests: sets.map((s) => s.manifest),
     unreadable,
@@ -160,4 +174,28 @@ export function chainGroups(sets: readonly SetRow[]): Array<{ chainId?: string; 
       sets: members.sort((a, b) => (a.chain?.sequence ?? 0) - (b.chain?.sequence ?? 0) || a.createdAt - b.createdAt),
     }))
     .sort((a, b) => newest(b.sets) - newest(a.sets));
+}
+
+/** The newest evidence report under `{backupId}/validations/`, by its folder's time. */
+export async function latestVerdict(store: StorageBackend, backupId: string): Promise<ValidationVerdict | undefined> {
+  const folders: string[] = [];
+  try {
+    for await (const e of store.list(`${backupId}/validations/`, { delimiter: "/" }))
+      if (e.type === "prefix") folders.push(e.prefix.replace(/\/$/, ""));
+  } catch (err) {
+    return { result: `unreadable: ${(err as Error).message}`, signed: false };
+  }
+  const time = (f: string) => evidenceFolderTime(f.split("/").at(-1) ?? "")?.getTime() ?? 0;
+  const newest = folders.sort((a, b) => time(a) - time(b) || (a < b ? -1 : 1)).at(-1);
+  if (!newest) return undefined;
+  try {
+    const report = JSON.parse((await store.getBuffer(evidenceKey(newest))).body.toString("utf8")) as EvidenceReport;
+    const signed = await store.stat(signatureKey(newest)).then(
+      () => true,
+      () => false,
+    );
+    return { result: String(report.result), name: report.validation?.name, completedAt: report.completedAt, signed };
+  } catch (err) {
+    return { result: `unreadable: ${(err as Error).message}`, signed: false };
+  }
 }

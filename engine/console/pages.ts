@@ -23,7 +23,7 @@ tr.chain th { background: #f6f8fa; font-weight: 600; }
 .state { font-weight: 600; padding: 0 .35rem; border-radius: 3px; }
 .state-complete, .state-legacy { color: var(--ok); } .state-failed { color: #fff; background: var(--bad); }
 .state-cancelled { color: var(--muted); border: 1px solid var(--muted); } .state-running { color: #0550ae; }
-.problems li, .error { color: var(--bad); } .warning { color: var(--warn); }
+.problems li, .error, .verdict-fail, .verdict-unreadable { color: var(--bad); } .verdict-pass { color: var(--ok); } .verdict-warn { color: var(--warn); } .warning { color: var(--warn); }
 svg.timeline { display: block; max-width: 100%; height: auto; }
 svg .span-usable { fill: #2da44e; } svg .span-usable.alt { fill: #4ac26b; }
 svg .span-incomplete { fill: #afb8c1; } svg .span-failed { fill: #ff8182; }
@@ -90,6 +90,13 @@ function setRowHtml(s: SetRow): Html {
 <td>${s.codec}</td>
 <td>${s.encryption ?? "none"}</td>
 <td class="n">${s.gaps ? html`<span class="warning">${s.gaps}</span>` : "0"}</td>
+<td class="validation">${
+    s.validation
+      ? html`<span class="verdict verdict-${s.validation.result.split(":")[0]?.toLowerCase()}">${s.validation.result}</span>${
+          s.validation.signed ? " (signed)" : ""
+        }${s.validation.completedAt ? html` <span class="muted">${s.validation.completedAt}</span>` : ""}`
+      : html`<span class="muted">not validated</span>`
+  }</td>
 <td>${s.owner ? `${s.owner.namespace}/${s.owner.name}` : ""}${s.writer === "kafka-backup-rs" ? " (Rust engine)" : ""}</td>
 </tr>`;
 }
@@ -99,12 +106,12 @@ function setsTable(view: LocationView): Html {
   return html`<div class="scroll"><table class="sets">
 <thead><tr><th scope="col">Backup set</th><th scope="col">State</th><th scope="col">Chain</th><th scope="col">Created (UTC)</th><th scope="col">Finished / updated</th>
 <th scope="col" class="n">Records</th><th scope="col" class="n">Stored</th><th scope="col" class="n">Segments</th><th scope="col" class="n">Topics / partitions</th>
-<th scope="col">Codec</th><th scope="col">Encryption</th><th scope="col" class="n">Gaps</th><th scope="col">Owner</th></tr></thead>
+<th scope="col">Codec</th><th scope="col">Encryption</th><th scope="col" class="n">Gaps</th><th scope="col">Validation</th><th scope="col">Owner</th></tr></thead>
 ${chainGroups(view.sets).map(
   (g) =>
     html`<tbody>${
       g.chainId
-        ? html`<tr class="chain"><th colspan="13" scope="rowgroup">Chain ${g.chainId} (${g.sets.length} sets)</th></tr>`
+        ? html`<tr class="chain"><th colspan="14" scope="rowgroup">Chain ${g.chainId} (${g.sets.length} sets)</th></tr>`
         : ""
     }${g.sets.map(setRowHtml)}</tbody>`,
 )}

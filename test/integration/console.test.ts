@@ -7,7 +7,7 @@
 // `restore --dry-run` gives for the KafkaRestore the page shows; no Secret value is on any page.
 import assert from "node:assert/strict";
 import { type ChildProcess, spawn, spawnSync } from "node:child_process";
-import { randomBytes, randomUUID } from "node:crypto";
+import { generateKeyPairSync, randomBytes, randomUUID } from "node:crypto";
 import { mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -22,6 +22,7 @@ import { KafkaClient } from "../../engine/kafka/client.ts";
 import type { DryRunResult } from "../../engine/restore/dry-run.ts";
 import type { StorageBackend } from "../../engine/storage/backend.ts";
 import { AccessDeniedError } from "../../engine/storage/errors.ts";
+import { runValidation, storeEvidence } from "../../engine/validation/run.ts";
 import { ensureChromium } from "../stack/chromium.ts";
 import { repoRoot } from "../stack/config.ts";
 import { minioStorageSpec, minioStore } from "../support/backup.ts";
@@ -160,6 +161,17 @@ before(async () => {
   await admin.deleteTopicRecords({ topic, partitions: [{ partition: 0, offset: "135" }] });
   const fourth = await tick("prod.hourly-4");
   assert.equal(fourth.gaps, 1);
+  // hourly-4's chain validated, the evidence signed: Warn, for the retention gap.
+  const report = await runValidation(store, {
+    backupId: "prod.hourly-4",
+    checks: { messageCount: {}, offsetRange: {} },
+    validation: { name: "nightly", triggeredBy: "test" },
+  });
+  assert.equal(report.result, "Warn");
+  await storeEvidence(store, report, {
+    at: new Date(),
+    signingKey: generateKeyPairSync("ec", { namedCurve: "P-256" }).privateKey,
+  });
 
   // The CLI's config: the storage block, the cluster, the encryption key's Secret, and a Secrets folder.
   dir = mkdtempSync(join(tmpdir(), "kbo-console-"));
@@ -232,7 +244,7 @@ describe("web console", () => {
       );
       return { state: m[1], cells };
     };
-    // Columns: set, state, chain, created, finished, records, stored, segments, topics/partitions, codec, encryption, gaps, owner.
+    // Columns: set, state, chain, created, finished, records, stored, segments, topics/partitions, codec, encryption, gaps, validation, owner.
     const first = row("prod.hourly-1");
     assert.equal(first.state, "complete");
     assert.equal(first.cells[5], "200");
@@ -244,6 +256,8 @@ describe("web console", () => {
     const fourth = row("prod.hourly-4");
     assert.equal(fourth.cells[5], "35");
     assert.equal(fourth.cells[11], "1", "the retention gap is counted");
+    assert.match(fourth.cells[12] ?? "", /^Warn \(signed\) \d{4}-\d{2}-\d{2}T/, "the newest validation's verdict, signed");
+    assert.equal(first.cells[12], "not validated");
     const cancelled = row("prod.hourly-3");
     assert.equal(cancelled.state, "cancelled");
     assert.match(cancelled.cells[1] ?? "", /cancelled \(not a restore point\)/);

@@ -214,7 +214,7 @@ describe("pages", () => {
 
   test("nothing from a manifest, a form or an error reaches a page unescaped", async () => {
     const { setRow } = await import("../../engine/console/location.ts");
-    view.sets = view.infos.map(setRow);
+    view.sets = view.infos.map((i) => setRow(i));
     const [line] = coverageTimeline(view.manifests);
     assert.ok(line);
     const pages = [
