@@ -16,7 +16,7 @@ main { padding: 1rem 1.2rem 3rem; }
 h1 { font-size: 1.4rem; margin: .4rem 0 .8rem; } h2 { font-size: 1.15rem; margin: 1.6rem 0 .4rem; } h3 { font-size: 1rem; margin: 1.2rem 0 .3rem; }
 table { border-collapse: collapse; margin: .4rem 0 1rem; }
 th, td { border-bottom: 1px solid var(--line); padding: .25rem .6rem; text-align: left; vertical-align: top; }
-table.sets td:nth-child(-n+5), table.plan td { white-space: nowrap; } .scroll { overflow-x: auto; }
+table.sets td:nth-child(-n+5), table.sets td.validation, table.plan td { white-space: nowrap; } .scroll { overflow-x: auto; }
 td.n, th.n { text-align: right; font-variant-numeric: tabular-nums; }
 tr.chain th { background: #f6f8fa; font-weight: 600; }
 .muted { color: var(--muted); }

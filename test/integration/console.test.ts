@@ -421,7 +421,7 @@ describe("web console", () => {
       return;
     }
     const shots = process.env.KBO_CONSOLE_SCREENSHOTS;
-    const browser = await Browser.launch(chromium.path, { width: 1500, height: 900 });
+    const browser = await Browser.launch(chromium.path, { width: 1900, height: 900 });
     try {
       const catalog = await browser.open(`${base}/`);
       const failed = await catalog.evaluate<{ text: string; background: string; records: string; visible: boolean }>(`(() => {
