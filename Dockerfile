@@ -1,5 +1,6 @@
 # The one controller image. Each Deployment runs its own bundle from it:
-#   node dist/controllers/<name>.js   (backup, restore, offset-reset, offset-rollback, validation)
+#   node dist/controllers/<name>.js   (backup, restore, offset-reset, offset-rollback, validation,
+#                                      and console: the optional read-only web console)
 # and the CLI is dist/cli/kafka-backup.js. The bundles carry every dependency except the two
 # native addons (lz4-napi, snappy, @node-rs/crc32), which are installed for the image's own
 # platform; code they load only on first use (storage SDKs, the data path) sits beside them in

@@ -317,7 +317,8 @@ async function executeDryRun(ctx: Ctx, o: KafkaRestore, r: Resolved, signal: Abo
       recordsTotal: plan.recordsTotal,
       segmentsProcessed: plan.segmentsChecked,
       resumable: false,
-      plan: plan.topics,
+      // The status schema's plan has no per-set counts (the console shows them): not written, so nothing is pruned.
+      plan: plan.topics.map((t) => ({ ...t, partitions: t.partitions.map(({ sets: _, ...p }) => p) })),
     };
     if (plan.problems.length) {
       const message = `dry run found ${plan.problems.length} problem(s): ${plan.problems.join("; ")}`;

@@ -37,6 +37,7 @@ const operator = new KafkaBackupOperator("kafka-backup-operator", {
   serviceMonitor: config.getObject("serviceMonitor"),
   podDisruptionBudget: config.getObject("podDisruptionBudget"),
   grafanaDashboard: config.getObject("grafanaDashboard"),
+  console: config.getObject("console"),
   env: config.getObject("env"),
   labels: config.getObject("labels"),
   keepCrds: config.getBoolean("keepCrds"),
@@ -48,3 +49,4 @@ export const serviceAccounts = operator.serviceAccounts;
 export const deployments = operator.deployments;
 export const metricsService = operator.metricsService;
 export const crds = operator.crds;
+export const consoleService = operator.consoleService;

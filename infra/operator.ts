@@ -9,6 +9,9 @@ import * as pulumi from "@pulumi/pulumi";
 import { parseAllDocuments } from "yaml";
 import {
   type ControllerSpec,
+  consoleComponent,
+  consoleEntryFile,
+  consoleRules,
   defaultMemory,
   entryFile,
   leaseRules,
@@ -65,6 +68,19 @@ export interface KafkaBackupOperatorArgs {
    * `namespace` (default the operator's).
    */
   grafanaDashboard?: { enabled: boolean; namespace?: string; labels?: Record<string, string> };
+  /**
+   * The read-only web console (docs/console.md): its own Deployment, ServiceAccount (reading the
+   * five kinds and Secrets by name, nothing else) and a ClusterIP Service. It has no login: reach
+   * it with `kubectl port-forward` or put an authenticating proxy in front. Default off.
+   */
+  console?: {
+    enabled: boolean;
+    /** The Service's port (default 80); the container listens on 8080. */
+    servicePort?: number;
+    replicas?: number;
+    /** Default requests 50m / 96Mi, limits 500m / 512Mi. */
+    resources?: k8s.types.input.core.v1.ResourceRequirements;
+  };
   /** Extra environment for every controller (e.g. PVC_MOUNT_ROOT). */
   env?: Record<string, string>;
   /** Labels added to every object. */
@@ -151,6 +167,14 @@ export function validateArgs(name: string, args: KafkaBackupOperatorArgs): void 
   if (maxUnavailable !== undefined && (!Number.isInteger(maxUnavailable) || maxUnavailable < 0)) {
     fail(`args.podDisruptionBudget.maxUnavailable must be a whole number, not ${maxUnavailable}`);
   }
+  const consolePort = args.console?.servicePort;
+  if (consolePort !== undefined && (!Number.isInteger(consolePort) || consolePort < 1 || consolePort > 65535)) {
+    fail(`args.console.servicePort must be a port number (1-65535), not ${consolePort}`);
+  }
+  const consoleReplicas = args.console?.replicas;
+  if (consoleReplicas !== undefined && (!Number.isInteger(consoleReplicas) || consoleReplicas < 1)) {
+    fail(`args.console.replicas must be a whole number of at least 1, not ${consoleReplicas}`);
+  }
   for (const key of Object.keys(args.env ?? {})) {
     if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(key)) fail(`args.env key "${key}" is not an environment variable name`);
   }
@@ -167,6 +191,8 @@ export class KafkaBackupOperator extends pulumi.ComponentResource {
   public readonly metricsService: pulumi.Output<string>;
   /** The names of the CRDs installed (empty when installCrds is false). */
   public readonly crds: pulumi.Output<string[]>;
+  /** The console's ClusterIP Service name, when args.console.enabled. */
+  public readonly consoleService: pulumi.Output<string | undefined>;
 
   constructor(name: string, args: KafkaBackupOperatorArgs, opts?: pulumi.ComponentResourceOptions) {
     validateArgs(name, args);
@@ -304,6 +330,10 @@ export class KafkaBackupOperator extends pulumi.ComponentResource {
       }
     }
 
+    const consoleService = args.console?.enabled
+      ? this.console(name, args, watched, namespaceName, namespace, common, noWait)
+      : pulumi.output(undefined);
+
     const serviceLabels = { ...common, "app.kubernetes.io/name": partOf, "app.kubernetes.io/component": "metrics" };
     const service = new k8s.core.v1.Service(
       `${name}-metrics`,
@@ -359,13 +389,147 @@ export class KafkaBackupOperator extends pulumi.ComponentResource {
     this.deployments = pulumi.output(deployments);
     this.metricsService = service.metadata.name;
     this.crds = pulumi.output(crds.map((c) => c.metadata.name));
+    this.consoleService = consoleService;
     this.registerOutputs({
+      consoleService: this.consoleService,
       namespace: this.namespace,
       serviceAccounts: this.serviceAccounts,
       deployments: this.deployments,
       metricsService: this.metricsService,
       crds: this.crds,
     });
+  }
+
+  /**
+   * The web console: ServiceAccount, read-only RBAC (cluster-wide, or a Role per watched
+   * namespace), a Deployment of controllers/console.ts's bundle with the controllers' pod security,
+   * and a ClusterIP Service. No Lease (it decides nothing), no Events, no writes.
+   */
+  private console(
+    name: string,
+    args: KafkaBackupOperatorArgs,
+    watched: string[],
+    namespaceName: string,
+    namespace: pulumi.Output<string>,
+    common: Record<string, string>,
+    annotations: Record<string, string> | undefined,
+  ): pulumi.Output<string> {
+    const parent = { parent: this };
+    const labels = { ...common, "app.kubernetes.io/name": partOf, "app.kubernetes.io/component": consoleComponent };
+    const selector = { "app.kubernetes.io/part-of": partOf, "app.kubernetes.io/component": consoleComponent };
+    const sa = new k8s.core.v1.ServiceAccount(
+      `${name}-${consoleComponent}`,
+      { metadata: { name: consoleComponent, namespace, labels, annotations } },
+      parent,
+    );
+    const subject = { kind: "ServiceAccount", name: consoleComponent, namespace: namespaceName };
+    const opts = { parent: this, dependsOn: [sa] };
+    const rules = consoleRules();
+    if (watched.length === 0) {
+      const roleName = `${namespaceName}:${consoleComponent}`;
+      new k8s.rbac.v1.ClusterRole(
+        `${name}-${consoleComponent}`,
+        { metadata: { name: roleName, labels, annotations }, rules },
+        opts,
+      );
+      new k8s.rbac.v1.ClusterRoleBinding(
+        `${name}-${consoleComponent}`,
+        {
+          metadata: { name: roleName, labels, annotations },
+          roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "ClusterRole", name: roleName },
+          subjects: [subject],
+        },
+        opts,
+      );
+    } else {
+      for (const ns of watched) {
+        const inNamespace = ns === namespaceName ? namespace : ns;
+        new k8s.rbac.v1.Role(
+          `${name}-${consoleComponent}-${ns}`,
+          { metadata: { name: consoleComponent, namespace: inNamespace, labels, annotations }, rules },
+          opts,
+        );
+        new k8s.rbac.v1.RoleBinding(
+          `${name}-${consoleComponent}-${ns}`,
+          {
+            metadata: { name: consoleComponent, namespace: inNamespace, labels, annotations },
+            roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "Role", name: consoleComponent },
+            subjects: [subject],
+          },
+          opts,
+        );
+      }
+    }
+    const containerPort = 8080;
+    new k8s.apps.v1.Deployment(
+      `${name}-${consoleComponent}`,
+      {
+        metadata: { name: consoleComponent, namespace, labels, annotations },
+        spec: {
+          replicas: args.console?.replicas ?? 1,
+          selector: { matchLabels: selector },
+          template: {
+            metadata: { labels },
+            spec: {
+              serviceAccountName: consoleComponent,
+              terminationGracePeriodSeconds: 10,
+              imagePullSecrets: args.imagePullSecrets?.map((s) => ({ name: s })),
+              securityContext: {
+                runAsNonRoot: true,
+                runAsUser: 1000,
+                runAsGroup: 1000,
+                fsGroup: 1000,
+                seccompProfile: { type: "RuntimeDefault" },
+              },
+              containers: [
+                {
+                  name: "console",
+                  image: args.image,
+                  imagePullPolicy: args.imagePullPolicy ?? "IfNotPresent",
+                  command: ["node", ...nodeFlags, consoleEntryFile],
+                  env: [
+                    { name: "POD_NAMESPACE", valueFrom: { fieldRef: { fieldPath: "metadata.namespace" } } },
+                    { name: "WATCH_NAMESPACES", value: watched.join(",") },
+                    { name: "CONSOLE_PORT", value: String(containerPort) },
+                    { name: "LOG_LEVEL", value: args.logLevel ?? "info" },
+                    ...Object.entries(args.env ?? {}).map(([k, v]) => ({ name: k, value: v })),
+                  ],
+                  // Named http, not metrics: the metrics Service (which selects by part-of) finds no port here.
+                  ports: [{ name: "http", containerPort, protocol: "TCP" }],
+                  livenessProbe: { httpGet: { path: "/healthz", port: "http" }, initialDelaySeconds: 10, periodSeconds: 20 },
+                  readinessProbe: { httpGet: { path: "/readyz", port: "http" }, initialDelaySeconds: 3, periodSeconds: 10 },
+                  resources: args.console?.resources ?? {
+                    requests: { cpu: "50m", memory: "96Mi" },
+                    limits: { cpu: "500m", memory: "512Mi" },
+                  },
+                  securityContext: {
+                    allowPrivilegeEscalation: false,
+                    readOnlyRootFilesystem: true,
+                    capabilities: { drop: ["ALL"] },
+                  },
+                  volumeMounts: [{ name: "tmp", mountPath: "/tmp" }],
+                },
+              ],
+              volumes: [{ name: "tmp", emptyDir: { sizeLimit: "256Mi" } }],
+            },
+          },
+        },
+      },
+      parent,
+    );
+    const service = new k8s.core.v1.Service(
+      `${name}-${consoleComponent}`,
+      {
+        metadata: { name: consoleComponent, namespace, labels, annotations },
+        spec: {
+          type: "ClusterIP",
+          selector,
+          ports: [{ name: "http", port: args.console?.servicePort ?? 80, targetPort: "http", protocol: "TCP" }],
+        },
+      },
+      parent,
+    );
+    return service.metadata.name;
   }
 
   /**

@@ -44,18 +44,38 @@ export interface BackupSetSummary {
 
 /** Backup ids under the backend's prefix: folders holding a manifest.json (one delimiter listing, not a bucket scan). */
 export async function listBackupSets(store: StorageBackend): Promise<string[]> {
-  const ids: string[] = [];
+  const folders: string[] = [];
   for await (const entry of store.list("", { delimiter: "/" })) {
-    if (entry.type !== "prefix") continue;
-    const id = entry.prefix.replace(/\/$/, "");
+    if (entry.type === "prefix") folders.push(entry.prefix.replace(/\/$/, ""));
+  }
+  const hasManifest = await eachAtMost(readConcurrency, folders, async (id) => {
     try {
       await store.stat(`${id}/manifest.json`);
-      ids.push(id);
+      return true;
     } catch (err) {
       if (!(err instanceof ObjectNotFoundError)) throw err;
+      return false;
     }
-  }
-  return ids.sort();
+  });
+  return folders.filter((_, i) => hasManifest[i]).sort();
+}
+
+/** Requests at once when reading many sets' manifests (a catalog of hundreds of sets reads in a fraction of the time). */
+export const readConcurrency = 8;
+
+/** `fn` over `items`, at most `limit` at a time; the results in the items' order. */
+export async function eachAtMost<T, R>(limit: number, items: readonly T[], fn: (item: T) => Promise<R>): Promise<R[]> {
+  const results: R[] = new Array(items.length);
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: Math.min(limit, items.length) }, async () => {
+      while (next < items.length) {
+        const i = next++;
+        results[i] = await fn(items[i] as T);
+      }
+    }),
+  );
+  return results;
 }
 
 /**

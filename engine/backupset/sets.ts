@@ -2,7 +2,7 @@
 // which one a reference means when it names a KafkaBackup or a storage location but no set.
 import type { Manifest, SetOwner } from "../format/manifest.ts";
 import type { StorageBackend } from "../storage/backend.ts";
-import { listBackupSets, readSetManifest, summarize } from "./catalog.ts";
+import { eachAtMost, listBackupSets, readConcurrency, readSetManifest, summarize } from "./catalog.ts";
 import { isUsable, ownsSet, setState } from "./chain.ts";
 
 export interface SetInfo {
@@ -16,18 +16,18 @@ export interface SetInfo {
 
 /** Every set under the prefix whose manifest reads; an unreadable one is passed to `onUnreadable`. */
 export async function readSets(store: StorageBackend, onUnreadable?: (backupId: string, err: Error) => void): Promise<SetInfo[]> {
+  const ids = await listBackupSets(store);
+  const read = await eachAtMost(readConcurrency, ids, (backupId) => readSetManifest(store, backupId).catch((err: Error) => err));
   const sets: SetInfo[] = [];
-  for (const backupId of await listBackupSets(store)) {
-    let manifest: Manifest;
-    try {
-      manifest = await readSetManifest(store, backupId);
-    } catch (err) {
-      onUnreadable?.(backupId, err as Error);
-      continue;
+  ids.forEach((backupId, i) => {
+    const manifest = read[i];
+    if (manifest instanceof Error || manifest === undefined) {
+      if (manifest) onUnreadable?.(backupId, manifest);
+      return;
     }
     const s = summarize(manifest);
     sets.push({ backupId, manifest, usable: isUsable(manifest), createdAt: s.createdAt, storedBytes: s.storedBytes });
-  }
+  });
   return sets;
 }
 

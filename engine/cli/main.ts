@@ -24,6 +24,7 @@ import { describeSourceTopicChange } from "../restore/source-topics.ts";
 import { restoreOptionsFromSpec } from "../restore/spec.ts";
 import { StorageConfigError } from "../storage/errors.ts";
 import { openStorage } from "../storage/open.ts";
+import { registerConsoleCommand } from "./console.ts";
 import { registerOffsetsCommands } from "./offsets.ts";
 import { ProgressLine } from "./progress.ts";
 import {
@@ -333,6 +334,7 @@ function exitCodeOf(err: unknown): number {
 }
 
 registerValidationCommands(program);
+registerConsoleCommand(program);
 registerOffsetsCommands(program);
 registerWorkerCommands(program, isUsageError);
 

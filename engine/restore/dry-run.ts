@@ -16,6 +16,8 @@ export interface DryRunPartition {
   records: number;
   firstOffset?: number;
   lastOffset?: number;
+  /** The records in the window by the backup set holding them (a chain's sets), oldest set first. */
+  sets: Array<{ backupId: string; records: number }>;
 }
 
 export interface DryRunTopic {
@@ -94,13 +96,22 @@ export async function dryRunRestore(
       partition: p.sourcePartition,
       targetPartition: p.routing.kind === "partition" ? p.routing.partition : -1,
       records: 0,
+      sets: [],
     };
     for (const segment of p.segments) {
       if (options.signal?.aborted) throw new Error("dry run cancelled");
       try {
         const records = await readSegment(store, segment, options.encryptionKey ? { encryptionKey: options.encryptionKey } : {});
+        // A segment's key names its own set (docs/format.md): `{backupId}/topics/...`.
+        const backupId = segment.key.split("/")[0] ?? options.backupId;
+        let inSet = counted.sets.find((s) => s.backupId === backupId);
         for (const r of records) {
           if (!selected(r, p, plan.window)) continue;
+          if (!inSet) {
+            inSet = { backupId, records: 0 };
+            counted.sets.push(inSet);
+          }
+          inSet.records++;
           counted.records++;
           counted.firstOffset ??= r.offset;
           counted.lastOffset = r.offset;

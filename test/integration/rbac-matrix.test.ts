@@ -253,4 +253,78 @@ describe("RBAC matrix on the real API server", () => {
       `rbac matrix (namespaced): ${table.length} controllers, ${allowed + denied} checks: ${allowed} allowed, ${denied} denied, all as expected`,
     );
   });
+
+  test("the web console (console.enabled): reads the five kinds and Secrets by name, and nothing else, anywhere", async () => {
+    const console_ = "kafka-backup-console";
+    const rowsFor = (allowed: Access[], denied: Access[]): Row[] => [
+      ...allowed.map((access) => ({ serviceAccount: console_, access, allowed: true })),
+      ...denied.map((access) => ({ serviceAccount: console_, access, allowed: false })),
+    ];
+    const reads = (ns: string): Access[] => [
+      ...kinds.flatMap((k) => readVerbs.map((verb) => ({ verb, resource: crd(k), namespace: ns }))),
+      { verb: "get", resource: "secrets", namespace: ns },
+    ];
+    const never = (ns: string, operatorNs: string): Access[] => {
+      const at = (verb: string, resource: string, more: Partial<Access> = {}): Access => ({
+        verb,
+        resource,
+        namespace: ns,
+        ...more,
+      });
+      return [
+        // It writes nothing: no kind, no status, no finalizers, no Events, no ConfigMaps, no Jobs, no Leases.
+        ...kinds.flatMap((k) => [
+          ...writeVerbs.map((v) => at(v, crd(k))),
+          at("patch", crd(k), { subresource: "status" }),
+          at("update", crd(k), { subresource: "finalizers" }),
+        ]),
+        ...["list", "watch", ...writeVerbs].map((v) => at(v, "secrets")),
+        at("list", "secrets", { namespace: "*" }),
+        ...[...readVerbs, ...writeVerbs].map((v) => at(v, "configmaps")),
+        ...["create", "patch"].map((v) => at(v, "events")),
+        ...["get", "list", "create"].map((v) => at(v, "pods")),
+        at("create", "pods", { subresource: "exec" }),
+        ...["get", "create", "delete"].map((v) => at(v, "jobs.batch")),
+        at("create", leases, { namespace: operatorNs }),
+        at("get", leases, { namespace: operatorNs }),
+        at("create", "services"),
+        at("get", "nodes", { namespace: "*" }),
+        at("create", "clusterroles.rbac.authorization.k8s.io", { namespace: "*" }),
+        at("create", "customresourcedefinitions.apiextensions.k8s.io", { namespace: "*" }),
+        at("impersonate", "serviceaccounts"),
+        at("*", "*", { namespace: "*" }),
+      ];
+    };
+
+    const clusterNs = `kbo-rbac-console-${suffix}`;
+    install(clusterNs, await renderOperator({ ...deployArgs, namespace: clusterNs, console: { enabled: true } }));
+    const [allowed, denied] = await check(
+      clusterNs,
+      rowsFor(
+        [
+          ...reads(teamNs),
+          ...kinds.flatMap((k) => ["list", "watch"].map((verb) => ({ verb, resource: crd(k), namespace: "*" }))),
+          { verb: "get", resource: "secrets", namespace: "*" },
+        ],
+        never(teamNs, clusterNs),
+      ),
+    );
+    const scopedNs = `kbo-rbac-console-scoped-${suffix}`;
+    install(
+      scopedNs,
+      await renderOperator({ ...deployArgs, namespace: scopedNs, watchNamespaces: [teamNs], console: { enabled: true } }),
+    );
+    const [allowedScoped, deniedScoped] = await check(
+      scopedNs,
+      rowsFor(reads(teamNs), [
+        ...reads(otherNs),
+        ...kinds.map((k) => ({ verb: "list", resource: crd(k), namespace: "*" })),
+        { verb: "get", resource: "secrets", namespace: "*" },
+        ...never(teamNs, scopedNs),
+      ]),
+    );
+    console.log(
+      `rbac matrix (console): cluster-wide ${allowed + denied} checks (${allowed} allowed, ${denied} denied), namespaced ${allowedScoped + deniedScoped} checks (${allowedScoped} allowed, ${deniedScoped} denied), all as expected`,
+    );
+  });
 });

@@ -305,7 +305,15 @@ describe("restore features", () => {
           targetTopic: target,
           exists: false,
           records: 200,
-          partitions: [0, 1].map((p) => ({ partition: p, targetPartition: p, records: 100, firstOffset: 100, lastOffset: 199 })),
+          partitions: [0, 1].map((p) => ({
+            partition: p,
+            targetPartition: p,
+            records: 100,
+            firstOffset: 100,
+            lastOffset: 199,
+            // Which backup set holds them (a chain's sets, one here).
+            sets: [{ backupId: "groups", records: 100 }],
+          })),
         },
       ],
     );

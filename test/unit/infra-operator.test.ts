@@ -382,6 +382,76 @@ describe("KafkaBackupOperator: argument errors name the argument", () => {
   }
 });
 
+describe("KafkaBackupOperator: the web console when asked (console.enabled)", async () => {
+  const objects: Obj[] = await renderOperator({ image, console: { enabled: true } });
+  const scoped: Obj[] = await renderOperator({
+    image,
+    namespace: "kbo",
+    watchNamespaces: ["team-a"],
+    console: { enabled: true, servicePort: 8081 },
+  });
+  const readOnly = [
+    {
+      apiGroups: [group],
+      resources: ["kafkabackups", "kafkabackupvalidations", "kafkaoffsetresets", "kafkaoffsetrollbacks", "kafkarestores"],
+      verbs: ["get", "list", "watch"],
+    },
+    { apiGroups: [""], resources: ["secrets"], verbs: ["get"] },
+  ];
+
+  test("off by default: deploy/ and the default installation have no console", async () => {
+    const plain: Obj[] = await renderOperator({ image });
+    assert.ok(!plain.some((o) => o.metadata?.name?.includes("kafka-backup-console")));
+  });
+
+  test("its own ServiceAccount, a read-only ClusterRole on the five kinds and Secrets by name, no Lease", () => {
+    assert.equal(named(objects, "ServiceAccount", "kafka-backup-console", "kafka-backup-system").kind, "ServiceAccount");
+    const role = named(objects, "ClusterRole", "kafka-backup-system:kafka-backup-console");
+    assert.deepEqual(sortRules(role.rules), sortRules(readOnly));
+    const binding = named(objects, "ClusterRoleBinding", "kafka-backup-system:kafka-backup-console");
+    assert.deepEqual(binding.subjects, [
+      { kind: "ServiceAccount", name: "kafka-backup-console", namespace: "kafka-backup-system" },
+    ]);
+    assert.ok(!byKind(objects, "Role").some((r) => r.metadata.name.includes("console")), "no Lease Role");
+  });
+
+  test("a Deployment of the console bundle with the controllers' pod security, and a ClusterIP Service", () => {
+    const d = named(objects, "Deployment", "kafka-backup-console", "kafka-backup-system");
+    const pod = d.spec.template.spec;
+    assert.equal(pod.serviceAccountName, "kafka-backup-console");
+    assert.equal(pod.securityContext.runAsNonRoot, true);
+    const [container] = pod.containers;
+    assert.deepEqual(container.command, ["node", "--max-semi-space-size=2", "--expose-gc", "dist/controllers/console.js"]);
+    assert.deepEqual(container.securityContext, {
+      allowPrivilegeEscalation: false,
+      capabilities: { drop: ["ALL"] },
+      readOnlyRootFilesystem: true,
+    });
+    assert.deepEqual(container.ports, [{ containerPort: 8080, name: "http", protocol: "TCP" }]);
+    assert.deepEqual(container.readinessProbe.httpGet, { path: "/readyz", port: "http" });
+    const service = named(objects, "Service", "kafka-backup-console", "kafka-backup-system");
+    assert.equal(service.spec.type, "ClusterIP");
+    assert.deepEqual(service.spec.selector, d.spec.selector.matchLabels);
+    assert.deepEqual(service.spec.ports, [{ name: "http", port: 80, protocol: "TCP", targetPort: "http" }]);
+  });
+
+  test("namespaced: a Role in each watched namespace, the namespaces in its environment", () => {
+    assert.ok(!byKind(scoped, "ClusterRole").some((r) => r.metadata.name.includes("console")));
+    assert.deepEqual(sortRules(named(scoped, "Role", "kafka-backup-console", "team-a").rules), sortRules(readOnly));
+    const d = named(scoped, "Deployment", "kafka-backup-console", "kbo");
+    const env = Object.fromEntries((d.spec.template.spec.containers[0].env as Obj[]).map((e) => [e.name, e.value]));
+    assert.equal(env.WATCH_NAMESPACES, "team-a");
+    assert.equal(named(scoped, "Service", "kafka-backup-console", "kbo").spec.ports[0].port, 8081);
+  });
+
+  test("argument errors name the argument", () => {
+    assert.throws(
+      () => new KafkaBackupOperator("op", { image, console: { enabled: true, servicePort: 0 } }),
+      /args\.console\.servicePort must be a port number/,
+    );
+  });
+});
+
 describe("deploy/ is what the component renders (npm run render)", () => {
   test("the checked-in manifests match, file by file", async () => {
     const files = deployFiles(await renderOperator(deployArgs));

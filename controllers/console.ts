@@ -1,0 +1,136 @@
+// The console in a cluster: a sixth small program beside the five controllers, and not one of
+// them: it reconciles nothing, holds no Lease and writes nothing. On each page it lists the
+// KafkaBackups of the namespaces it may read (WATCH_NAMESPACES, or all), opens each one's storage
+// with that KafkaBackup's Secrets, and serves the catalog, coverage and point-in-time pages over
+// its storage (engine/console/). Its ServiceAccount reads the five kinds and Secrets by name,
+// nothing else (infra/controllers.ts, consoleRules).
+import type { KafkaBackupSpec, KafkaBackupStatus } from "../crds/generated/types.ts";
+import { ownedBy } from "../engine/backup/retention.ts";
+import { setsOf } from "../engine/backupset/sets.ts";
+import { parseEncryptionKey } from "../engine/cli/spec.ts";
+import type { ConsoleLocation, UnavailableLocation } from "../engine/console/location.ts";
+import { startConsole } from "../engine/console/server.ts";
+import { setOwnerOf } from "../engine/k8s/backup-source.ts";
+import { apiErrorMessage, connectKube } from "../engine/k8s/client.ts";
+import type { CustomResource } from "../engine/k8s/resource.ts";
+import { secretReader } from "../engine/k8s/secrets.ts";
+import { KafkaClient } from "../engine/kafka/client.ts";
+import { resolveKafkaCluster } from "../engine/kafka/spec.ts";
+import { createLogger } from "../engine/log.ts";
+import type { StorageBackend } from "../engine/storage/backend.ts";
+import { openStorage } from "../engine/storage/open.ts";
+
+type KafkaBackup = CustomResource<KafkaBackupSpec, KafkaBackupStatus>;
+
+const log = createLogger("kafka-backup-console");
+const kube = connectKube();
+const namespaces = (process.env.WATCH_NAMESPACES ?? "")
+  .split(",")
+  .map((n) => n.trim())
+  .filter(Boolean);
+const pvcMountRoot = process.env.PVC_MOUNT_ROOT ?? "/data";
+const listEveryMs = 10_000;
+const ref = { group: "kafka.oso.sh", version: "v1alpha1", plural: "kafkabackups" };
+
+// ── What it reads ──────────────────────────────────────────────────────────────────────────────
+
+async function listBackups(): Promise<KafkaBackup[]> {
+  const lists = namespaces.length
+    ? await Promise.all(namespaces.map((namespace) => kube.objects.listNamespacedCustomObject({ ...ref, namespace })))
+    : [await kube.objects.listClusterCustomObject(ref)];
+  return lists.flatMap((l) => (l as { items: KafkaBackup[] }).items);
+}
+
+/** A store per KafkaBackup, opened again only when its storage block changes. */
+const stores = new Map<string, { storage: string; store: Promise<StorageBackend> }>();
+
+function storeOf(kb: KafkaBackup): Promise<StorageBackend> {
+  const key = `${kb.metadata.namespace}/${kb.metadata.name}`;
+  const storage = JSON.stringify(kb.spec.storage);
+  const hit = stores.get(key);
+  if (hit && hit.storage === storage) return hit.store;
+  const store = openStorage(kb.spec.storage, secretReader(kube, kb.metadata.namespace), { pvcMountRoot, logger: log });
+  stores.set(key, { storage, store });
+  store.catch(() => stores.delete(key));
+  return store;
+}
+
+// ── What it shows ──────────────────────────────────────────────────────────────────────────────
+
+async function locationOf(kb: KafkaBackup): Promise<ConsoleLocation> {
+  const { namespace, name } = kb.metadata;
+  const owner = setOwnerOf(kb);
+  const secrets = secretReader(kube, namespace);
+  return {
+    name: `${namespace}/${name}`,
+    namespace,
+    store: await storeOf(kb),
+    own: (sets) => setsOf(sets, owner, (id) => ownedBy(name, id)),
+    status: {
+      ...(kb.status?.phase ? { phase: kb.status.phase } : {}),
+      ...(kb.status?.lastBackupTime ? { lastBackupTime: kb.status.lastBackupTime } : {}),
+      ...(kb.status?.nextScheduledBackup ? { nextScheduledBackup: kb.status.nextScheduledBackup } : {}),
+      ...(kb.status?.lastSuccessfulBackupId ? { lastSuccessfulBackupId: kb.status.lastSuccessfulBackupId } : {}),
+      ...(kb.spec.schedule ? { schedule: kb.spec.schedule } : {}),
+      ...(kb.spec.suspend ? { suspended: true } : {}),
+    },
+    // A KafkaRestore names the KafkaBackup: the restore controller reads its storage, Secrets and key.
+    backupRef: (backupId) => ({ name, namespace, backupId }),
+    kafkaCluster: kb.spec.kafkaCluster,
+    openDryRun: async () => {
+      const kafka = new KafkaClient(await resolveKafkaCluster(kb.spec.kafkaCluster, secrets, "kafka-backup-console"), log);
+      const keyRef = kb.spec.encryption?.keySecret;
+      const encryptionKey = keyRef
+        ? parseEncryptionKey(
+            await secrets({ field: "spec.encryption.keySecret", secretName: keyRef.name, key: keyRef.key ?? "key" }),
+            `KafkaBackup ${namespace}/${name} spec.encryption.keySecret`,
+          )
+        : undefined;
+      return { kafka, ...(encryptionKey ? { encryptionKey } : {}) };
+    },
+  };
+}
+
+let listed: { at: number; locations: Promise<Array<ConsoleLocation | UnavailableLocation>> } | undefined;
+
+function locations(): Promise<Array<ConsoleLocation | UnavailableLocation>> {
+  if (listed && Date.now() - listed.at < listEveryMs) return listed.locations;
+  const fresh = listBackups().then((backups) =>
+    Promise.all(
+      backups
+        .sort((a, b) => `${a.metadata.namespace}/${a.metadata.name}`.localeCompare(`${b.metadata.namespace}/${b.metadata.name}`))
+        .map((kb) =>
+          locationOf(kb).catch(
+            (err: Error): UnavailableLocation => ({ name: `${kb.metadata.namespace}/${kb.metadata.name}`, error: err.message }),
+          ),
+        ),
+    ),
+  );
+  listed = { at: Date.now(), locations: fresh };
+  fresh.catch((err: unknown) => {
+    listed = undefined;
+    log.warn({ err: apiErrorMessage(err) }, "could not list KafkaBackups");
+  });
+  return fresh;
+}
+
+// ── Serving ────────────────────────────────────────────────────────────────────────────────────
+
+const running = await startConsole({
+  locations,
+  // The controllers' port variables serve as defaults (the tests start every program alike).
+  host: process.env.CONSOLE_HOST ?? process.env.METRICS_BIND_ADDRESS ?? "0.0.0.0",
+  port: Number(process.env.CONSOLE_PORT ?? process.env.METRICS_PORT ?? 8080),
+  log,
+});
+log.info({ url: running.url, namespaces: namespaces.length ? namespaces : "all" }, "console serving");
+
+const stop = () => {
+  log.info("stopping");
+  running.close().then(
+    () => process.exit(0),
+    () => process.exit(1),
+  );
+};
+process.once("SIGTERM", stop);
+process.once("SIGINT", stop);
