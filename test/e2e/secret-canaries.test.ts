@@ -11,7 +11,8 @@
 // for in the controllers' logs and /metrics, every resource's status, the Events, the ConfigMaps,
 // what went to Slack and PagerDuty, and every object the work stored: none may appear. The web
 // console (controllers/console.ts, on its own ServiceAccount) is run over the same KafkaBackups, and
-// its pages (catalog, coverage, a submitted point-in-time picker with its dry run) and logs searched too.
+// its pages (catalog, coverage, a submitted point-in-time picker with its dry run, restores and
+// validations) and logs searched too.
 // Not covered, because the stack cannot do it for real: GCS service-account keys (fake-gcs-server
 // takes no credentials, and a key's token would come from Google), and SASL mechanisms other than
 // SCRAM-SHA-512 (the brokers offer no SASL_PLAINTEXT, PLAIN, SCRAM-SHA-256 or OAUTHBEARER).
@@ -380,6 +381,10 @@ test("canary values of every kind of Secret appear in no log, metric, status, Ev
       `/restore?${new URLSearchParams({ location: consoleLocation, shown: "1", [`target.${topic}`]: `${topic}-console`, createTopics: "on", plan: "1" })}`,
     ),
   };
+  // The restores and validations page over the real KafkaRestore and KafkaBackupValidation.
+  const operationsPage = await page("/operations");
+  assert.match(operationsPage, new RegExp(`<tr data-group="${group}" data-committed="true">`));
+  assert.match(operationsPage, /<span class="verdict-fail">Fail</);
   assert.match(consolePages.catalog, /canary-wrong-s3/);
   assert.match(consolePages.picker, /data-records-total="400"/, "the picker's dry run read the encrypted set");
   assert.doesNotMatch(consolePages.picker, /class="problems"/);
@@ -389,6 +394,7 @@ test("canary values of every kind of Secret appear in no log, metric, status, Ev
   search.add("console catalog page", consolePages.catalog, backup.backupId as string);
   search.add("console coverage page", consolePages.coverage, topic);
   search.add("console picker page", consolePages.picker, "KafkaRestore");
+  search.add("console restores and validations page", operationsPage, kinds.KafkaRestore.name);
   search.add("console logs", consoleProgram.logs(), "console request");
   assert.doesNotMatch(consoleProgram.logs(), /forbidden/i, "the console was refused something");
   for (const [kind, { resource: r, name }] of Object.entries(kinds) as Array<[Kind, (typeof kinds)[Kind]]>) {
@@ -424,6 +430,6 @@ test("canary values of every kind of Secret appear in no log, metric, status, Ev
 
   console.log(search.assertNone(canaries));
   console.log(
-    `searched: 5 controllers' logs and metrics, the console's 3 pages and logs, 5 kinds' status, the Slack message and PagerDuty event, Events, ConfigMaps, ${stored} objects in MinIO, ${storedAzure} in Azurite`,
+    `searched: 5 controllers' logs and metrics, the console's 4 pages and logs, 5 kinds' status, the Slack message and PagerDuty event, Events, ConfigMaps, ${stored} objects in MinIO, ${storedAzure} in Azurite`,
   );
 });
