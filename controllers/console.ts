@@ -2,13 +2,15 @@
 // them: it reconciles nothing, holds no Lease and writes nothing. On each page it lists the
 // KafkaBackups of the namespaces it may read (WATCH_NAMESPACES, or all), opens each one's storage
 // with that KafkaBackup's Secrets, and serves the catalog, coverage and point-in-time pages over
-// its storage (engine/console/). Its ServiceAccount reads the five kinds and Secrets by name,
+// its storage (engine/console/); it also lists the KafkaRestores and KafkaBackupValidations, whose
+// status the restores and validations page shows. Its ServiceAccount reads the five kinds and Secrets by name,
 // nothing else (infra/controllers.ts, consoleRules).
 import type { KafkaBackupSpec, KafkaBackupStatus } from "../crds/generated/types.ts";
 import { ownedBy } from "../engine/backup/retention.ts";
 import { setsOf } from "../engine/backupset/sets.ts";
 import { parseEncryptionKey } from "../engine/cli/spec.ts";
 import type { ConsoleLocation, UnavailableLocation } from "../engine/console/location.ts";
+import type { ListedRestore, ListedValidation, OperationsView } from "../engine/console/operations.ts";
 import { startConsole } from "../engine/console/server.ts";
 import { setOwnerOf } from "../engine/k8s/backup-source.ts";
 import { apiErrorMessage, connectKube } from "../engine/k8s/client.ts";
@@ -34,11 +36,34 @@ const ref = { group: "kafka.oso.sh", version: "v1alpha1", plural: "kafkabackups"
 
 // ── What it reads ──────────────────────────────────────────────────────────────────────────────
 
-async function listBackups(): Promise<KafkaBackup[]> {
+async function list<T>(plural: string): Promise<T[]> {
+  const kind = { ...ref, plural };
   const lists = namespaces.length
-    ? await Promise.all(namespaces.map((namespace) => kube.objects.listNamespacedCustomObject({ ...ref, namespace })))
-    : [await kube.objects.listClusterCustomObject(ref)];
-  return lists.flatMap((l) => (l as { items: KafkaBackup[] }).items);
+    ? await Promise.all(namespaces.map((namespace) => kube.objects.listNamespacedCustomObject({ ...kind, namespace })))
+    : [await kube.objects.listClusterCustomObject(kind)];
+  return lists.flatMap((l) => (l as { items: T[] }).items);
+}
+
+const listBackups = () => list<KafkaBackup>(ref.plural);
+
+const byName = (a: { metadata: { namespace?: string; name?: string } }, b: typeof a) =>
+  `${a.metadata.namespace}/${a.metadata.name}`.localeCompare(`${b.metadata.namespace}/${b.metadata.name}`);
+
+/** Listed on every request of the page (two list calls): a restore's progress is what the page is for. */
+async function operations(): Promise<OperationsView> {
+  const listed = async <T extends ListedRestore | ListedValidation>(plural: string): Promise<T[] | { error: string }> => {
+    try {
+      return (await list<T>(plural)).sort(byName);
+    } catch (err) {
+      log.warn({ err: apiErrorMessage(err), plural }, "could not list");
+      return { error: apiErrorMessage(err) };
+    }
+  };
+  const [restores, validations] = await Promise.all([
+    listed<ListedRestore>("kafkarestores"),
+    listed<ListedValidation>("kafkabackupvalidations"),
+  ]);
+  return { restores, validations };
 }
 
 /** A store per KafkaBackup, opened again only when its storage block changes. */
@@ -118,6 +143,7 @@ function locations(): Promise<Array<ConsoleLocation | UnavailableLocation>> {
 
 const running = await startConsole({
   locations,
+  operations,
   // The controllers' port variables serve as defaults (the tests start every program alike).
   host: process.env.CONSOLE_HOST ?? process.env.METRICS_BIND_ADDRESS ?? "0.0.0.0",
   port: Number(process.env.CONSOLE_PORT ?? process.env.METRICS_PORT ?? 8080),

@@ -158,7 +158,7 @@ export function leaseRules(c: ControllerSpec): PolicyRule[] {
 
 /**
  * The web console (controllers/console.ts): not a controller, a sixth program from the same image.
- * It reads the five kinds (to list the KafkaBackups and, later, restores and validations) and the
+ * It reads the five kinds (to list the KafkaBackups, restores and validations) and the
  * Secrets their storage and clusters name, by name; it writes nothing and holds no Lease.
  */
 export const consoleComponent = "kafka-backup-console";

@@ -22,6 +22,7 @@ tr.chain th { background: #f6f8fa; font-weight: 600; }
 .muted { color: var(--muted); }
 .state { font-weight: 600; padding: 0 .35rem; border-radius: 3px; }
 .state-complete, .state-legacy { color: var(--ok); } .state-failed { color: #fff; background: var(--bad); }
+.phase { font-weight: 600; } .phase-Completed { color: var(--ok); } .phase-Failed, .phase-RolledBack, .outcome-failed { color: var(--bad); } .phase-Running { color: #0550ae; } .outcome-warning { color: var(--warn); }
 .state-cancelled { color: var(--muted); border: 1px solid var(--muted); } .state-running { color: #0550ae; }
 .problems li, .error, .verdict-fail, .verdict-unreadable { color: var(--bad); } .verdict-pass { color: var(--ok); } .verdict-warn { color: var(--warn); } .warning { color: var(--warn); }
 svg.timeline { display: block; max-width: 100%; height: auto; }
@@ -47,7 +48,7 @@ export function layout(title: string, body: Html): string {
 <style>${new Html(style)}</style>
 </head>
 <body>
-<header><strong>kafka-backup console</strong><nav aria-label="pages"><a href="/">Catalog</a> · <a href="/coverage">Coverage</a> · <a href="/restore">Point-in-time restore</a></nav><span class="muted">read-only</span></header>
+<header><strong>kafka-backup console</strong><nav aria-label="pages"><a href="/">Catalog</a> · <a href="/coverage">Coverage</a> · <a href="/restore">Point-in-time restore</a> · <a href="/operations">Restores and validations</a></nav><span class="muted">read-only</span></header>
 <main>
 ${body}
 </main>

@@ -18,6 +18,7 @@ import {
   timelineOf,
   type UnavailableLocation,
 } from "./location.ts";
+import { type OperationsView, operationsPage } from "./operations.ts";
 import { catalogPage, coveragePage, errorPage, type PickerView, pickerPage } from "./pages.ts";
 import { chooseRestoreSet, parsePickerForm, restoreManifestYaml, restoreName, restoreSpecOf } from "./picker.ts";
 
@@ -30,6 +31,8 @@ export interface ConsoleOptions {
   /** How long a location's manifests are reused (default 10 s). */
   cacheMs?: number;
   log?: Logger;
+  /** The KafkaRestores and KafkaBackupValidations to show, asked on every page (only in a cluster). */
+  operations?: () => Promise<OperationsView>;
 }
 
 export interface RunningConsole {
@@ -96,6 +99,7 @@ export async function startConsole(options: ConsoleOptions): Promise<RunningCons
       const v = await view(location);
       return coveragePage(v, timelineOf(v), rpoOf(v), names);
     },
+    "/operations": async () => operationsPage(await options.operations?.()),
     "/restore": async (url) => {
       const { location, names } = await find(url.searchParams.get("location"));
       const v = await view(location);

@@ -9,7 +9,10 @@
 // signed evidence that fails and notifies (Slack and PagerDuty answer 500). Failure paths too: a
 // wrong MinIO key and a malformed encryption key, each a condition. Then every canary is searched
 // for in the controllers' logs and /metrics, every resource's status, the Events, the ConfigMaps,
-// what went to Slack and PagerDuty, and every object the work stored: none may appear.
+// what went to Slack and PagerDuty, and every object the work stored: none may appear. The web
+// console (controllers/console.ts, on its own ServiceAccount) is run over the same KafkaBackups, and
+// its pages (catalog, coverage, a submitted point-in-time picker with its dry run, restores and
+// validations) and logs searched too.
 // Not covered, because the stack cannot do it for real: GCS service-account keys (fake-gcs-server
 // takes no credentials, and a key's token would come from Google), and SASL mechanisms other than
 // SCRAM-SHA-512 (the brokers offer no SASL_PLAINTEXT, PLAIN, SCRAM-SHA-256 or OAUTHBEARER).
@@ -25,7 +28,7 @@ import { KafkaClient } from "../../engine/kafka/client.ts";
 import { commitGroupOffsets } from "../../engine/kafka/groups.ts";
 import type { StorageSpec } from "../../engine/storage/config.ts";
 import { openStorage } from "../../engine/storage/open.ts";
-import { operatorControllers } from "../../infra/controllers.ts";
+import { consoleComponent, operatorControllers } from "../../infra/controllers.ts";
 import { deployArgs, renderOperator } from "../../infra/render.ts";
 import { stackConfig } from "../stack/config.ts";
 import { serviceAccountKubeconfig } from "../stack/kube.ts";
@@ -74,6 +77,7 @@ let receiver: Receiver;
 let namespace = "";
 let operatorNs = "";
 const controllers = new Map<Kind, RunningController>();
+let consoleProgram: RunningController | undefined;
 
 before(async () => {
   applyCrds();
@@ -82,6 +86,7 @@ before(async () => {
 });
 after(async () => {
   for (const c of controllers.values()) await c.stop("SIGKILL");
+  await consoleProgram?.stop("SIGKILL");
   if (operatorNs) deleteNamespace(operatorNs);
   await receiver.close();
   await kafka.close();
@@ -226,7 +231,9 @@ test("canary values of every kind of Secret appear in no log, metric, status, Ev
   // Each controller on its own ServiceAccount's token, with the RBAC the component renders for a
   // namespaced installation watching this namespace: what it may do is what it does in a cluster.
   operatorNs = `${namespace}-operator`;
-  applyRbac(await renderOperator({ ...deployArgs, namespace: operatorNs, watchNamespaces: [namespace] }));
+  applyRbac(
+    await renderOperator({ ...deployArgs, namespace: operatorNs, watchNamespaces: [namespace], console: { enabled: true } }),
+  );
   const kubeconfigs = mkdtempSync(join(tmpdir(), "kbo-canaries-"));
   for (const c of operatorControllers) {
     const kubeconfig = serviceAccountKubeconfig(readStackEnv(stackConfig()), operatorNs, c.component, join(kubeconfigs, c.name));
@@ -351,8 +358,45 @@ test("canary values of every kind of Secret appear in no log, metric, status, Ev
     console.log(`${name}: Ready=False "${ready.message.slice(0, 160)}"`);
   }
 
+  // The console over these KafkaBackups, on its ServiceAccount's token with the RBAC the component
+  // renders: the catalog (with the two failing ones), the coverage page, and the picker with a
+  // submitted form, whose dry run reads the encrypted set and asks the SASL_SSL cluster.
+  consoleProgram = await startController(
+    "controllers/console.ts",
+    { WATCH_NAMESPACES: namespace, LOG_LEVEL: "debug" },
+    serviceAccountKubeconfig(readStackEnv(stackConfig()), operatorNs, consoleComponent, join(kubeconfigs, "console")),
+  );
+  const consoleBase = `http://127.0.0.1:${consoleProgram.metricsPort}`;
+  const page = async (path: string) => {
+    const res = await fetch(`${consoleBase}${path}`);
+    const text = await res.text();
+    assert.equal(res.status, 200, `${path}: ${text.slice(0, 500)}`);
+    return text;
+  };
+  const consoleLocation = `${namespace}/${kinds.KafkaBackup.name}`;
+  const consolePages = {
+    catalog: await page("/"),
+    coverage: await page(`/coverage?${new URLSearchParams({ location: consoleLocation })}`),
+    picker: await page(
+      `/restore?${new URLSearchParams({ location: consoleLocation, shown: "1", [`target.${topic}`]: `${topic}-console`, createTopics: "on", plan: "1" })}`,
+    ),
+  };
+  // The restores and validations page over the real KafkaRestore and KafkaBackupValidation.
+  const operationsPage = await page("/operations");
+  assert.match(operationsPage, new RegExp(`<tr data-group="${group}" data-committed="true">`));
+  assert.match(operationsPage, /<span class="verdict-fail">Fail</);
+  assert.match(consolePages.catalog, /canary-wrong-s3/);
+  assert.match(consolePages.picker, /data-records-total="400"/, "the picker's dry run read the encrypted set");
+  assert.doesNotMatch(consolePages.picker, /class="problems"/);
+
   // Every place a value could end up.
   const search = new LeakSearch();
+  search.add("console catalog page", consolePages.catalog, backup.backupId as string);
+  search.add("console coverage page", consolePages.coverage, topic);
+  search.add("console picker page", consolePages.picker, "KafkaRestore");
+  search.add("console restores and validations page", operationsPage, kinds.KafkaRestore.name);
+  search.add("console logs", consoleProgram.logs(), "console request");
+  assert.doesNotMatch(consoleProgram.logs(), /forbidden/i, "the console was refused something");
   for (const [kind, { resource: r, name }] of Object.entries(kinds) as Array<[Kind, (typeof kinds)[Kind]]>) {
     search.add(`${kind} status`, kubectl(["get", r, "-n", namespace, "-o", "yaml"]), name);
     // Every controller names the namespace it watches when it starts (not all log each run).
@@ -386,6 +430,6 @@ test("canary values of every kind of Secret appear in no log, metric, status, Ev
 
   console.log(search.assertNone(canaries));
   console.log(
-    `searched: 5 controllers' logs and metrics, 5 kinds' status, the Slack message and PagerDuty event, Events, ConfigMaps, ${stored} objects in MinIO, ${storedAzure} in Azurite`,
+    `searched: 5 controllers' logs and metrics, the console's 4 pages and logs, 5 kinds' status, the Slack message and PagerDuty event, Events, ConfigMaps, ${stored} objects in MinIO, ${storedAzure} in Azurite`,
   );
 });

@@ -1,8 +1,9 @@
 // The console as it runs in a cluster (controllers/console.ts), against the stack's API server and
 // MinIO: it lists the KafkaBackups of the namespace it watches, reads each one's storage with that
 // KafkaBackup's Secret, shows only the sets that KafkaBackup owns, gives a KafkaRestore that names
-// the KafkaBackup, and says which Secret is missing when a KafkaBackup's storage cannot be opened.
-// No Secret value reaches a page.
+// the KafkaBackup, and says which Secret is missing when a KafkaBackup's storage cannot be opened;
+// its restores and validations page shows each KafkaRestore's and KafkaBackupValidation's status
+// (written here through the status subresource, as a controller would). No Secret value reaches a page.
 import assert from "node:assert/strict";
 import { randomUUID } from "node:crypto";
 import { after, before, describe, test } from "node:test";
@@ -136,6 +137,106 @@ describe("web console in a cluster", () => {
     search.add("catalog page", pages.catalog ?? "", "orders");
     search.add("picker page", pages.picker, "KafkaRestore");
     search.add("console logs", consoleProgram.logs(), "console serving");
+    console.log(search.assertNone({ "S3 secret access key": stackEnv("S3_SECRET_ACCESS_KEY") }));
+  });
+
+  test("the restores and validations page shows each one's phase, progress, outcome and group translations", async () => {
+    const now = new Date().toISOString();
+    const cluster = { bootstrapServers: stackEnv("KAFKA_BOOTSTRAP_SERVERS").split(",") };
+    const backupRef = { name: "orders", backupId: `${namespace}.orders-20261203-120000` };
+    const object = (kind: string, name: string, spec: unknown, status: unknown) => {
+      kubectl(
+        ["apply", "-f", "-"],
+        JSON.stringify({ apiVersion: "kafka.oso.sh/v1alpha1", kind, metadata: { name, namespace }, spec }),
+      );
+      kubectl([
+        "patch",
+        kind.toLowerCase(),
+        name,
+        "-n",
+        namespace,
+        "--subresource=status",
+        "--type=merge",
+        "-p",
+        JSON.stringify({ status }),
+      ]);
+    };
+    object(
+      "KafkaRestore",
+      "orders-restored",
+      { backupRef, kafkaCluster: cluster, topics: [topic], topicMapping: { [topic]: `${topic}-r` }, autoConsumerGroups: true },
+      {
+        phase: "Completed",
+        backupId: backupRef.backupId,
+        progressPercent: 100,
+        recordsRestored: 50,
+        recordsTotal: 50,
+        bytesRestored: 4096,
+        offsetMappingPath: `s3://kbo-test/${prefix}/restores/orders-restored/offset-mapping.json`,
+        consumerGroups: [
+          { groupId: "billing", committed: true, partitions: 1 },
+          { groupId: "audit", committed: false, error: "the group has <live> members" },
+        ],
+        message: "restored 50 records; consumer groups: 1 of 2 carried over",
+        conditions: [{ type: "Ready", status: "True", reason: "RestoreSucceeded", lastTransitionTime: now }],
+      },
+    );
+    object(
+      "KafkaRestore",
+      "orders-running",
+      { backupRef, kafkaCluster: cluster, topics: [topic], topicMapping: { [topic]: `${topic}-r2` } },
+      { phase: "Running", progressPercent: 24, recordsRestored: 1200, recordsTotal: 5000, currentTopic: topic },
+    );
+    object(
+      "KafkaBackupValidation",
+      "orders-check",
+      { backupRef, checks: { messageCount: {} } },
+      {
+        phase: "Completed",
+        validationResult: "Fail",
+        backupId: backupRef.backupId,
+        checksTotal: 2,
+        checksCompleted: 2,
+        checksPassed: 1,
+        checksFailed: 1,
+        checkResults: [
+          { checkName: "messageCount", outcome: "Passed", message: "50 records" },
+          { checkName: "consumerGroupOffsets", outcome: "Failed", message: "group absent-group not in the snapshot" },
+        ],
+        evidenceReportPath: `s3://kbo-test/${prefix}/evidence/orders-check/evidence.json`,
+        evidenceReportSigned: false,
+        conditions: [
+          { type: "Ready", status: "False", reason: "ValidationFailed", message: "1 check failed", lastTransitionTime: now },
+        ],
+      },
+    );
+
+    const res = await fetch(`${base}/operations`);
+    assert.equal(res.status, 200);
+    const text = await res.text();
+    const section = (kind: string, name: string) =>
+      new RegExp(`<section class="${kind}" data-${kind}="${namespace}/${name}">([\\s\\S]*?)</section>`).exec(text)?.[1] ?? "";
+    const done = section("restore", "orders-restored");
+    assert.match(done, /class="phase phase-Completed">Completed</);
+    assert.match(done, /data-records-restored="50" data-records-total="50">50 of 50 records \(100%\)/);
+    assert.match(done, new RegExp(`<code>s3://kbo-test/${prefix}/restores/orders-restored/offset-mapping\\.json</code>`));
+    assert.match(done, /1 of 2 carried over/);
+    assert.match(done, /<tr data-group="billing" data-committed="true"><td>billing<\/td><td>yes<\/td><td class="n">1<\/td>/);
+    assert.match(done, /<tr data-group="audit" data-committed="false">.*the group has &lt;live&gt; members/, "escaped");
+    assert.match(done, /data-type="Ready" data-status="True">Ready=True \(RestoreSucceeded\)/);
+    assert.match(done, new RegExp(`${namespace}/orders<br><span class="muted">${namespace}\\.orders-20261203-120000`));
+    const running = section("restore", "orders-running");
+    assert.match(running, /phase-Running">Running</);
+    assert.match(running, /data-records-restored="1200" data-records-total="5000">1,200 of 5,000 records \(24%\)/);
+    const validation = section("validation", "orders-check");
+    assert.match(validation, /phase-Completed">Completed<\/span> <span class="verdict-fail">Fail</);
+    assert.match(validation, /1 passed, 1 failed, 0 warned of 2/);
+    assert.match(validation, /<tr data-check="consumerGroupOffsets" data-outcome="Failed">/);
+    assert.match(validation, /evidence\.json<\/code> · unsigned/);
+    assert.match(validation, /Ready=False \(ValidationFailed\): 1 check failed/);
+    assert.doesNotMatch(text, /bootstrapServers|127\.0\.0\.1:\d+/, "no spec's cluster block on the page");
+    const search = new LeakSearch();
+    search.add("restores and validations page", text, "orders-restored");
     console.log(search.assertNone({ "S3 secret access key": stackEnv("S3_SECRET_ACCESS_KEY") }));
   });
 });

@@ -6,6 +6,7 @@ import { parse as parseYaml } from "yaml";
 import { achievedRpo, coverageTimeline } from "../../engine/console/coverage.ts";
 import { html } from "../../engine/console/html.ts";
 import type { ConsoleLocation, LocationView } from "../../engine/console/location.ts";
+import { operationsPage, restoreProgress } from "../../engine/console/operations.ts";
 import { catalogPage, coveragePage, offsetX, pickerPage, timelineLanes } from "../../engine/console/pages.ts";
 import { parseInstant, parsePickerForm, restoreManifestYaml, restoreName, restoreSpecOf } from "../../engine/console/picker.ts";
 import type { Manifest, ManifestPartition } from "../../engine/format/manifest.ts";
@@ -234,5 +235,41 @@ describe("pages", () => {
       assert.ok(page.includes("&lt;script&gt;"), "the value is on the page, escaped");
       assert.ok(!page.includes("<script"), "and never as markup");
     }
+  });
+});
+
+describe("restores and validations page", () => {
+  test("progress: records restored of the total, with the percentage", () => {
+    assert.equal(
+      restoreProgress({ recordsRestored: 1200, recordsTotal: 5000, progressPercent: 24 }),
+      "1,200 of 5,000 records (24%)",
+    );
+    assert.equal(restoreProgress({ recordsRestored: 7 }), "7 records");
+    assert.equal(restoreProgress({ progressPercent: 0 }), "0%");
+    assert.equal(restoreProgress(undefined), "");
+  });
+
+  test("status values are escaped; a spec's cluster and storage blocks are not shown; a failed list is said", () => {
+    const page = operationsPage({
+      restores: [
+        {
+          metadata: { namespace: "ns", name: "r" },
+          spec: { backupRef: { name: "kb", storage: { storageType: "s3" } as never } },
+          status: {
+            phase: "Failed",
+            message: "<script>x</script>",
+            consumerGroups: [{ groupId: "g<1>", committed: false, error: "a&b" }],
+          },
+        },
+      ],
+      validations: { error: "forbidden <x>" },
+    });
+    assert.doesNotMatch(page, /<script>|g<1>|<x>/);
+    assert.match(page, /&lt;script&gt;x&lt;\/script&gt;/);
+    assert.match(page, /<tr data-group="g&lt;1&gt;" data-committed="false">/);
+    assert.match(page, /a&amp;b/);
+    assert.doesNotMatch(page, /storageType|s3/);
+    assert.match(page, /Could not list KafkaBackupValidations: forbidden &lt;x&gt;/);
+    assert.match(operationsPage(undefined), /Only the console in a cluster/);
   });
 });
