@@ -46,6 +46,10 @@ async function reconcile(o: KafkaOffsetReset, ctx: Ctx): Promise<Action> {
   }
 
   if (status.phase === "Running") {
+    // The cache may not have this process's final status of a run that just ended yet (failing
+    // it as interrupted then overwrote a finished dry run's Completed): only the API server can tell.
+    const latest = await ctx.resources.get(o.metadata.namespace, o.metadata.name);
+    if (latest.status?.phase !== "Running") return await reconcile(latest, ctx);
     // Left Running by a controller that stopped (crash, shutdown, a replaced leader).
     const started = Date.parse(status.startTime ?? "") || 0;
     if (o.spec.resetStrategy === "shift-by")
