@@ -98,6 +98,22 @@ export interface KafkaBackupOperatorArgs {
   skipAwait?: boolean;
 }
 
+/** Every pod of the operator: non-root, the runtime's default seccomp profile. */
+const podSecurityContext = {
+  runAsNonRoot: true,
+  runAsUser: 1000,
+  runAsGroup: 1000,
+  fsGroup: 1000,
+  seccompProfile: { type: "RuntimeDefault" },
+};
+
+/** Every container of the operator: a read-only root filesystem, no capabilities. */
+const containerSecurityContext = {
+  allowPrivilegeEscalation: false,
+  readOnlyRootFilesystem: true,
+  capabilities: { drop: ["ALL"] },
+};
+
 /** A controller's container: its own memory figures (infra/controllers.ts), the same CPU for all. */
 const defaultResources = (c: ControllerSpec) => {
   const memory = c.memory ?? defaultMemory;
@@ -273,13 +289,7 @@ export class KafkaBackupOperator extends pulumi.ComponentResource {
                 serviceAccountName: c.component,
                 terminationGracePeriodSeconds: 30,
                 imagePullSecrets: args.imagePullSecrets?.map((s) => ({ name: s })),
-                securityContext: {
-                  runAsNonRoot: true,
-                  runAsUser: 1000,
-                  runAsGroup: 1000,
-                  fsGroup: 1000,
-                  seccompProfile: { type: "RuntimeDefault" },
-                },
+                securityContext: podSecurityContext,
                 containers: [
                   {
                     name: "controller",
@@ -300,11 +310,7 @@ export class KafkaBackupOperator extends pulumi.ComponentResource {
                       periodSeconds: 10,
                     },
                     resources: args.resources ?? defaultResources(c),
-                    securityContext: {
-                      allowPrivilegeEscalation: false,
-                      readOnlyRootFilesystem: true,
-                      capabilities: { drop: ["ALL"] },
-                    },
+                    securityContext: containerSecurityContext,
                     // TLS material and spill files go to /tmp: the root filesystem is read-only.
                     volumeMounts: [{ name: "tmp", mountPath: "/tmp" }],
                   },
@@ -474,13 +480,7 @@ export class KafkaBackupOperator extends pulumi.ComponentResource {
               serviceAccountName: consoleComponent,
               terminationGracePeriodSeconds: 10,
               imagePullSecrets: args.imagePullSecrets?.map((s) => ({ name: s })),
-              securityContext: {
-                runAsNonRoot: true,
-                runAsUser: 1000,
-                runAsGroup: 1000,
-                fsGroup: 1000,
-                seccompProfile: { type: "RuntimeDefault" },
-              },
+              securityContext: podSecurityContext,
               containers: [
                 {
                   name: "console",
@@ -502,11 +502,7 @@ export class KafkaBackupOperator extends pulumi.ComponentResource {
                     requests: { cpu: "50m", memory: "96Mi" },
                     limits: { cpu: "500m", memory: "512Mi" },
                   },
-                  securityContext: {
-                    allowPrivilegeEscalation: false,
-                    readOnlyRootFilesystem: true,
-                    capabilities: { drop: ["ALL"] },
-                  },
+                  securityContext: containerSecurityContext,
                   volumeMounts: [{ name: "tmp", mountPath: "/tmp" }],
                 },
               ],
