@@ -13,15 +13,7 @@ import { readSets } from "../../engine/backupset/sets.ts";
 import { KafkaClient } from "../../engine/kafka/client.ts";
 import { minioStore } from "../support/backup.ts";
 import { apply, events, minioSecret, s3Storage, topicWith } from "../support/e2e.ts";
-import {
-  applyCrds,
-  createNamespace,
-  getObject,
-  kubectl,
-  type RunningController,
-  startController,
-  waitFor,
-} from "../support/kube.ts";
+import { applyCrds, controllersForThisFile, createNamespace, getObject, kubectl, waitFor } from "../support/kube.ts";
 import { stackEnv } from "../support/stack-env.ts";
 
 interface Status {
@@ -36,7 +28,7 @@ interface Status {
 }
 
 let kafka: KafkaClient;
-const controllers: RunningController[] = [];
+const controller = controllersForThisFile();
 const bootstrap = () => stackEnv("KAFKA_BOOTSTRAP_SERVERS").split(",");
 
 before(async () => {
@@ -44,18 +36,8 @@ before(async () => {
   kafka = new KafkaClient({ bootstrapServers: bootstrap() });
 });
 after(async () => {
-  for (const c of controllers) await c.stop("SIGKILL");
   await kafka.close();
 });
-
-async function controller(entry: string, namespaces: string[]): Promise<RunningController> {
-  const c = await startController(entry, {
-    WATCH_NAMESPACES: namespaces.join(","),
-    LEADER_ELECTION_NAMESPACE: namespaces[0] as string,
-  });
-  controllers.push(c);
-  return c;
-}
 
 const status = (kind: string, namespace: string, name: string) =>
   getObject<{ status?: Status }>(kind, namespace, name).status ?? {};

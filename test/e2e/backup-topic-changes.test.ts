@@ -12,15 +12,7 @@ import { KafkaClient } from "../../engine/kafka/client.ts";
 import { fetchTopicIds } from "../../engine/kafka/topic-ids.ts";
 import { minioStore, readBackup } from "../support/backup.ts";
 import { apply, events, minioSecret, s3Storage, topicWith } from "../support/e2e.ts";
-import {
-  applyCrds,
-  createNamespace,
-  getObject,
-  kubectl,
-  type RunningController,
-  startController,
-  waitFor,
-} from "../support/kube.ts";
+import { applyCrds, controllersForThisFile, createNamespace, getObject, kubectl, waitFor } from "../support/kube.ts";
 import { stackEnv } from "../support/stack-env.ts";
 
 interface Status {
@@ -35,7 +27,7 @@ interface Status {
 }
 
 let kafka: KafkaClient;
-const controllers: RunningController[] = [];
+const start = controllersForThisFile();
 const bootstrap = () => stackEnv("KAFKA_BOOTSTRAP_SERVERS").split(",");
 
 before(async () => {
@@ -43,15 +35,10 @@ before(async () => {
   kafka = new KafkaClient({ bootstrapServers: bootstrap() });
 });
 after(async () => {
-  for (const c of controllers) await c.stop("SIGKILL");
   await kafka.close();
 });
 
-async function controller(namespace: string): Promise<RunningController> {
-  const c = await startController("controllers/backup.ts", { WATCH_NAMESPACES: namespace, LEADER_ELECTION_NAMESPACE: namespace });
-  controllers.push(c);
-  return c;
-}
+const controller = (namespace: string) => start("controllers/backup.ts", [namespace]);
 
 const status = (namespace: string, name: string) => getObject<{ status?: Status }>("kafkabackup", namespace, name).status ?? {};
 const condition = (namespace: string, name: string, type: string) =>

@@ -4,6 +4,7 @@
 import { type ChildProcess, execFileSync, spawn } from "node:child_process";
 import { randomUUID } from "node:crypto";
 import { join } from "node:path";
+import { after } from "node:test";
 import { setTimeout as sleep } from "node:timers/promises";
 import { repoRoot } from "../stack/config.ts";
 import { freePort } from "../stack/process.ts";
@@ -72,6 +73,25 @@ export interface RunningController {
   metricsPort: number;
   logs: () => string;
   stop: (signal?: NodeJS.Signals) => Promise<void>;
+}
+
+/**
+ * For a test file: starts controllers watching `namespaces` (the first holds the leader Lease),
+ * every one SIGKILLed when the file's tests are done. Call it at the file's top level.
+ */
+export function controllersForThisFile(): (entry: string, namespaces: string[]) => Promise<RunningController> {
+  const started: RunningController[] = [];
+  after(async () => {
+    for (const c of started) await c.stop("SIGKILL");
+  });
+  return async (entry, namespaces) => {
+    const c = await startController(entry, {
+      WATCH_NAMESPACES: namespaces.join(","),
+      LEADER_ELECTION_NAMESPACE: namespaces[0] as string,
+    });
+    started.push(c);
+    return c;
+  };
 }
 
 /** Starts a controller program (the .ts source, or a bundle under dist/) with only a KUBECONFIG and its settings. */
