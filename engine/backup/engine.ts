@@ -9,6 +9,7 @@ import { assertWritableBy } from "../backupset/chain.ts";
 import type { Codec } from "../format/codec.ts";
 import { type ChainLink, type Manifest, parseManifest, type SetOwner, type SetRunState } from "../format/manifest.ts";
 import { keyFingerprint } from "../format/segment.ts";
+import { tuneHeapForBuffers } from "../heap.ts";
 import type { KafkaClient } from "../kafka/client.ts";
 import { TopicNotFoundError } from "../kafka/errors.ts";
 import { fetchTopicIds } from "../kafka/topic-ids.ts";
@@ -164,6 +165,7 @@ export function budgetShares(budget: number, partitions: number, segmentMaxBytes
 }
 
 export async function runBackup(kafka: KafkaClient, store: ObjectStore, options: BackupOptions): Promise<BackupResult> {
+  tuneHeapForBuffers();
   const o = { ...backupDefaults, ...options };
   const log = (o.log ?? silentLogger).child({ backupId: o.backupId });
   const started = Date.now();

@@ -11,6 +11,7 @@ import {
   batchCodec,
   batchEnd,
   batchRecordsRegion,
+  batchRecordsRegionNow,
   isControl,
   isTransactional,
   scanRecords,
@@ -86,7 +87,7 @@ export class PartitionWriter {
   readonly #shared: WriterShared;
   readonly #log: Logger;
   readonly #labels: { backup_id: string; topic: string };
-  #builder = new BatchSegmentBuilder();
+  #builder: BatchSegmentBuilder;
   /** Budget held by the open segment's batches. */
   #held = 0;
   /** Offsets passed on purpose (markers, aborted data) since the last checkpoint. */
@@ -111,6 +112,7 @@ export class PartitionWriter {
     init: { topic: string; partition: number; checkpoint: Checkpoint; target: number; end: number },
   ) {
     this.#shared = shared;
+    this.#builder = new BatchSegmentBuilder(shared.settings.segmentMaxBytes);
     this.topic = init.topic;
     this.partition = init.partition;
     this.checkpoint = init.checkpoint;
@@ -211,7 +213,8 @@ export class PartitionWriter {
     verifyBatchCrc(b, this.where);
     const sourceCodec = batchCodec(b);
     let view = b;
-    let region = await batchRecordsRegion(b, this.where);
+    // At once for uncompressed and LZ4 batches; other codecs decompress on the thread pool.
+    let region = batchRecordsRegionNow(b, this.where) ?? (await batchRecordsRegion(b, this.where));
     let stored: Buffer;
     if (b.baseOffset < from || batchEnd(b) > hi) {
       const [decoded] = await decodeRecordSet(b.bytes, this.where);
@@ -225,8 +228,8 @@ export class PartitionWriter {
       // records compress together (the source codec is kept in the entry for restore).
       stored = withRecordsRegion(b, region, 0);
     } else {
-      // A copy, so a long-open segment never pins a whole fetch response in memory.
-      stored = Buffer.from(b.bytes);
+      // A view of the fetch response: the segment builder copies it into its frame.
+      stored = b.bytes;
     }
     const scan = scanRecords(view, region, this.where);
     if (scan.firstOffset < 0) return undefined;
@@ -331,7 +334,7 @@ export class PartitionWriter {
     this.#skipped = 0;
     const builder = this.#builder;
     const held = this.#held;
-    this.#builder = new BatchSegmentBuilder();
+    this.#builder = new BatchSegmentBuilder(this.#shared.settings.segmentMaxBytes);
     this.#held = 0;
     this.#sealing = this.#sealing
       .then(() => (builder.empty ? this.#storeProgress(sealedAt, skipped) : this.#storeSegment(builder, sealedAt, skipped)))
@@ -362,6 +365,9 @@ export class PartitionWriter {
     this.#shared.lease.check();
     const writeStarted = performance.now();
     await store.put(key, segment.bytes);
+    // Stored: nothing reads the frame again. (After a failed write it is left to the collector: an
+    // abandoned request might still be reading it.)
+    builder.release();
     metrics?.storageWriteLatency.observe({ backup_id: s.backupId }, (performance.now() - writeStarted) / 1000);
     const entry: ManifestSegment = {
       key,

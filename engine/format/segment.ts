@@ -5,6 +5,7 @@
 // them record by record.
 import { createCipheriv, createDecipheriv, createHash, randomBytes } from "node:crypto";
 import { crc32 } from "node:zlib";
+import { BufferPool } from "./buffer-pool.ts";
 import { ByteReader, ByteWriter, FormatError, HeaderKeyBytes, safeNumber } from "./bytes.ts";
 import { type Codec, checkLevel, codecFromId, codecIds, compress, decompress } from "./codec.ts";
 import type { BackupRecord, RecordHeader } from "./record.ts";
@@ -377,16 +378,14 @@ export interface BatchEntry {
 }
 
 /** Version-2 block: each entry's 38-byte header, then the batch (its length from its own header). */
-export function encodeEntryHeader(e: Omit<BatchEntry, "batch" | "maxTimestamp" | "recordCount">): Buffer {
-  const h = Buffer.allocUnsafe(ENTRY_HEADER_BYTES);
-  h.writeUInt8(e.sourceCodec, 0);
-  h.writeUInt8(e.contiguous ? ENTRY_CONTIGUOUS : 0, 1);
-  h.writeBigInt64BE(BigInt(e.firstOffset), 2);
-  h.writeBigInt64BE(BigInt(e.lastOffset), 10);
-  h.writeBigInt64BE(BigInt(e.minTimestamp), 18);
-  h.writeBigInt64BE(BigInt(e.lastTimestamp), 26);
-  h.writeUInt32BE(Math.min(e.recordBytes, 0xffffffff), 34);
-  return h;
+function writeEntryHeader(e: Omit<BatchEntry, "batch" | "maxTimestamp" | "recordCount">, h: Buffer, at: number): void {
+  h.writeUInt8(e.sourceCodec, at);
+  h.writeUInt8(e.contiguous ? ENTRY_CONTIGUOUS : 0, at + 1);
+  h.writeBigInt64BE(BigInt(e.firstOffset), at + 2);
+  h.writeBigInt64BE(BigInt(e.lastOffset), at + 10);
+  h.writeBigInt64BE(BigInt(e.minTimestamp), at + 18);
+  h.writeBigInt64BE(BigInt(e.lastTimestamp), at + 26);
+  h.writeUInt32BE(Math.min(e.recordBytes, 0xffffffff), at + 34);
 }
 
 /** The entries of a version-2 block, checked against the segment header. Views, no copies. */
@@ -434,9 +433,16 @@ export function segmentEntries(block: Buffer, info: SegmentInfo, name = "segment
   return entries;
 }
 
-/** Collects batches for one version-2 segment; `prepare` gives the block and facts to seal. */
+/** Segment frames, reused across the segments (and runs) of the process. */
+export const segmentFrames = new BufferPool(8);
+
+/**
+ * Collects batches for one version-2 segment, copied as they come into one frame (room for the
+ * header, the entries, the footer) taken from `segmentFrames`; `prepare` gives the block and facts
+ * to seal in place, and `release` gives the frame back once the segment is stored.
+ */
 export class BatchSegmentBuilder {
-  readonly #parts: Buffer[] = [];
+  #frame: Buffer | undefined;
   bytes = 0;
   recordCount = 0;
   recordBytes = 0;
@@ -445,6 +451,13 @@ export class BatchSegmentBuilder {
   minTimestamp = Number.POSITIVE_INFINITY;
   maxTimestamp = Number.NEGATIVE_INFINITY;
   openedAt = 0;
+
+  /** The entries' size the segment is cut at (its frame is taken that large). */
+  readonly expectedBytes: number;
+
+  constructor(expectedBytes = 1024 * 1024) {
+    this.expectedBytes = expectedBytes;
+  }
 
   get empty(): boolean {
     return this.recordCount === 0;
@@ -457,9 +470,11 @@ export class BatchSegmentBuilder {
       this.firstOffset = entry.firstOffset;
       this.openedAt = Date.now();
     }
-    const header = encodeEntryHeader(entry);
-    this.#parts.push(header, entry.batch);
-    this.bytes += header.length + entry.batch.length;
+    const frame = this.#room(ENTRY_HEADER_BYTES + entry.batch.length);
+    const at = HEADER_BYTES + this.bytes;
+    writeEntryHeader(entry, frame, at);
+    entry.batch.copy(frame, at + ENTRY_HEADER_BYTES);
+    this.bytes += ENTRY_HEADER_BYTES + entry.batch.length;
     this.recordCount += entry.recordCount;
     this.recordBytes += entry.recordBytes;
     this.lastOffset = entry.lastOffset;
@@ -467,24 +482,38 @@ export class BatchSegmentBuilder {
     if (entry.maxTimestamp > this.maxTimestamp) this.maxTimestamp = entry.maxTimestamp;
   }
 
-  prepare(): PreparedSegment {
-    if (this.empty) throw new RangeError("a segment holds at least one record");
-    const framed = Buffer.allocUnsafe(HEADER_BYTES + this.bytes + FOOTER_BYTES);
-    let at = HEADER_BYTES;
-    for (const part of this.#parts) {
-      part.copy(framed, at);
-      at += part.length;
+  /** The frame, grown (to a larger pooled one) when `more` bytes of entries would not fit. */
+  #room(more: number): Buffer {
+    const needed = HEADER_BYTES + this.bytes + more + FOOTER_BYTES;
+    const frame = this.#frame;
+    if (frame && frame.length >= needed) return frame;
+    const wanted = Math.max(needed, HEADER_BYTES + this.expectedBytes + FOOTER_BYTES, 2 * (frame?.length ?? 0));
+    const grown = segmentFrames.acquire(wanted);
+    if (frame) {
+      frame.copy(grown, HEADER_BYTES, HEADER_BYTES, HEADER_BYTES + this.bytes);
+      segmentFrames.release(frame);
     }
-    this.#parts.length = 0;
+    this.#frame = grown;
+    return grown;
+  }
+
+  prepare(): PreparedSegment {
+    if (this.empty || !this.#frame) throw new RangeError("a segment holds at least one record");
     return {
       version: BATCH_SEGMENT_VERSION,
       framed: true,
-      block: framed.subarray(HEADER_BYTES, HEADER_BYTES + this.bytes),
+      block: this.#frame.subarray(HEADER_BYTES, HEADER_BYTES + this.bytes),
       recordCount: this.recordCount,
       firstOffset: this.firstOffset,
       lastOffset: this.lastOffset,
       minTimestamp: this.minTimestamp,
       maxTimestamp: this.maxTimestamp,
     };
+  }
+
+  /** Gives the frame back: call only when nothing holds the prepared block or what was sealed from it. */
+  release(): void {
+    if (this.#frame) segmentFrames.release(this.#frame);
+    this.#frame = undefined;
   }
 }

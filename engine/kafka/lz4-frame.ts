@@ -21,6 +21,7 @@ export function decompressLz4Frame(src: Buffer): Buffer {
   const checksum = flg & FLG_BLOCK_CHECKSUM ? 4 : 0;
   const blocks: Buffer[] = [];
   let total = 0;
+  let compressedBlocks = 0;
   for (;;) {
     if (pos + 4 > src.length) throw new Error("LZ4 frame ends without its end mark");
     const size = src.readUInt32LE(pos);
@@ -35,6 +36,7 @@ export function decompressLz4Frame(src: Buffer): Buffer {
       src.writeUInt32LE(maxBlock, pos);
       try {
         block = lz4.uncompressSync(src.subarray(pos, start + length));
+        compressedBlocks++;
       } finally {
         src.writeUInt32LE(size, pos);
       }
@@ -44,5 +46,7 @@ export function decompressLz4Frame(src: Buffer): Buffer {
     pos = start + length + checksum;
   }
   if (flg & FLG_CONTENT_CHECKSUM && pos + 8 > src.length) throw new Error("LZ4 frame lacks its content checksum");
-  return blocks.length === 1 ? Buffer.from(blocks[0] as Buffer) : Buffer.concat(blocks, total);
+  if (blocks.length !== 1) return Buffer.concat(blocks, total);
+  // A decoded block is the caller's already; a stored one is a view into the frame.
+  return compressedBlocks ? (blocks[0] as Buffer) : Buffer.from(blocks[0] as Buffer);
 }

@@ -15,6 +15,7 @@ import { Throttle } from "../backup/throttle.ts";
 import { readManifest, readSegmentContent } from "../backupset/catalog.ts";
 import type { BackupRecord, RecordHeader } from "../format/record.ts";
 import type { BatchEntry } from "../format/segment.ts";
+import { tuneHeapForBuffers } from "../heap.ts";
 import {
   ATTR_COMPRESSION,
   BATCH_HEADER_BYTES,
@@ -178,6 +179,7 @@ const defaultMemoryBudgetBytes = 32 * 1024 * 1024;
 const maxProducedBatchBytes = 1000 * 1024;
 
 export async function runRestore(kafka: KafkaClient, store: StorageBackend, options: RestoreOptions): Promise<RestoreResult> {
+  tuneHeapForBuffers();
   const started = Date.now();
   const log = (options.log ?? silentLogger).child({ backupId: options.backupId, restoreId: options.restoreId });
   const manifest = await readManifest(store, options.backupId);
