@@ -247,12 +247,12 @@ export class S3Backend implements StorageBackend {
   }
 
   async getBuffer(key: string, opts: GetOptions = {}): Promise<StoredObject> {
-    const { body, etag } = await this.#read(key, opts);
-    return { body: await readAll(body), etag };
+    const { body, etag, length } = await this.#read(key, opts);
+    return { body: await readAll(body, length), etag };
   }
 
   /** A resumable ranged read (transfer.ts) with the version it reads. */
-  async #read(key: string, opts: GetOptions): Promise<{ body: Readable; etag: string }> {
+  async #read(key: string, opts: GetOptions): Promise<{ body: Readable; etag: string; length: number }> {
     const Key = this.#ops.objectKey(key);
     return await openResumable({
       range: opts.range,

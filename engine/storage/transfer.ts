@@ -155,10 +155,26 @@ export async function forEachLimit<T>(items: readonly T[], limit: number, fn: (i
   if (failure) throw failure.error;
 }
 
-export async function readAll(stream: Readable): Promise<Buffer> {
-  const chunks: Buffer[] = [];
-  for await (const chunk of stream) chunks.push(Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk as Uint8Array));
-  return Buffer.concat(chunks);
+/**
+ * A stream's bytes in one buffer. With `length` known (a ranged read announces it) the buffer is
+ * allocated once and the chunks copied in as they come: no list of chunks held, no second copy.
+ */
+export async function readAll(stream: Readable, length?: number): Promise<Buffer> {
+  if (length === undefined) {
+    const chunks: Buffer[] = [];
+    for await (const chunk of stream) chunks.push(Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk as Uint8Array));
+    return Buffer.concat(chunks);
+  }
+  const out = Buffer.allocUnsafe(length);
+  let at = 0;
+  for await (const chunk of stream) {
+    const bytes = chunk as Uint8Array;
+    if (at + bytes.length > length) throw new Error(`the store sent more than the ${length} bytes it announced`);
+    out.set(bytes, at);
+    at += bytes.length;
+  }
+  if (at !== length) throw new Error(`the store sent ${at} of the ${length} bytes it announced`);
+  return out;
 }
 
 /** One response of a ranged read: its body, the object's version, how many bytes it will deliver. */
@@ -192,7 +208,7 @@ export class IdleStreamError extends Error {
  * delivers are exactly the object's even across resumes. A stream that ends short is resumed
  * too; a version change is an error.
  */
-export async function openResumable(read: ResumableRead): Promise<{ body: Readable; etag: string }> {
+export async function openResumable(read: ResumableRead): Promise<{ body: Readable; etag: string; length: number }> {
   const start = read.range?.start ?? 0;
   const end = read.range?.end;
   const first = await read.open(start, end, undefined);
@@ -229,7 +245,7 @@ export async function openResumable(read: ResumableRead): Promise<{ body: Readab
       current.body.destroy();
     }
   }
-  return { body: Readable.from(deliver(), { objectMode: false }), etag };
+  return { body: Readable.from(deliver(), { objectMode: false }), etag, length: expected };
 }
 
 /** Yields a stream's chunks, failing with IdleStreamError when the next one takes longer than idleMs. */
