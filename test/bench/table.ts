@@ -125,7 +125,10 @@ export function renderTable(r: any): string {
         `${fmt(i.idleRssMiB)} MiB (peak ${fmt(i.peakRssMiB)}; heap used ${fmt(i.heapUsedMiB)} of ${fmt(i.heapTotalMiB)}, external ${fmt(i.externalMiB)}, other ${fmt(i.otherMiB)}); settled in ${fmt(i.settleSeconds)} s; ${fmt(i.idleApiRequestsPerMinute)} API requests/min idle`,
       ]);
     const l = r.controllers.latency;
-    extra.push([`${l.kind} applied → Running, ${l.samples} samples`, `p50 ${fmt(l.p50Ms, 0)} ms, p99 ${fmt(l.p99Ms, 0)} ms`]);
+    extra.push([
+      `${l.kind} applied → Running, ${l.samples} samples`,
+      `p50 ${fmt(l.p50Ms, 0)} ms, p99 ${fmt(l.p99Ms, 0)} ms${l.neverRunning ? `; ${l.neverRunning} never Running` : ""}${l.unfinished ? `; ${l.unfinished} unfinished` : ""}`,
+    ]);
   }
   if (extra.length) out.push("", table(["", "figure"], extra));
   out.push(
