@@ -267,6 +267,10 @@ describe("execution.mode job", () => {
       lastProbeTime: now,
       lastTransitionTime: now,
     });
+    // With the local node up, the real Job controller has started the Job (startTime, active pods
+    // that cannot start: the image is not on the node); a finished Job has none active, as the
+    // API server checks.
+    const current = getObject<{ status?: { startTime?: string; active?: number } }>("job", namespace, jobName).status ?? {};
     kubectl([
       "patch",
       "job",
@@ -277,7 +281,13 @@ describe("execution.mode job", () => {
       "--type=merge",
       "-p",
       JSON.stringify({
-        status: { startTime: now, failed: 4, failedIndexes: "1", conditions: [condition("FailureTarget"), condition("Failed")] },
+        status: {
+          ...(current.startTime ? {} : { startTime: now }),
+          ...(current.active !== undefined ? { active: 0, ready: 0, terminating: 0 } : {}),
+          failed: 4,
+          failedIndexes: "1",
+          conditions: [condition("FailureTarget"), condition("Failed")],
+        },
       }),
     ]);
     const backup = await finished("kafkabackup", "index-failed");

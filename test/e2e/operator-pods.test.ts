@@ -6,10 +6,12 @@
 // from the API server through its projected ServiceAccount token; a KafkaBackup of a real topic
 // runs in that pod, to MinIO, and the objects written are read back. Skipped without the node.
 import assert from "node:assert/strict";
+import { readFileSync } from "node:fs";
 import { after, before, describe, test } from "node:test";
 import { KafkaClient } from "../../engine/kafka/client.ts";
 import { operatorControllers } from "../../infra/controllers.ts";
 import { renderOperator } from "../../infra/render.ts";
+import { createTopic, deleteTopic, fill } from "../bench/kafka-tools.ts";
 import { stackConfig } from "../stack/config.ts";
 import { readStackEnv } from "../stack/stack.ts";
 import { minioStore, readBackup } from "../support/backup.ts";
@@ -140,6 +142,63 @@ describe("the backup controller as a pod from the operator's image", { skip }, (
     );
     const logs = kubectl(["logs", "-n", operatorNamespace, controllerPod()?.metadata.name ?? ""]);
     assert.match(logs, /from-a-pod/);
+  });
+
+  test("a default install backs up a 1 GiB topic inside the pod's memory limit (the pod's peak from its memory cgroup)", async () => {
+    // The bench's data (1 KiB JSON-like values with keys and three headers, produced lz4 by Kafka's
+    // Java producer), backed up in the controller's pod with the defaults a user gets.
+    const topic = `pod-gib-${Date.now()}`;
+    const records = 1_114_112;
+    await createTopic(topic, 8);
+    try {
+      await fill(topic, records, 1024, 8);
+      const prefix = `e2e-pod-gib-${namespace}`;
+      apply(namespace, {
+        apiVersion: "kafka.oso.sh/v1alpha1",
+        kind: "KafkaBackup",
+        metadata: { name: "one-gib" },
+        spec: {
+          kafkaCluster: { bootstrapServers: String(env.KAFKA_POD_BOOTSTRAP_SERVERS).split(",") },
+          topics: [topic],
+          storage: podStorage(prefix),
+        },
+      });
+      const done = await waitFor(
+        "the 1 GiB backup to finish",
+        () => {
+          const s = getObject<{ status?: Status }>("kafkabackup", namespace, "one-gib").status ?? {};
+          return s.phase === "Completed" || s.phase === "Failed" ? s : undefined;
+        },
+        900_000,
+      );
+      assert.equal(done.phase, "Completed", done.message);
+      assert.equal(done.recordsProcessed, records);
+      type PodJson = {
+        metadata: { uid: string };
+        spec: { containers: Array<{ resources?: { limits?: { memory?: string } } }> };
+        status: {
+          qosClass?: string;
+          containerStatuses?: Array<{ restartCount: number; lastState?: { terminated?: { reason?: string } } }>;
+        };
+      };
+      const pod = JSON.parse(
+        kubectl(["get", "pod", "-n", operatorNamespace, controllerPod()?.metadata.name ?? "", "-o", "json"]),
+      ) as PodJson;
+      const container = pod.status.containerStatuses?.[0];
+      assert.equal(container?.restartCount, 0, `the controller restarted (${container?.lastState?.terminated?.reason ?? "?"})`);
+      const limit = pod.spec.containers[0]?.resources?.limits?.memory ?? "";
+      assert.match(limit, /^\d+Mi$/, "the Deployment ships a memory limit in Mi");
+      const limitMiB = Number.parseInt(limit, 10);
+      // cgroup v1 with the cgroupfs driver (the local node's kubelet): the pod's own memory cgroup,
+      // its peak since the pod started (the controller idle, the earlier tests, and this backup).
+      const qos = (pod.status.qosClass ?? "").toLowerCase();
+      const cgroup = `/sys/fs/cgroup/memory/kubepods/${qos === "guaranteed" ? "" : `${qos}/`}pod${pod.metadata.uid}`;
+      const peakMiB = Number(readFileSync(`${cgroup}/memory.max_usage_in_bytes`, "utf8")) / (1024 * 1024);
+      console.log(`1 GiB backup in the controller's pod: peak ${peakMiB.toFixed(0)} MiB of its ${limit} limit`);
+      assert.ok(peakMiB > 0 && peakMiB < limitMiB, `peak ${peakMiB.toFixed(0)} MiB, limit ${limitMiB} MiB`);
+    } finally {
+      await deleteTopic(topic);
+    }
   });
 
   test("execution.mode job: the real Job controller runs the Indexed Job's pods from the image; deleting the KafkaBackup collects its Job", async () => {
