@@ -1,10 +1,12 @@
 // `npm run demo`: the product's main job on the local stack, start to finish. It brings up the
 // stack (real Kafka, kube-apiserver + etcd, MinIO, the Pulumi CLI), deploys the operator with
-// `pulumi up` (CRDs, namespace, per-controller ServiceAccounts and RBAC, Deployments), starts the
-// KafkaBackup and KafkaRestore controllers as local processes under those ServiceAccounts (there
-// is no kubelet here to run the Deployments' pods), fills a topic and lets a consumer group read part of it, backs the topic up with a
-// KafkaBackup, restores it into a new topic up to a point in time with the group's offsets
-// translated, checks the result and prints a short report. `npm run demo -- down` cleans up.
+// `pulumi up` (CRDs, namespace, per-controller ServiceAccounts and RBAC, Deployments) with the
+// operator's image, built from the Dockerfile and loaded into the stack's local node, so the
+// KafkaBackup and KafkaRestore controllers run as the Deployments' pods (`--local`: no node; they
+// run as local processes under their ServiceAccounts instead); fills a topic and lets a consumer
+// group read part of it, backs the topic up with a KafkaBackup, restores it into a new topic up to
+// a point in time with the group's offsets translated, checks the result and prints a short
+// report. `npm run demo -- down` cleans up.
 import { type ChildProcess, execFileSync, spawn } from "node:child_process";
 import { mkdirSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
@@ -130,12 +132,21 @@ function removeEarlierRuns(env: Env): void {
   }
 }
 
-async function demo(): Promise<void> {
-  const config = stackConfig();
+async function demo(options: { local?: boolean }): Promise<void> {
+  const pods = !options.local;
+  const config = stackConfig(pods ? { node: true, operatorImage: true } : {});
   const ctx = context(config, (line) => process.stdout.write(`  ${line}\n`));
-  let done = step("bringing up the local stack (Kafka, kube-apiserver + etcd, MinIO, Pulumi); the first run builds them");
-  await stackUp(ctx, ["kafka", "kube", "minio", "pulumi"]);
+  let done = step(
+    pods
+      ? "bringing up the local stack (Kafka, kube-apiserver + etcd, MinIO, Pulumi, a node with the operator's image); the first run builds them"
+      : "bringing up the local stack (Kafka, kube-apiserver + etcd, MinIO, Pulumi); the first run builds them",
+  );
+  await stackUp(ctx, pods ? ["kafka", "kube", "minio", "pulumi", "node"] : ["kafka", "kube", "minio", "pulumi"]);
   const env = readStackEnv(config) as Env;
+  if (pods && !env.KBO_NODE_IMAGE) throw new Error("the local node has no operator image (npm run stack -- up --operator-image)");
+  // The addresses the controllers use: as pods, Kafka's listener for pods and MinIO at the host's bridge address.
+  const bootstrapServers = ((pods ? env.KAFKA_POD_BOOTSTRAP_SERVERS : env.KAFKA_BOOTSTRAP_SERVERS) as string).split(",");
+  const s3Endpoint = pods ? env.KBO_NODE_S3_ENDPOINT : env.S3_ENDPOINT;
   done();
   const logDir = join(config.stateDir, "demo");
   mkdirSync(join(logDir, "pvc"), { recursive: true });
@@ -146,8 +157,12 @@ async function demo(): Promise<void> {
   pulumi.env.PULUMI_K8S_ENABLE_PATCH_FORCE = "true";
   try {
     const program = pulumi.project("operator", repoRoot, ["infra", "crds", "node_modules", "package.json"]);
-    // The Deployments name an image nobody pulls here; the controllers run as local processes.
-    await pulumi.stack(program, "demo", { image: "kafka-backup-operator:demo", namespace: operatorNamespace, skipAwait: true });
+    // With --local the Deployments name an image nobody pulls here; the controllers run as local processes.
+    await pulumi.stack(program, "demo", {
+      image: pods ? (env.KBO_NODE_IMAGE as string) : "kafka-backup-operator:demo",
+      namespace: operatorNamespace,
+      skipAwait: true,
+    });
     const out = await pulumi.ok(["up", "--stack", "demo", "--yes", "--skip-preview"], program);
     const summary = /Resources:\s*\n([\s\S]*?)\n\s*\n/.exec(out)?.[1]?.trim().replace(/\s+/g, " ");
     if (summary) process.stdout.write(`  ${summary}\n`);
@@ -169,11 +184,18 @@ async function demo(): Promise<void> {
   );
   done();
 
-  done = step("starting the KafkaBackup and KafkaRestore controllers (local processes, each with its own ServiceAccount)");
-  const controllers = [
-    await startController(env, "backup", "kafka-backup-controller", logDir),
-    await startController(env, "restore", "kafka-restore-controller", logDir),
-  ];
+  const controllers: ChildProcess[] = [];
+  if (pods) {
+    done = step("waiting for the KafkaBackup and KafkaRestore controllers' pods (the Deployments, from the operator's image)");
+    for (const d of ["kafka-backup-controller", "kafka-restore-controller"])
+      kubectl(env, ["rollout", "status", `deployment/${d}`, "-n", operatorNamespace, "--timeout=300s"]);
+  } else {
+    done = step("starting the KafkaBackup and KafkaRestore controllers (local processes, each with its own ServiceAccount)");
+    controllers.push(
+      await startController(env, "backup", "kafka-backup-controller", logDir),
+      await startController(env, "restore", "kafka-restore-controller", logDir),
+    );
+  }
   done();
 
   const kafka = new KafkaClient({ bootstrapServers: (env.KAFKA_BOOTSTRAP_SERVERS as string).split(",") });
@@ -225,14 +247,14 @@ async function demo(): Promise<void> {
         kind: "KafkaBackup",
         metadata: { name: "orders-backup" },
         spec: {
-          kafkaCluster: { bootstrapServers: (env.KAFKA_BOOTSTRAP_SERVERS as string).split(",") },
+          kafkaCluster: { bootstrapServers },
           topics: [topic],
           storage: {
             storageType: "s3",
             s3: {
               bucket: env.S3_BUCKET,
               region: env.S3_REGION,
-              endpoint: env.S3_ENDPOINT,
+              endpoint: s3Endpoint,
               pathStyle: true,
               allowHttp: true,
               prefix: `demo-${Date.now()}`,
@@ -266,7 +288,7 @@ spec:
   backupRef:
     name: orders-backup
   kafkaCluster:
-    bootstrapServers: ${JSON.stringify((env.KAFKA_BOOTSTRAP_SERVERS as string).split(","))}
+    bootstrapServers: ${JSON.stringify(bootstrapServers)}
   topics: ["${topic}"]
   topicMapping:
     ${topic}: ${restored}
@@ -316,7 +338,11 @@ kafka-backup-operator demo — all checks passed in ${total.toFixed(0)}s
     .map((p) => p.offset)
     .join(", ")} on ${restored} (first record it had not read, within the window)
   offset mapping   ${restore.offsetMappingPath}
-  controller logs  ${logDir}/backup.log, ${logDir}/restore.log
+  controllers      ${
+    pods
+      ? `pods of the Deployments in ${operatorNamespace} (image ${env.KBO_NODE_IMAGE}); logs: ${env.KUBECTL} logs -n ${operatorNamespace} deployment/kafka-backup-controller`
+      : `local processes; logs ${logDir}/backup.log, ${logDir}/restore.log`
+  }
   timings          ${timings.map(([w, s]) => `${w.split(" ")[0]} ${s.toFixed(1)}s`).join(", ")}
 Look around: KUBECONFIG=${env.KUBECONFIG} ${env.KUBECTL} get kafkabackups,kafkarestores -n ${namespace}
 Clean up:    npm run demo -- down`);
@@ -336,7 +362,7 @@ async function downAll(): Promise<void> {
 const program = new Command("demo").description(
   "the main job on the local stack: back up a topic and restore it to a point in time",
 );
-program.action(demo);
+program.option("--local", "no node: run the controllers as local processes under their ServiceAccounts").action(demo);
 program.command("down").description("stop the local stack the demo started").action(downAll);
 await program.parseAsync().catch((err: Error) => {
   console.error(`demo: ${err.message}`);

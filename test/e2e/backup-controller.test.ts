@@ -94,7 +94,10 @@ describe("KafkaBackup controller", () => {
         storage: s3Storage(`e2e-style-${namespace}`),
         compression: "zstd",
         compressionLevel: 3,
-        schedule: "*/5 * * * * * *",
+        // Every 15 s: a later tick stores only what arrived since (nothing here), so the first
+        // Completed must be seen before the next tick completes (at 5 s a loaded machine's polling
+        // once saw the second, empty set first).
+        schedule: "*/15 * * * * * *",
         checkpoint: { enabled: true, intervalSecs: 30 },
         rateLimiting: { maxConcurrentPartitions: 4 },
         circuitBreaker: { enabled: true, failureThreshold: 5, resetTimeoutSecs: 60 },

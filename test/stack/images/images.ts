@@ -4,9 +4,9 @@
 // registry), builds the project's Dockerfile on that base with buildah, and hands the results to
 // containerd as archives. The pause and base images are built once into the cache.
 import { createHash } from "node:crypto";
-import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { cpSync, existsSync, globSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { homedir } from "node:os";
-import { join } from "node:path";
+import { join, relative } from "node:path";
 import { repoRoot, type StackConfig, versions } from "../config.ts";
 import { run } from "../process.ts";
 
@@ -144,16 +144,43 @@ export function ensureBaseImage(config: StackConfig, log: (l: string) => void): 
   );
 }
 
+/** What the image is built from: the Dockerfile, the build's inputs and the base, hashed. */
+function operatorImageKey(): string {
+  const hash = createHash("sha256").update(imageNames.base);
+  const files = ["Dockerfile", "package.json", "package-lock.json", "build.ts", "tsconfig.json"];
+  for (const dir of ["controllers", "engine", "crds"])
+    files.push(
+      ...globSync(`${dir}/**/*`, { cwd: repoRoot, withFileTypes: true })
+        .filter((e) => e.isFile())
+        .map((e) => relative(repoRoot, join(e.parentPath, e.name))),
+    );
+  for (const file of files.sort())
+    hash
+      .update(file)
+      .update("\0")
+      .update(readFileSync(join(repoRoot, file)))
+      .update("\0");
+  return hash.digest("hex");
+}
+
 /**
  * The project's Dockerfile built on the local base. The build stage's `npm ci` reaches the npm
- * registry as the host does and reuses the host's npm cache. Built whole each time: with vfs every
- * step is a full copy of the root filesystem (over a GiB after `npm ci`), so buildah keeps no layer
- * cache and the image leaves its store once its archive is written.
+ * registry as the host does and reuses the host's npm cache. Built whole when its inputs changed
+ * (with vfs every step is a full copy of the root filesystem, over a GiB after `npm ci`, so
+ * buildah keeps no layer cache and the image leaves its store once its archive is written); the
+ * archive of the last build is kept with the hash of its inputs and reused while they match.
  */
 export function buildOperatorImage(config: StackConfig, log: (l: string) => void): string {
   const dir = join(imagesDir(config), "operator");
   mkdirSync(dir, { recursive: true });
   const archive = join(dir, "image.tar");
+  const stamp = join(dir, "inputs.sha256");
+  const key = operatorImageKey();
+  if (existsSync(archive) && existsSync(stamp) && readFileSync(stamp, "utf8") === key) {
+    log(`image ${imageNames.operator} is up to date with the sources`);
+    return archive;
+  }
+  rmSync(stamp, { force: true });
   const started = Date.now();
   log(`building image ${imageNames.operator} from the Dockerfile...`);
   buildah(config, ["rm", "--all"]);
@@ -195,6 +222,7 @@ export function buildOperatorImage(config: StackConfig, log: (l: string) => void
   buildah(config, ["rm", "--all"]);
   buildah(config, ["rmi", imageNames.operator]);
   buildah(config, ["rmi", "--prune"]);
+  writeFileSync(stamp, key);
   log(`built image ${imageNames.operator} in ${Math.round((Date.now() - started) / 1000)}s`);
   return archive;
 }
