@@ -519,8 +519,10 @@ async function execute(ctx: Ctx, o: KafkaBackup, backupId: string, r: Opened, si
       ...optionsFromSpec(spec),
       ...planOptions(plan),
       ...(r.encryptionKey ? { encryptionKey: r.encryptionKey } : {}),
-      // Unique per process: after a crash the next controller waits for this lease to expire.
+      // Unique per process: after a crash the next controller waits for this lease to expire,
+      // which it has by the time a standby leads (ctx.workLeaseTtlMs).
       leaseHolder: `${ctx.identity}/${namespace}/${name}`,
+      ...(ctx.workLeaseTtlMs ? { leaseTtlMs: ctx.workLeaseTtlMs } : {}),
       signal,
       onProgress,
       metrics: backupMetrics(ctx),
@@ -532,9 +534,10 @@ async function execute(ctx: Ctx, o: KafkaBackup, backupId: string, r: Opened, si
     await progressWrites;
     if (signal.aborted) return void (await stopped(ctx, o, backupId, signal));
     if (err instanceof LeaseHeldError) {
-      // A previous controller's lease on the set (it crashed mid-run): resume once it expires.
-      ctx.log.info({ backupId, err: err.message }, "backup set still leased; resuming when the lease expires");
-      notBefore.set(keyOf(o), Date.now() + 10_000);
+      // A previous controller's lease on the set (it crashed mid-run): resume when it expires.
+      const waitMs = Math.min(30_000, Math.max(1000, (err.expiresAt ?? 0) - Date.now() + 100));
+      ctx.log.info({ backupId, err: err.message, retryInMs: waitMs }, "backup set still leased; resuming when the lease expires");
+      notBefore.set(keyOf(o), Date.now() + waitMs);
       return;
     }
     // Continuous backups are restarted, but not in a hot loop.
