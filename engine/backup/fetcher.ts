@@ -190,17 +190,6 @@ export async function fetchPartitions(writers: PartitionWriter[], o: FetcherOpti
   const lookUpLeaders = async () => {
     let lost = [...active].filter((w) => w.leader === undefined || w.leader < 0);
     if (!lost.length) return;
-    // A partition that failed may have failed because its topic was deleted: before it is fetched
-    // by name again, make sure the name still means the same topic (and that it still exists).
-    const failed = [...new Set(lost.filter((w) => w.failures > 0).map((w) => w.topic))];
-    if (failed.length && o.topicCheck) {
-      await o.topicCheck(failed);
-      if (o.signal.aborted) return;
-    }
-    // Without a leader, none is in a request: a deleted topic's partitions end here, stored.
-    for (const w of lost) if (o.deleted?.(w.topic)) complete(w);
-    lost = lost.filter((w) => active.has(w));
-    if (!lost.length) return;
     const attempt = Math.max(...lost.map((w) => w.failures));
     if (attempt > 30) {
       throw new FetchError(
@@ -216,6 +205,17 @@ export async function fetchPartitions(writers: PartitionWriter[], o: FetcherOpti
       );
       await sleep(delay, undefined, { signal: o.signal }).catch(() => {});
     }
+    // A partition that failed may have failed because its topic was deleted: right before it is
+    // fetched by name again, make sure the name still means the same topic, and that it exists.
+    const failed = [...new Set(lost.filter((w) => w.failures > 0).map((w) => w.topic))];
+    if (failed.length && o.topicCheck) {
+      await o.topicCheck(failed);
+      if (o.signal.aborted) return;
+    }
+    // Without a leader, none is in a request: a deleted topic's partitions end here, stored.
+    for (const w of lost) if (o.deleted?.(w.topic)) complete(w);
+    lost = lost.filter((w) => active.has(w));
+    if (!lost.length) return;
     const topics = [...new Set(lost.map((w) => w.topic))];
     const leaders = await o.kafka.leaders(topics, attempt > 0).catch((err: Error) => {
       o.log.warn({ err: err.message }, "leader lookup failed");
