@@ -84,6 +84,7 @@ export interface BackupOptions {
   /**
    * Continuous mode: how often the selection is listed again (new topics, added partitions, topics
    * recreated). New topics and partitions are backed up from their log start in the same set.
+   * Either mode: how long a topic of the run must stay missing to count as deleted.
    */
   topicRefreshIntervalMs?: number;
   // ── Chains and ownership (engine/backup/chain.ts plans them; the engine only records them) ──
@@ -389,10 +390,10 @@ export async function runBackup(kafka: KafkaClient, store: ObjectStore, options:
       // The IDs this run began with, and those an earlier run of the set recorded for topics this
       // run did not select at its start (a topic deleted then, created again since).
       const recorded = [...metadata, ...(existing?.topics ?? []).filter((t) => !metadata.some((m) => m.name === t.name))];
-      // Topics of the run that no longer exist: a snapshot run cannot reach its ends; in a
-      // continuous one they end with what was stored, and the run goes on with the others, once
-      // they stayed missing for a re-listing period (a topic created again meanwhile is a
-      // recreation, below).
+      // Topics of the run that no longer exist, once they stayed missing for a re-listing period
+      // (a topic created again meanwhile is a recreation, below; and one Metadata answer is not
+      // taken as final): a snapshot run cannot reach its ends; in a continuous one they end with
+      // what was stored, and the run goes on with the others.
       const now = Date.now();
       for (const name of names) {
         if (!missing.has(name)) missingSince.delete(name);
@@ -402,7 +403,7 @@ export async function runBackup(kafka: KafkaClient, store: ObjectStore, options:
         metadata.filter((m) => names.includes(m.name) && !deleted.has(m.name)),
         missingSince,
         now,
-        o.mode === "snapshot" ? 0 : o.topicRefreshIntervalMs,
+        o.topicRefreshIntervalMs,
       );
       if (gone.length && !recreated.length) {
         if (o.mode === "snapshot") throw new TopicDeletedError(o.backupId, gone);
