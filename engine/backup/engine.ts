@@ -432,11 +432,10 @@ export async function runBackup(kafka: KafkaClient, store: ObjectStore, options:
     /** Continuous mode: writers of partitions found since the start, waiting for the fetch loop. */
     const found: PartitionWriter[] = [];
     const refreshTopics = async () => {
-      const admin = await kafka.admin();
       const known = metadata.map((m) => m.name);
       let selected: string[];
       try {
-        selected = selectTopics(await admin.listTopics(), o.selection, [...deleted.keys()]);
+        selected = selectTopics(await (await kafka.admin()).listTopics(), o.selection, [...deleted.keys()]);
       } catch (err) {
         // A listed topic that is gone (deleted): no new topics this time; the others go on.
         if (!(err instanceof TopicNotFoundError)) throw err;
@@ -444,6 +443,8 @@ export async function runBackup(kafka: KafkaClient, store: ObjectStore, options:
       }
       await topicCheck([...new Set([...known, ...selected])]);
       if (runSignal.aborted) return;
+      // After the check: a topic found deleted replaces the admin client (KafkaClient.forgetTopics).
+      const admin = await kafka.admin();
       const added: PartitionRange[] = [];
       // Partitions added to topics of the run.
       const listed = selected.filter((t) => known.includes(t));
