@@ -12,7 +12,7 @@ import { LeaseHeldError } from "../engine/backup/lease.ts";
 import { BackupMetrics } from "../engine/backup/metrics.ts";
 import { applyRetention, deleteOwnedSets, discardIfEmpty } from "../engine/backup/retention.ts";
 import { optionsFromSpec } from "../engine/backup/spec.ts";
-import { describeRecreated, type RecreatedTopic } from "../engine/backup/topic-changes.ts";
+import { type DeletedTopic, describeDeleted, describeRecreated, type RecreatedTopic } from "../engine/backup/topic-changes.ts";
 import { readSetManifest, summarize } from "../engine/backupset/catalog.ts";
 import { parseEncryptionKey } from "../engine/cli/spec.ts";
 import { setOwnerOf } from "../engine/k8s/backup-source.ts";
@@ -521,10 +521,16 @@ async function execute(ctx: Ctx, o: KafkaBackup, backupId: string, r: Opened, si
       ...optionsFromSpec(spec),
       ...planOptions(plan),
       ...(r.encryptionKey ? { encryptionKey: r.encryptionKey } : {}),
-      // Unique per process: after a crash the next controller waits for this lease to expire.
+      // Unique per process: after a crash the next controller waits for this lease to expire,
+      // which it has by the time a standby leads (ctx.workLeaseTtlMs).
       leaseHolder: `${ctx.identity}/${namespace}/${name}`,
+      ...(ctx.workLeaseTtlMs ? { leaseTtlMs: ctx.workLeaseTtlMs } : {}),
       signal,
       onProgress,
+      onTopicsDeleted: (topics) =>
+        void topicDeleted(ctx, o, topics, backupId).catch((err: Error) =>
+          ctx.log.warn({ err: err.message }, "could not report the deleted topic"),
+        ),
       metrics: backupMetrics(ctx),
       log: ctx.log,
     });
@@ -534,9 +540,10 @@ async function execute(ctx: Ctx, o: KafkaBackup, backupId: string, r: Opened, si
     await progressWrites;
     if (signal.aborted) return void (await stopped(ctx, o, backupId, signal));
     if (err instanceof LeaseHeldError) {
-      // A previous controller's lease on the set (it crashed mid-run): resume once it expires.
-      ctx.log.info({ backupId, err: err.message }, "backup set still leased; resuming when the lease expires");
-      notBefore.set(keyOf(o), Date.now() + 10_000);
+      // A previous controller's lease on the set (it crashed mid-run): resume when it expires.
+      const waitMs = Math.min(30_000, Math.max(1000, (err.expiresAt ?? 0) - Date.now() + 100));
+      ctx.log.info({ backupId, err: err.message, retryInMs: waitMs }, "backup set still leased; resuming when the lease expires");
+      notBefore.set(keyOf(o), Date.now() + waitMs);
       return;
     }
     // Continuous backups are restarted, but not in a hot loop.
@@ -660,13 +667,26 @@ async function topicRecreated(
 ): Promise<void> {
   const message = `${topics.length === 1 ? "topic" : "topics"} ${describeRecreated(topics)} deleted and created again: ${consequence}`;
   ctx.log.warn({ topics, consequence }, "topic recreated under the backup");
-  await writeFinalStatus(ctx, o, status, undefined, {
-    type: "TopicRecreated",
-    status: "True",
-    reason: "TopicRecreated",
-    message,
-  });
+  // A topic reported deleted and now back: no longer "not created again".
+  const latest = await ctx.resources.get(o.metadata.namespace, o.metadata.name);
+  const wasDeleted = latest.status?.conditions?.some((c) => c.type === "TopicDeleted" && c.status === "True");
+  await writeFinalStatus(ctx, o, status, undefined, [
+    { type: "TopicRecreated", status: "True", reason: "TopicRecreated", message },
+    ...(wasDeleted ? [{ type: "TopicDeleted", status: "False" as const, reason: "TopicRecreated", message }] : []),
+  ]);
   await ctx.events.record(o, "Warning", "TopicRecreated", message);
+}
+
+/**
+ * A topic of a continuous set deleted and not created again (docs/operations.md, "Topics that
+ * change under a backup"): the condition `TopicDeleted` (True, naming the topics, their topic IDs
+ * and the set that keeps what was stored of them) and a Warning Event. The backup goes on.
+ */
+async function topicDeleted(ctx: Ctx, o: KafkaBackup, topics: readonly DeletedTopic[], backupId: string): Promise<void> {
+  const message = `${topics.length === 1 ? "topic" : "topics"} ${describeDeleted(topics)} deleted and not created again: backup set ${backupId} keeps what was stored of ${topics.length === 1 ? "it" : "them"}, and the backup goes on with the other topics`;
+  ctx.log.warn({ topics, backupId }, "topic deleted under the backup");
+  await writeFinalStatus(ctx, o, {}, undefined, { type: "TopicDeleted", status: "True", reason: "TopicDeleted", message });
+  await ctx.events.record(o, "Warning", "TopicDeleted", message);
 }
 
 /** Cancelled by suspend, deletion or shutdown: the checkpoints make the set resumable. */

@@ -173,6 +173,8 @@ export interface TopicMetadata {
   partitionCount: number;
   replicationFactor?: number;
   configs?: Record<string, string>;
+  /** When a continuous run found the topic deleted (epoch ms); see ManifestTopic. */
+  deletedAt?: number;
 }
 
 export function buildManifest(o: {

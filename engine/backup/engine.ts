@@ -32,10 +32,18 @@ import { Lease } from "./lease.ts";
 import { MemoryBudget } from "./memory.ts";
 import type { BackupMetrics } from "./metrics.ts";
 import { PartitionWriter } from "./partition-writer.ts";
-import { selectTopics, type TopicSelection } from "./selection.ts";
+import { selectTopics, type TopicSelection, topicMatcher } from "./selection.ts";
 import { isNotFound, isPreconditionFailed, type ObjectStore } from "./store.ts";
 import { Throttle } from "./throttle.ts";
-import { describeRecreated, type RecreatedTopic, recreatedTopics, TopicRecreatedError } from "./topic-changes.ts";
+import {
+  type DeletedTopic,
+  deletedTopics,
+  describeRecreated,
+  type RecreatedTopic,
+  recreatedTopics,
+  TopicDeletedError,
+  TopicRecreatedError,
+} from "./topic-changes.ts";
 
 export { optionsFromSpec } from "./spec.ts";
 export { BackupError };
@@ -77,6 +85,7 @@ export interface BackupOptions {
   /**
    * Continuous mode: how often the selection is listed again (new topics, added partitions, topics
    * recreated). New topics and partitions are backed up from their log start in the same set.
+   * Either mode: how long a topic of the run must stay missing to count as deleted.
    */
   topicRefreshIntervalMs?: number;
   // ── Chains and ownership (engine/backup/chain.ts plans them; the engine only records them) ──
@@ -87,6 +96,12 @@ export interface BackupOptions {
   /** The set's place in its chain, recorded in the manifest. */
   chain?: ChainLink;
   signal?: AbortSignal;
+  /**
+   * Continuous mode: topics of the set found deleted (and not created again): at the start of a
+   * resumed run, and when the run finds them gone. Their partitions end in the set with what was
+   * stored; the run goes on with the other topics.
+   */
+  onTopicsDeleted?: (topics: DeletedTopic[]) => void;
   onProgress?: (progress: BackupProgress) => void;
   progressIntervalMs?: number;
   metrics?: BackupMetrics;
@@ -132,6 +147,8 @@ export interface BackupResult {
    * state `complete`, with what it held of the old topics); the next records belong in a new set.
    */
   recreatedTopics?: RecreatedTopic[];
+  /** Continuous mode: topics of the set deleted under it, whose partitions ended with what was stored. */
+  deletedTopics?: DeletedTopic[];
 }
 
 export const backupDefaults = {
@@ -206,15 +223,43 @@ export async function runBackup(kafka: KafkaClient, store: ObjectStore, options:
   /** Why a continuous set ended without being cancelled (a topic recreated), in its manifest. */
   let endReason: string | undefined;
   let recreated: RecreatedTopic[] = [];
+  /** Continuous mode: topics of the set deleted under it (not created again), by name. */
+  const deleted = new Map<string, DeletedTopic>();
+  /** Topics of the run the cluster answered missing for, since when (epoch ms). */
+  const missingSince = new Map<string, number>();
+  const reportDeleted = (topics: DeletedTopic[]) => {
+    try {
+      o.onTopicsDeleted?.(topics);
+    } catch (err) {
+      log.warn({ err: (err as Error).message }, "could not report the deleted topics");
+    }
+  };
   try {
     const admin = await kafka.admin();
-    const topics = selectTopics(await admin.listTopics(), o.selection);
-    if (!topics.length) throw new BackupError("NoTopicsSelected", "no topic matches the selection");
+    const existing = await loadManifest(store, o.backupId);
+    assertWritableBy(existing, o.owner, o.backupId);
+    const listed = await admin.listTopics();
+    // A continuous set resumed after some of its selected topics were deleted: they stay in the
+    // set with what it holds of them, and the run goes on with the others (even with none left:
+    // it waits for topics the selection takes).
+    if (o.mode === "continuous" && existing) {
+      const selects = topicMatcher(o.selection);
+      const now = Date.now();
+      const gone = existing.topics.filter((t) => !listed.includes(t.name) && selects(t.name));
+      for (const t of deletedTopics(gone, new Map(gone.map((g) => [g.name, now])), now)) deleted.set(t.topic, t);
+    }
+    const topics = selectTopics(listed, o.selection, [...deleted.keys()]);
+    if (!topics.length && !deleted.size) throw new BackupError("NoTopicsSelected", "no topic matches the selection");
     const cluster = await admin.describeCluster();
     const sourceClusterId = o.sourceClusterId ?? cluster.clusterId;
     const metadata = await topicMetadata(kafka, topics);
-    const existing = await loadManifest(store, o.backupId);
-    assertWritableBy(existing, o.owner, o.backupId);
+    if (deleted.size) {
+      log.warn(
+        { deleted: [...deleted.values()] },
+        "topics of this continuous set were deleted: they end with what the set holds",
+      );
+      reportDeleted([...deleted.values()]);
+    }
     // A set resumed after its topic was deleted and created again: the new topic's offsets start
     // at 0 again and would be read as the old one's. A snapshot run fails (its ends are gone); a
     // continuous set ends where it is, and the caller starts a new one.
@@ -336,8 +381,9 @@ export async function runBackup(kafka: KafkaClient, store: ObjectStore, options:
     const topicCheck = async (names: string[]) => {
       if (recreated.length) return;
       let ids: Map<string, string>;
+      let missing: Set<string>;
       try {
-        ids = (await fetchTopicIds(kafka, names)).ids;
+        ({ ids, missing } = await fetchTopicIds(kafka, names));
       } catch (err) {
         // The check goes with the next retry; a cluster that cannot answer fails the run elsewhere.
         log.warn({ err: (err as Error).message, topics: names }, "could not read topic IDs; will look again");
@@ -346,6 +392,33 @@ export async function runBackup(kafka: KafkaClient, store: ObjectStore, options:
       // The IDs this run began with, and those an earlier run of the set recorded for topics this
       // run did not select at its start (a topic deleted then, created again since).
       const recorded = [...metadata, ...(existing?.topics ?? []).filter((t) => !metadata.some((m) => m.name === t.name))];
+      // Topics of the run that no longer exist, once they stayed missing for a re-listing period
+      // (a topic created again meanwhile is a recreation, below; and one Metadata answer is not
+      // taken as final): a snapshot run cannot reach its ends; in a continuous one they end with
+      // what was stored, and the run goes on with the others.
+      const now = Date.now();
+      for (const name of names) {
+        if (!missing.has(name)) missingSince.delete(name);
+        else if (!missingSince.has(name)) missingSince.set(name, now);
+      }
+      const gone = deletedTopics(
+        metadata.filter((m) => names.includes(m.name) && !deleted.has(m.name)),
+        missingSince,
+        now,
+        o.topicRefreshIntervalMs,
+      );
+      if (gone.length && !recreated.length) {
+        if (o.mode === "snapshot") throw new TopicDeletedError(o.backupId, gone);
+        for (const t of gone) {
+          deleted.set(t.topic, t);
+          const m = metadata.find((x) => x.name === t.topic);
+          if (m) m.deletedAt = t.deletedAt;
+        }
+        // Nothing asks for them again: kafkajs would fail every metadata request for the others.
+        kafka.forgetTopics(gone.map((t) => t.topic));
+        log.warn({ deleted: gone }, "topic deleted under the backup: its partitions end with what was stored; the others go on");
+        reportDeleted(gone);
+      }
       const found = recreatedTopics(
         recorded.filter((m) => names.includes(m.name)),
         ids,
@@ -361,11 +434,10 @@ export async function runBackup(kafka: KafkaClient, store: ObjectStore, options:
     /** Continuous mode: writers of partitions found since the start, waiting for the fetch loop. */
     const found: PartitionWriter[] = [];
     const refreshTopics = async () => {
-      const admin = await kafka.admin();
       const known = metadata.map((m) => m.name);
       let selected: string[];
       try {
-        selected = selectTopics(await admin.listTopics(), o.selection);
+        selected = selectTopics(await (await kafka.admin()).listTopics(), o.selection, [...deleted.keys()]);
       } catch (err) {
         // A listed topic that is gone (deleted): no new topics this time; the others go on.
         if (!(err instanceof TopicNotFoundError)) throw err;
@@ -373,6 +445,8 @@ export async function runBackup(kafka: KafkaClient, store: ObjectStore, options:
       }
       await topicCheck([...new Set([...known, ...selected])]);
       if (runSignal.aborted) return;
+      // After the check: a topic found deleted replaces the admin client (KafkaClient.forgetTopics).
+      const admin = await kafka.admin();
       const added: PartitionRange[] = [];
       // Partitions added to topics of the run.
       const listed = selected.filter((t) => known.includes(t));
@@ -441,7 +515,12 @@ export async function runBackup(kafka: KafkaClient, store: ObjectStore, options:
         ...(o.chain ? { chain: o.chain } : {}),
       });
       // Topics an earlier run of this set backed up and this run does not select stay listed.
-      for (const t of existing?.topics ?? []) if (!topics.includes(t.name)) manifest.topics.push(t);
+      // Those deleted say when the run found them gone.
+      for (const t of existing?.topics ?? []) {
+        if (topics.includes(t.name)) continue;
+        const gone = deleted.get(t.name);
+        manifest.topics.push(gone && t.deletedAt === undefined ? { ...t, deletedAt: gone.deletedAt } : t);
+      }
       lease.check();
       await store.put(manifestKey(o.backupId), Buffer.from(`${JSON.stringify(manifest, null, 2)}\n`));
     };
@@ -456,7 +535,10 @@ export async function runBackup(kafka: KafkaClient, store: ObjectStore, options:
 
     const progress = (): BackupProgress => {
       const elapsed = Math.max(0.001, (Date.now() - started) / 1000);
-      const lag = tasks.reduce((n, t) => n + Math.max(0, (o.mode === "snapshot" ? t.target : t.end) - t.position), 0);
+      // A deleted topic's unread end went with it: no lag.
+      const lag = tasks
+        .filter((t) => !deleted.has(t.topic))
+        .reduce((n, t) => n + Math.max(0, (o.mode === "snapshot" ? t.target : t.end) - t.position), 0);
       const recordsPerSec = totals.records / elapsed;
       const done = initialLag - lag;
       const offsetsPerSec = done / elapsed;
@@ -528,6 +610,7 @@ export async function runBackup(kafka: KafkaClient, store: ObjectStore, options:
         activeLimit,
         ...(o.mode === "continuous" ? { more: () => found.splice(0) } : {}),
         topicCheck,
+        deleted: (topic) => deleted.has(topic),
         requestMaxBytes: shares.requestMaxBytes,
         partitionMaxBytes: shares.partitionMaxBytes,
         // Wakes in time to seal a segment that reaches its age limit while no data arrives.
@@ -590,6 +673,7 @@ export async function runBackup(kafka: KafkaClient, store: ObjectStore, options:
       cancelled: Boolean(o.signal?.aborted),
       ...(merged !== undefined ? { merged } : {}),
       ...(recreated.length ? { recreatedTopics: recreated } : {}),
+      ...(deleted.size ? { deletedTopics: [...deleted.values()] } : {}),
     };
     log.info(
       result,

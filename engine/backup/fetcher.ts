@@ -38,6 +38,12 @@ export interface FetcherOptions {
    * signal) or throws when a topic was recreated.
    */
   topicCheck?: (topics: string[]) => Promise<void>;
+  /**
+   * Continuous mode: whether a topic was deleted (and not created again) under the run, as
+   * `topicCheck` found. Its partitions are finished where they are and fetched no more; the run
+   * goes on with the others.
+   */
+  deleted?: (topic: string) => boolean;
   /** Bytes per Fetch request (the broker returns at least one batch even when it is larger). */
   requestMaxBytes: number;
   partitionMaxBytes: number;
@@ -182,7 +188,7 @@ export async function fetchPartitions(writers: PartitionWriter[], o: FetcherOpti
   };
 
   const lookUpLeaders = async () => {
-    const lost = [...active].filter((w) => w.leader === undefined || w.leader < 0);
+    let lost = [...active].filter((w) => w.leader === undefined || w.leader < 0);
     if (!lost.length) return;
     const attempt = Math.max(...lost.map((w) => w.failures));
     if (attempt > 30) {
@@ -199,14 +205,18 @@ export async function fetchPartitions(writers: PartitionWriter[], o: FetcherOpti
       );
       await sleep(delay, undefined, { signal: o.signal }).catch(() => {});
     }
-    const topics = [...new Set(lost.map((w) => w.topic))];
-    // A partition that failed may have failed because its topic was deleted: before it is fetched
-    // by name again, make sure the name still means the same topic.
+    // A partition that failed may have failed because its topic was deleted: right before it is
+    // fetched by name again, make sure the name still means the same topic, and that it exists.
     const failed = [...new Set(lost.filter((w) => w.failures > 0).map((w) => w.topic))];
     if (failed.length && o.topicCheck) {
       await o.topicCheck(failed);
       if (o.signal.aborted) return;
     }
+    // Without a leader, none is in a request: a deleted topic's partitions end here, stored.
+    for (const w of lost) if (o.deleted?.(w.topic)) complete(w);
+    lost = lost.filter((w) => active.has(w));
+    if (!lost.length) return;
+    const topics = [...new Set(lost.map((w) => w.topic))];
     const leaders = await o.kafka.leaders(topics, attempt > 0).catch((err: Error) => {
       o.log.warn({ err: err.message }, "leader lookup failed");
       return undefined;
@@ -229,7 +239,8 @@ export async function fetchPartitions(writers: PartitionWriter[], o: FetcherOpti
         if (w.caughtUp) complete(w);
         else active.add(w);
       }
-      if (!active.size) break;
+      // Continuous: a run left with no partition (its topics deleted) waits for new ones.
+      if (!active.size && !o.more) break;
       const sleeping = woken();
       await lookUpLeaders();
       for (const w of active) {

@@ -15,6 +15,12 @@ export interface LeaseRecord {
 export class LeaseHeldError extends Error {
   readonly reason = "BackupSetLocked";
   override name = "LeaseHeldError";
+  /** When the other holder's lease runs out unless renewed (epoch ms), when known. */
+  readonly expiresAt: number | undefined;
+  constructor(message: string, expiresAt?: number) {
+    super(message);
+    this.expiresAt = expiresAt;
+  }
 }
 
 export class Lease {
@@ -77,6 +83,7 @@ export class Lease {
       throw new LeaseHeldError(
         `backup set ${backupId} is being written by ${held.holder} (lease ${key} valid until ${new Date(held.expiresAt).toISOString()}); ` +
           "two runners never write one backup set: wait for it to finish, or for the lease to expire if that runner is gone",
+        held.expiresAt,
       );
     }
     try {

@@ -35,25 +35,30 @@ export function compilePattern(pattern: string, field: string): RegExp {
 export const isInternalTopic = (name: string) => name.startsWith("__");
 
 /**
- * The selected topics among those the cluster has, sorted. Missing literal names are an error.
- * Errors name the KafkaBackup field (spec.topics, spec.includeTopics[i], spec.excludeTopics[i]).
+ * The selected topics among those the cluster has, sorted. Missing literal names are an error,
+ * except those in `deleted`: topics a continuous set holds that were deleted under it (they end
+ * in the set; the run goes on with the others). Errors name the KafkaBackup field (spec.topics,
+ * spec.includeTopics[i], spec.excludeTopics[i]).
  */
-export function selectTopics(available: readonly string[], selection: TopicSelection): string[] {
+export function selectTopics(available: readonly string[], selection: TopicSelection, deleted: readonly string[] = []): string[] {
   const present = new Set(available);
-  const missing = (selection.topics ?? []).filter((t) => !present.has(t));
+  const missing = (selection.topics ?? []).filter((t) => !present.has(t) && !deleted.includes(t));
   if (missing.length) {
     throw new TopicNotFoundError(`spec.topics: ${missing.map((t) => `"${t}"`).join(", ")} do not exist in the cluster`);
   }
+  return available.filter(topicMatcher(selection)).sort();
+}
+
+/** Whether the selection takes a topic of this name (present or not). */
+export function topicMatcher(selection: TopicSelection): (topic: string) => boolean {
   const include = (selection.include ?? []).map((p, i) => compilePattern(p, `spec.includeTopics[${i}]`));
   const exclude = (selection.exclude ?? []).map((p, i) => compilePattern(p, `spec.excludeTopics[${i}]`));
   const literal = new Set(selection.topics ?? []);
   const noFilter = literal.size === 0 && include.length === 0;
-  return available
-    .filter((t) => {
-      if (exclude.some((re) => re.test(t))) return false;
-      if (literal.has(t)) return true;
-      if (isInternalTopic(t) && !selection.includeInternal) return false;
-      return noFilter || include.some((re) => re.test(t));
-    })
-    .sort();
+  return (t) => {
+    if (exclude.some((re) => re.test(t))) return false;
+    if (literal.has(t)) return true;
+    if (isInternalTopic(t) && !selection.includeInternal) return false;
+    return noFilter || include.some((re) => re.test(t));
+  };
 }

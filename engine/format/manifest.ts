@@ -57,6 +57,11 @@ export interface ManifestTopic {
   replicationFactor?: number;
   /** Non-default topic configs at backup time (cleanup.policy, retention.ms, ...). */
   configs?: Record<string, string>;
+  /**
+   * A continuous set only: when its run found the topic deleted (epoch ms). Its partitions end
+   * here, with what was stored; the set goes on with its other topics.
+   */
+  deletedAt?: number;
   partitions: ManifestPartition[];
 }
 

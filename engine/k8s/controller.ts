@@ -10,7 +10,7 @@ import { apiErrorMessage, connectKube, httpCode, type Kube } from "./client.ts";
 import { EventRecorder } from "./events.ts";
 import { idleCollector } from "./idle-gc.ts";
 import { Informer } from "./informer.ts";
-import { LeaderElector } from "./leader.ts";
+import { LeaderElector, leaderTimings } from "./leader.ts";
 import { OperatorMetrics } from "./metrics.ts";
 import { Backoff, WorkQueue } from "./queue.ts";
 import { type CustomResource, type Kind, Resources, splitKey } from "./resource.ts";
@@ -36,6 +36,12 @@ export interface Context<Spec, Status> {
   enqueue(key: string, afterMs?: number): void;
   /** Aborted on shutdown: long work checkpoints and stops. */
   shutdown: AbortSignal;
+  /**
+   * How long a lease this process takes on its work (a backup set's) may go unrenewed: the
+   * leader's renew deadline. A killed leader's leases have then expired by the time a standby may
+   * lead, so the standby resumes the work at once. Undefined without leader election.
+   */
+  workLeaseTtlMs?: number;
 }
 
 export interface ControllerDefinition<Spec, Status> {
@@ -169,6 +175,7 @@ export async function runController<Spec, Status>(
     identity: options.identity,
     enqueue: (key, afterMs) => (afterMs ? queue.addAfter(key, afterMs) : queue.add(key)),
     shutdown: shutdown.signal,
+    ...(options.leaderElection ? { workLeaseTtlMs: leaderTimings(options.leaseDurationMs).renewDeadlineMs } : {}),
   });
 
   const reconcileKey = async (key: string): Promise<void> => {
@@ -261,7 +268,7 @@ export async function runController<Spec, Status>(
       name: `${def.component}-leader`,
       identity: options.identity,
       leaseDurationMs: options.leaseDurationMs,
-      renewMs: Math.max(1000, options.leaseDurationMs / 3),
+      renewMs: leaderTimings(options.leaseDurationMs).renewMs,
       log,
       signal: electorStop.signal,
       onStartedLeading: () => {

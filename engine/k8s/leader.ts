@@ -20,6 +20,15 @@ function microTime(d: Date | string | undefined): Date | undefined {
   return new Date(d).toISOString().replace(/Z$/, "000Z") as unknown as Date;
 }
 
+/**
+ * The timings that follow from a lease duration: the leader renews every `renewMs` (a standby
+ * looks twice as often), and stops leading once it has not renewed for `renewDeadlineMs`
+ * (client-go's renew deadline), before a standby may take over.
+ */
+export function leaderTimings(leaseDurationMs: number): { renewMs: number; renewDeadlineMs: number } {
+  return { renewMs: Math.max(1000, leaseDurationMs / 3), renewDeadlineMs: (leaseDurationMs * 2) / 3 };
+}
+
 export interface LeaderOptions {
   namespace: string;
   name: string;
@@ -50,9 +59,9 @@ export class LeaderElector {
 
   async run(): Promise<void> {
     let lastRenewed = 0;
-    // client-go's renew deadline: a leader that has not renewed for two thirds of the lease
-    // (an API error, or a call that hangs) stops, before a standby may take over.
-    const deadline = (this.o.leaseDurationMs * 2) / 3;
+    // A leader that has not renewed for two thirds of the lease (an API error, or a call that
+    // hangs) stops, before a standby may take over.
+    const deadline = leaderTimings(this.o.leaseDurationMs).renewDeadlineMs;
     const watchdog = setInterval(() => {
       if (this.leading && this.now() - lastRenewed > deadline) this.stepDown();
     }, 500);

@@ -16,23 +16,24 @@ export type ReadyCondition = Omit<Condition, "type" | "lastTransitionTime">;
 
 /**
  * Status and (unless undefined) the Ready condition, written on the latest version of the object;
- * `other` sets one more condition of another type (e.g. TopicRecreated) in the same write.
+ * `other` sets conditions of other types (e.g. TopicRecreated) in the same write.
  */
 export async function writeStatus<Spec, Status extends StatusWithConditions>(
   ctx: Context<Spec, Status>,
   o: CustomResource<Spec, Status>,
   status: Partial<Status>,
   ready: ReadyCondition | undefined,
-  other?: Omit<Condition, "lastTransitionTime">,
+  other: Omit<Condition, "lastTransitionTime"> | Omit<Condition, "lastTransitionTime">[] = [],
 ): Promise<void> {
+  const others = Array.isArray(other) ? other : [other];
   const latest = await ctx.resources.get(o.metadata.namespace, o.metadata.name);
   const generation = latest.metadata.generation;
   let conditions = latest.status?.conditions;
   if (ready) conditions = setCondition(conditions, { type: "Ready", ...ready, observedGeneration: generation }, new Date());
-  if (other) conditions = setCondition(conditions, { ...other, observedGeneration: generation }, new Date());
+  for (const c of others) conditions = setCondition(conditions, { ...c, observedGeneration: generation }, new Date());
   await ctx.resources.patchStatus(latest, {
     ...status,
-    ...(ready || other ? { conditions } : {}),
+    ...(ready || others.length ? { conditions } : {}),
   } as Partial<Status>);
 }
 
@@ -42,7 +43,7 @@ export async function writeFinalStatus<Spec, Status extends StatusWithConditions
   o: CustomResource<Spec, Status>,
   status: Partial<Status>,
   ready: ReadyCondition | undefined,
-  other?: Omit<Condition, "lastTransitionTime">,
+  other: Omit<Condition, "lastTransitionTime"> | Omit<Condition, "lastTransitionTime">[] = [],
 ): Promise<void> {
   for (let attempt = 1; ; attempt++) {
     try {

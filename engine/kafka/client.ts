@@ -381,6 +381,18 @@ export class KafkaClient {
     }
   }
 
+  /**
+   * Topics deleted for good: no metadata request asks for them again. kafkajs asks for every topic
+   * it was ever asked about, and one that no longer exists fails the request for all the others;
+   * the admin client's list cannot be edited, so the admin client is replaced.
+   */
+  forgetTopics(topics: readonly string[]): void {
+    for (const t of topics) this.cluster.targetTopics.delete(t);
+    const admin = this.adminClient;
+    this.adminClient = undefined;
+    void admin?.disconnect().catch(() => {});
+  }
+
   async close(): Promise<void> {
     await this.adminClient?.disconnect().catch(() => {});
     this.adminClient = undefined;

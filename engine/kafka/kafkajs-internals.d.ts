@@ -37,6 +37,8 @@ declare module "kafkajs/src/cluster/index.js" {
     isConnected(): boolean;
     refreshMetadata(): Promise<void>;
     addMultipleTargetTopics(topics: string[]): Promise<void>;
+    /** The topics every metadata refresh asks for; one that does not exist fails the whole refresh. */
+    targetTopics: Set<string>;
     findTopicPartitionMetadata(topic: string): PartitionMetadata[];
     findBroker(args: { nodeId: number | string }): Promise<InternalBroker>;
     findGroupCoordinator(args: { groupId: string }): Promise<InternalBroker>;

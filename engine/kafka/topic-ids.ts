@@ -13,6 +13,8 @@ export interface TopicIds {
   clusterId?: string;
   /** Topic name → topic ID, for the topics that exist. */
   ids: Map<string, string>;
+  /** The topics asked for that the cluster does not have (UNKNOWN_TOPIC_OR_PARTITION): deleted, or never created. */
+  missing: Set<string>;
 }
 
 const UNKNOWN_TOPIC_OR_PARTITION = 3;
@@ -130,11 +132,11 @@ export function decodeMetadataV10(payload: Buffer): {
 }
 
 /**
- * The IDs of `topics` that exist, and the cluster's id. A topic that does not exist is left out;
- * any other error on a topic (e.g. not authorized to describe it) throws, naming it.
+ * The IDs of `topics` that exist, those that do not, and the cluster's id. Any other error on a
+ * topic (e.g. not authorized to describe it) throws, naming it.
  */
 export async function fetchTopicIds(kafka: KafkaClient, topics: string[]): Promise<TopicIds> {
-  if (!topics.length) return { ids: new Map() };
+  if (!topics.length) return { ids: new Map(), missing: new Set() };
   const broker = await kafka.anyBroker();
   const body = metadataV10Body(topics);
   const decoded = await broker.connectionPool.send<ReturnType<typeof decodeMetadataV10>>({
@@ -147,11 +149,16 @@ export async function fetchTopicIds(kafka: KafkaClient, topics: string[]): Promi
     response: { decode: async (data: Buffer) => decodeMetadataV10(data), parse: async (data) => data },
   });
   const ids = new Map<string, string>();
+  const missing = new Set<string>();
   for (const t of decoded.topics) {
-    if (t.errorCode === UNKNOWN_TOPIC_OR_PARTITION || t.name === null) continue;
+    if (t.name === null) continue;
+    if (t.errorCode === UNKNOWN_TOPIC_OR_PARTITION) {
+      missing.add(t.name);
+      continue;
+    }
     if (t.errorCode !== 0 && t.errorCode !== LEADER_NOT_AVAILABLE)
       throw new Error(`Metadata for topic ${t.name} failed with Kafka error code ${t.errorCode}`);
     if (t.topicId !== ZERO_UUID) ids.set(t.name, t.topicId);
   }
-  return { ...(decoded.clusterId ? { clusterId: decoded.clusterId } : {}), ids };
+  return { ...(decoded.clusterId ? { clusterId: decoded.clusterId } : {}), ids, missing };
 }

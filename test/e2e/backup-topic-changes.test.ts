@@ -219,4 +219,127 @@ describe("a topic recreated under a KafkaBackup", () => {
     kubectl(["patch", "kafkabackup", "stream", "-n", namespace, "--type=merge", "-p", '{"spec":{"suspend":true}}']);
     await waitFor("Suspended", () => (status(namespace, "stream").phase === "Suspended" ? true : undefined));
   });
+
+  test("continuous: a topic deleted and not created again (named, or matched by a pattern) ends in the set; TopicDeleted condition and Event; the backup goes on, also after a restart", async () => {
+    const namespace = createNamespace("kb-deleted-cont");
+    minioSecret(namespace);
+    const tag = randomUUID().slice(0, 8);
+    const names = {
+      namedGone: `e2e-del-${tag}-a`,
+      namedKept: `e2e-del-${tag}-b`,
+      patGone: `e2e-pat-${tag}-c`,
+      patKept: `e2e-pat-${tag}-d`,
+    };
+    const admin = await kafka.admin();
+    await admin.createTopics({
+      topics: Object.values(names).map((topic) => ({ topic, numPartitions: 2 })),
+      waitForLeaders: true,
+    });
+    const produce = async (topic: string, n: number, prefix: string) => {
+      const producer = kafka.kafka.producer({ idempotent: true });
+      await producer.connect();
+      try {
+        await producer.send({
+          topic,
+          acks: -1,
+          messages: Array.from({ length: n }, (_, i) => ({ partition: i % 2, key: `${prefix}-${i}`, value: `${prefix}-${i}` })),
+        });
+      } finally {
+        await producer.disconnect();
+      }
+    };
+    for (const t of Object.values(names)) await produce(t, 20, "old");
+    const prefix = `e2e-deleted-${tag}`;
+    const backups = {
+      named: { topics: [names.namedGone, names.namedKept], gone: names.namedGone, kept: names.namedKept },
+      pattern: { includeTopics: [`e2e-pat-${tag}-*`], gone: names.patGone, kept: names.patKept },
+    };
+    let controllerNow = await controller(namespace);
+    for (const [name, b] of Object.entries(backups)) {
+      apply(namespace, {
+        apiVersion: "kafka.oso.sh/v1alpha1",
+        kind: "KafkaBackup",
+        metadata: { name },
+        spec: {
+          kafkaCluster: { bootstrapServers: bootstrap() },
+          ...("topics" in b ? { topics: b.topics } : { includeTopics: b.includeTopics }),
+          storage: s3Storage(`${prefix}-${name}`),
+          continuous: true,
+          segmentMaxIntervalMs: 500,
+        },
+      });
+    }
+    const stores = { named: await minioStore(`${prefix}-named`), pattern: await minioStore(`${prefix}-pattern`) };
+    const stored = async (name: keyof typeof backups, topic: string) => {
+      const id = status(namespace, name).backupId;
+      const m = id ? await readSetManifest(stores[name], id).catch(() => undefined) : undefined;
+      return m ? recordsOf(m, topic) : 0;
+    };
+    for (const [name, b] of Object.entries(backups) as Array<[keyof typeof backups, (typeof backups)["named"]]>) {
+      await waitFor(
+        `${name}: 40 records stored`,
+        async () => ((await stored(name, b.gone)) === 20 && (await stored(name, b.kept)) === 20 ? true : undefined),
+        90_000,
+      );
+    }
+    const sets = {
+      named: status(namespace, "named").backupId as string,
+      pattern: status(namespace, "pattern").backupId as string,
+    };
+    const ids = { named: await topicId(names.namedGone), pattern: await topicId(names.patGone) };
+    const deletedAt = Date.now();
+    await admin.deleteTopics({ topics: [names.namedGone, names.patGone] });
+
+    for (const [name, b] of Object.entries(backups) as Array<[keyof typeof backups, (typeof backups)["named"]]>) {
+      const event = await waitFor(
+        `${name}: the TopicDeleted Event`,
+        () => events(namespace, name).find((e) => e.reason === "TopicDeleted"),
+        120_000,
+      );
+      console.log(`${name}: TopicDeleted ${((Date.now() - deletedAt) / 1000).toFixed(1)} s after the deletion`);
+      assert.equal(event.type, "Warning");
+      assert.equal(
+        event.message,
+        `topic ${b.gone} (topic ID ${ids[name]}) deleted and not created again: backup set ${sets[name]} keeps what was stored of it, and the backup goes on with the other topics`,
+      );
+      const cond = condition(namespace, name, "TopicDeleted");
+      assert.equal(cond?.status, "True");
+      assert.equal(cond?.reason, "TopicDeleted");
+      assert.equal(cond?.message, event.message);
+    }
+    // The backup goes on in the same set with the other topic, and a restarted controller resumes it.
+    for (const t of [names.namedKept, names.patKept]) await produce(t, 10, "late");
+    for (const [name, b] of Object.entries(backups) as Array<[keyof typeof backups, (typeof backups)["named"]]>) {
+      await waitFor(`${name}: the late records`, async () => ((await stored(name, b.kept)) === 30 ? true : undefined), 90_000);
+    }
+    await controllerNow.stop();
+    controllerNow = await controller(namespace);
+    for (const t of [names.namedKept, names.patKept]) await produce(t, 10, "resumed");
+    for (const [name, b] of Object.entries(backups) as Array<[keyof typeof backups, (typeof backups)["named"]]>) {
+      await waitFor(
+        `${name}: the records after the restart`,
+        async () => ((await stored(name, b.kept)) === 40 ? true : undefined),
+        90_000,
+      );
+      const s = status(namespace, name);
+      assert.equal(s.phase, "Running");
+      assert.equal(s.backupId, sets[name], "the same set goes on");
+      const { manifest, records } = await readBackup(stores[name], sets[name]);
+      const gone = manifest.topics.find((t) => t.name === b.gone);
+      assert.equal(gone?.topicId, ids[name]);
+      assert.ok((gone?.deletedAt ?? 0) >= deletedAt, "the manifest says when the topic was found deleted");
+      assert.deepEqual(
+        (records.get(b.gone) ?? []).map((r) => Buffer.from(r.value ?? "", "base64").toString()).sort(),
+        Array.from({ length: 20 }, (_, i) => `old-${i}`).sort(),
+        "exactly what was stored of the deleted topic",
+      );
+      assert.equal(manifest.topics.find((t) => t.name === b.kept)?.deletedAt, undefined);
+      // Never a failure: the only Warnings are the deletion's (one per run: the resumed run says it again).
+      const warnings = events(namespace, name).filter((e) => e.type === "Warning");
+      assert.deepEqual([...new Set(warnings.map((e) => e.reason))], ["TopicDeleted"], JSON.stringify(warnings));
+      assert.ok(!events(namespace, name).some((e) => e.reason === "BackupSucceeded"), "a continuous backup never completes");
+    }
+    for (const name of Object.keys(backups))
+      kubectl(["patch", "kafkabackup", name, "-n", namespace, "--type=merge", "-p", '{"spec":{"suspend":true}}']);
+  });
 });

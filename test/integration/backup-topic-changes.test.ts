@@ -3,7 +3,10 @@
 // in the same set; a topic deleted and created again (a new topic ID) ends a continuous set cleanly
 // with exactly the old topic's records, and the next set backs up the new topic; a scheduled set
 // whose base recorded another topic ID starts a new chain; a snapshot set resumed after its topic
-// was recreated fails with reason TopicRecreated instead of mixing the two topics' offsets.
+// was recreated fails with reason TopicRecreated instead of mixing the two topics' offsets; a topic
+// deleted and not created again (named, or matched by a pattern) ends in a continuous set with what
+// was stored, reported once, not retried, while the run goes on with the others, also when resumed;
+// a snapshot run whose topic is deleted fails with reason TopicDeleted, not after minutes of retries.
 import assert from "node:assert/strict";
 import { randomUUID } from "node:crypto";
 import { after, before, describe, test } from "node:test";
@@ -11,11 +14,13 @@ import { setTimeout as sleep } from "node:timers/promises";
 import { planOptions, prepareChainPlan } from "../../engine/backup/chain.ts";
 import { type BackupResult, runBackup } from "../../engine/backup/engine.ts";
 import { checkpointKey } from "../../engine/backup/layout.ts";
+import type { DeletedTopic } from "../../engine/backup/topic-changes.ts";
 import { readManifest, readSetManifest } from "../../engine/backupset/catalog.ts";
 import { KafkaClient } from "../../engine/kafka/client.ts";
 import { fetchTopicIds } from "../../engine/kafka/topic-ids.ts";
 import type { StorageBackend } from "../../engine/storage/backend.ts";
 import { minioStore, readBackup } from "../support/backup.ts";
+import { captureLogs } from "../support/logs.ts";
 import { stackEnv } from "../support/stack-env.ts";
 
 const run = randomUUID().slice(0, 8);
@@ -99,7 +104,12 @@ async function waitFor<T>(what: string, check: () => Promise<T | undefined>, ms 
 }
 
 /** A continuous run that is stopped whatever the test does, so it never outlives the file. */
-function continuous(backupId: string, selection: Parameters<typeof runBackup>[2]["selection"], client = kafka) {
+function continuous(
+  backupId: string,
+  selection: Parameters<typeof runBackup>[2]["selection"],
+  client = kafka,
+  extra: Partial<Parameters<typeof runBackup>[2]> = {},
+) {
   const stop = new AbortController();
   const timer = setTimeout(() => stop.abort(new Error("the test's deadline")), 240_000);
   timer.unref();
@@ -113,6 +123,7 @@ function continuous(backupId: string, selection: Parameters<typeof runBackup>[2]
     topicRefreshIntervalMs: 1000,
     leaseHolder: "topic-changes-test",
     signal: stop.signal,
+    ...extra,
   }).finally(() => clearTimeout(timer));
   running.catch(() => {});
   return { running, stop };
@@ -433,5 +444,199 @@ describe("topics that change under a backup", () => {
       untouched.topics[0]?.partitions.reduce((n, p) => n + p.segments.reduce((k, s) => k + s.recordCount, 0), 0),
       5,
     );
+  });
+
+  // Named in `topics` (a) and matched by a pattern (b): the same outcome.
+  for (const [how, selectionOf] of [
+    ["named in topics", (gone: string, kept: string) => ({ topics: [gone, kept] })],
+    ["matched by a pattern", () => ({ include: [`tc-${run}-del-pat-*`] })],
+  ] as const) {
+    test(`a topic ${how} deleted and not created again: it ends in the continuous set with what was stored, reported once, never retried; the others go on, also after a resume`, async () => {
+      const tag = how === "named in topics" ? "named" : "pat";
+      const gone = `tc-${run}-del-${tag}-gone`;
+      const kept = `tc-${run}-del-${tag}-kept`;
+      await createTopic(gone, 2);
+      await createTopic(kept, 1);
+      await produce(gone, [0, 1], 15, "gone");
+      await produce(kept, [0], 10, "kept");
+      const goneId = await topicId(gone);
+      const backupId = `deleted-${tag}`;
+      const selection = selectionOf(gone, kept);
+      const reports: DeletedTopic[][] = [];
+      const logs = captureLogs("warn");
+      const client = new KafkaClient({ bootstrapServers: bootstrap() });
+      const first = continuous(backupId, selection, client, {
+        log: logs.logger,
+        onTopicsDeleted: (topics) => reports.push(topics),
+      });
+      let settled = false;
+      void first.running.finally(() => {
+        settled = true;
+      });
+      try {
+        await waitFor("both topics backed up", async () => {
+          const n = await counts(backupId);
+          return n[gone] === 30 && n[kept] === 10 ? true : undefined;
+        });
+        const deletedFrom = Date.now();
+        await deleteTopic(gone);
+        const reported = await waitFor("the deletion reported", async () => reports[0], 60_000);
+        console.log(`${how}: the deletion reported ${Date.now() - deletedFrom} ms after the topic was deleted`);
+        assert.deepEqual(
+          reported.map((t) => [t.topic, t.topicId]),
+          [[gone, goneId]],
+        );
+        // The others go on: records that arrive now are taken in.
+        await produce(kept, [0], 5, "kept-late");
+        await waitFor("the kept topic's late records", async () => ((await counts(backupId))[kept] === 15 ? true : undefined));
+        // Three re-listings later: not reported again, not fetched, looked up or retried again.
+        const warned = logs
+          .text()
+          .split("\n")
+          .filter((l) => l.includes(gone)).length;
+        await sleep(3500);
+        assert.equal(reports.length, 1, "reported once");
+        const after = logs
+          .text()
+          .split("\n")
+          .filter((l) => l.includes(gone));
+        assert.equal(after.length, warned, `no retry of the deleted topic: ${after.slice(warned).join("\n")}`);
+        assert.ok(
+          !logs.text().includes("listing the selected topics again failed"),
+          "the re-listing never failed on the deleted topic",
+        );
+        assert.equal(settled, false, "the run goes on");
+      } finally {
+        first.stop.abort(new Error("test done"));
+      }
+      const result = await first.running;
+      await client.close();
+      assert.equal(result.cancelled, true);
+      assert.deepEqual(
+        result.deletedTopics?.map((t) => t.topic),
+        [gone],
+      );
+      const deletedAt = result.deletedTopics?.[0]?.deletedAt;
+      const { manifest, records } = await readBackup(store, backupId);
+      const entry = manifest.topics.find((t) => t.name === gone);
+      assert.equal(entry?.topicId, goneId);
+      assert.equal(entry?.deletedAt, deletedAt, "the manifest says when the topic was found deleted");
+      assert.deepEqual(
+        entry?.partitions.map((p) => [p.partition, p.nextOffset]),
+        [
+          [0, 15],
+          [1, 15],
+        ],
+      );
+      const values = (t: string) => (records.get(t) ?? []).map((r) => Buffer.from(r.value ?? "", "base64").toString()).sort();
+      assert.deepEqual(values(gone), [0, 1].flatMap((p) => Array.from({ length: 15 }, (_, i) => `gone-p${p}-${i}`)).sort());
+      assert.equal(values(kept).length, 15);
+      assert.equal(manifest.topics.find((t) => t.name === kept)?.deletedAt, undefined);
+
+      // Resumed into the same set (a controller restart): no TopicNotFound, the deletion reported
+      // at the start, the kept topic followed, the deleted one kept as it was.
+      const resumedReports: DeletedTopic[][] = [];
+      const second = continuous(backupId, selection, kafka, { onTopicsDeleted: (topics) => resumedReports.push(topics) });
+      try {
+        await produce(kept, [0], 5, "kept-resumed");
+        await waitFor("the resumed run's records", async () => ((await counts(backupId))[kept] === 20 ? true : undefined));
+      } finally {
+        second.stop.abort(new Error("test done"));
+      }
+      const resumed = await second.running;
+      assert.equal(resumed.cancelled, true);
+      assert.deepEqual(
+        resumedReports.map((r) => r.map((t) => [t.topic, t.topicId, t.deletedAt])),
+        [[[gone, goneId, deletedAt]]],
+      );
+      const again = await readBackup(store, backupId);
+      assert.equal(again.manifest.topics.find((t) => t.name === gone)?.deletedAt, deletedAt);
+      assert.deepEqual(
+        (again.records.get(gone) ?? []).map((r) => Buffer.from(r.value ?? "", "base64").toString()).sort(),
+        values(gone),
+      );
+      assert.equal((again.records.get(kept) ?? []).length, 20);
+    });
+  }
+
+  test("every topic of a continuous set deleted: the run waits for topics instead of completing or failing", async () => {
+    const only = `tc-${run}-del-only`;
+    await createTopic(only, 1);
+    await produce(only, [0], 12, "only");
+    const client = new KafkaClient({ bootstrapServers: bootstrap() });
+    const reports: DeletedTopic[][] = [];
+    const { running, stop } = continuous("deleted-only", { topics: [only] }, client, {
+      onTopicsDeleted: (topics) => reports.push(topics),
+    });
+    let settled = false;
+    void running.finally(() => {
+      settled = true;
+    });
+    try {
+      await waitFor("the topic backed up", async () => ((await counts("deleted-only"))[only] === 12 ? true : undefined));
+      await deleteTopic(only);
+      await waitFor("the deletion reported", async () => reports[0], 60_000);
+      await sleep(3000);
+      assert.equal(settled, false, "the run neither completed nor failed");
+    } finally {
+      stop.abort(new Error("test done"));
+    }
+    const result = await running;
+    await client.close();
+    assert.equal(result.cancelled, true);
+    assert.equal((await counts("deleted-only"))[only], 12);
+  });
+
+  test("a snapshot run whose topic is deleted under it fails with reason TopicDeleted once the topic stayed missing for a re-listing period", async () => {
+    // Batches of 100 records of 400 bytes and a small memory budget: a Fetch carries ~600 records,
+    // so the run fetches again after the deletion.
+    const doomed = `tc-${run}-del-snapshot`;
+    await createTopic(doomed, 1);
+    const producer = kafka.kafka.producer({ idempotent: true });
+    await producer.connect();
+    for (let b = 0; b < 40; b++) {
+      await producer.send({
+        topic: doomed,
+        acks: -1,
+        messages: Array.from({ length: 100 }, (_, i) => ({ key: `k${b * 100 + i}`, value: "v".repeat(400) })),
+      });
+    }
+    await producer.disconnect();
+    const client = new KafkaClient({ bootstrapServers: bootstrap() });
+    let records = 0;
+    const backup = runBackup(client, store, {
+      backupId: "deleted-snapshot",
+      selection: { topics: [doomed] },
+      mode: "snapshot",
+      codec: "zstd",
+      segmentMaxRecords: 100,
+      memoryBudgetBytes: 4 * 1024 * 1024,
+      recordsPerSec: 400,
+      // Deleted once missing for this long (30 s by default).
+      topicRefreshIntervalMs: 1000,
+      leaseHolder: "t",
+      progressIntervalMs: 100,
+      onProgress: (p) => {
+        records = p.records;
+      },
+    });
+    backup.catch(() => {});
+    try {
+      await waitFor("the run under way", async () => (records >= 400 ? true : undefined));
+      const deletedAt = Date.now();
+      await deleteTopic(doomed);
+      await assert.rejects(backup, (err: Error & { reason?: string }) => {
+        assert.equal(err.reason, "TopicDeleted", err.message);
+        assert.match(err.message, new RegExp(`${doomed} \\(topic ID [^)]+\\) deleted while the set was written`));
+        return true;
+      });
+      const seconds = (Date.now() - deletedAt) / 1000;
+      console.log(`snapshot: failed ${seconds.toFixed(1)} s after the deletion, at ${records} of 4000 records`);
+      assert.ok(records < 4000, "the deletion landed mid-run");
+      // Before: its partitions were retried like an unreachable leader's, ~30 times, for minutes.
+      assert.ok(seconds < 10, `failed ${seconds} s after the deletion, with a re-listing period of 1 s`);
+    } finally {
+      await client.close();
+    }
   });
 });

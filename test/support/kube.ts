@@ -77,17 +77,23 @@ export interface RunningController {
 
 /**
  * For a test file: starts controllers watching `namespaces` (the first holds the leader Lease),
- * every one SIGKILLed when the file's tests are done. Call it at the file's top level.
+ * with any further settings in `env` (e.g. POD_NAME, a replica's identity), every one SIGKILLed
+ * when the file's tests are done. Call it at the file's top level.
  */
-export function controllersForThisFile(): (entry: string, namespaces: string[]) => Promise<RunningController> {
+export function controllersForThisFile(): (
+  entry: string,
+  namespaces: string[],
+  env?: Record<string, string>,
+) => Promise<RunningController> {
   const started: RunningController[] = [];
   after(async () => {
     for (const c of started) await c.stop("SIGKILL");
   });
-  return async (entry, namespaces) => {
+  return async (entry, namespaces, env = {}) => {
     const c = await startController(entry, {
       WATCH_NAMESPACES: namespaces.join(","),
       LEADER_ELECTION_NAMESPACE: namespaces[0] as string,
+      ...env,
     });
     started.push(c);
     return c;

@@ -6,7 +6,7 @@ import { describe, test } from "node:test";
 import { chainPolicy, nextRetryTime, retryDecision } from "../../controllers/backup.ts";
 import { planChainLink } from "../../engine/backup/chain.ts";
 import { planRetention } from "../../engine/backup/retention.ts";
-import { recreatedTopics, TopicRecreatedError } from "../../engine/backup/topic-changes.ts";
+import { deletedTopics, recreatedTopics, TopicDeletedError, TopicRecreatedError } from "../../engine/backup/topic-changes.ts";
 import { assertWritableBy, coverage, isUsable, mergeChain, ownsSet } from "../../engine/backupset/chain.ts";
 import { chooseSet } from "../../engine/backupset/sets.ts";
 import type { ChainLink, Manifest, ManifestSegment, SetRun } from "../../engine/format/manifest.ts";
@@ -164,6 +164,31 @@ describe("topics recreated under a set", () => {
     const err = new TopicRecreatedError("s", [{ topic: "a", previousTopicId: "a1", topicId: "a2" }]);
     assert.equal(err.reason, "TopicRecreated");
     assert.match(err.message, /backup set s: topic a \(topic ID a1 → a2\) deleted and created again/);
+  });
+});
+
+describe("topics deleted under a set", () => {
+  const recorded = [{ name: "b", topicId: "b1" }, { name: "a" }, { name: "c", topicId: "c1", deletedAt: 5 }, { name: "d" }];
+  test("are those missing for at least the grace, by name, dated when first missed (or as recorded)", () => {
+    const since = new Map([
+      ["a", 100],
+      ["b", 150],
+      ["c", 100],
+    ]);
+    assert.deepEqual(deletedTopics(recorded, since, 200, 50), [
+      { topic: "a", deletedAt: 100 },
+      { topic: "b", topicId: "b1", deletedAt: 150 },
+      { topic: "c", topicId: "c1", deletedAt: 5 },
+    ]);
+    // Missed a moment ago: perhaps being created again, not deleted yet.
+    assert.deepEqual(
+      deletedTopics(recorded, since, 175, 50).map((t) => t.topic),
+      ["a", "c"],
+    );
+    assert.deepEqual(deletedTopics(recorded, new Map(), 1000, 0), []);
+    const err = new TopicDeletedError("s", [{ topic: "b", topicId: "b1", deletedAt: 1 }]);
+    assert.equal(err.reason, "TopicDeleted");
+    assert.match(err.message, /backup set s: topic b \(topic ID b1\) deleted while the set was written/);
   });
 });
 

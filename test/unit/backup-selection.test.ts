@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { kafkaBackupSetId, runBackupId, segmentKey } from "../../engine/backup/layout.ts";
-import { selectTopics } from "../../engine/backup/selection.ts";
+import { selectTopics, topicMatcher } from "../../engine/backup/selection.ts";
 import { Throttle } from "../../engine/backup/throttle.ts";
 
 const topics = ["orders", "orders-eu", "orders-us", "payments", "__consumer_offsets", "__transaction_state", "audit.log"];
@@ -16,8 +16,13 @@ test("literal names, globs and regexes select topics; internal topics only when 
   assert.deepEqual(selectTopics(topics, { topics: ["__consumer_offsets"] }), ["__consumer_offsets"]);
 });
 
-test("a missing literal topic is an error naming it; a bad regex names the field", () => {
+test("a missing literal topic is an error naming it, unless a continuous set found it deleted; a bad regex names the field", () => {
   assert.throws(() => selectTopics(topics, { topics: ["orders", "missing"] }), /"missing" do not exist/);
+  assert.deepEqual(selectTopics(topics, { topics: ["orders", "missing"] }, ["missing"]), ["orders"]);
+  // Every named topic deleted: nothing is selected (never "no filter, so everything").
+  assert.deepEqual(selectTopics(topics, { topics: ["missing"] }, ["missing"]), []);
+  assert.equal(topicMatcher({ include: ["orders-*"] })("orders-gone"), true);
+  assert.equal(topicMatcher({ topics: ["orders"] })("payments"), false);
   assert.throws(
     () => selectTopics(topics, { include: ["~(["] }),
     /spec\.includeTopics\[0\]: "~\(\[" is not a valid regular expression/,
