@@ -120,7 +120,7 @@ function removeEarlierRuns(env: Env): void {
   const earlier = kubectl(env, ["get", "namespaces", "-o", "name"])
     .split("\n")
     .map((n) => n.replace("namespace/", ""))
-    .filter((n) => n.startsWith("kbo-demo"));
+    .filter((n) => n.startsWith("kbo-demo") && n !== namespace);
   for (const ns of earlier) {
     for (const kind of ["kafkabackups", "kafkarestores"]) {
       for (const name of kubectl(env, ["get", kind, "-n", ns, "-o", "name"]).split("\n").filter(Boolean)) {
@@ -152,6 +152,8 @@ async function demo(options: { local?: boolean }): Promise<void> {
   mkdirSync(join(logDir, "pvc"), { recursive: true });
 
   done = step(`deploying the operator with pulumi up into ${operatorNamespace} (CRDs, RBAC, Deployments)`);
+  // The namespace first: the controllers' grants are Roles in it (they watch it only).
+  kubectl(env, ["create", "namespace", namespace]);
   const pulumi = new PulumiWorkspace();
   // Each run deploys from a fresh Pulumi state: take over the fields an earlier run's state owned.
   pulumi.env.PULUMI_K8S_ENABLE_PATCH_FORCE = "true";
@@ -161,6 +163,9 @@ async function demo(options: { local?: boolean }): Promise<void> {
     await pulumi.stack(program, "demo", {
       image: pods ? (env.KBO_NODE_IMAGE as string) : "kafka-backup-operator:demo",
       namespace: operatorNamespace,
+      // The controllers keep running after the demo (to look around): they watch its namespace
+      // only, so they never act on anything else on the stack (the tests' own resources).
+      watchNamespaces: [namespace],
       skipAwait: true,
     });
     const out = await pulumi.ok(["up", "--stack", "demo", "--yes", "--skip-preview"], program);
@@ -171,7 +176,6 @@ async function demo(options: { local?: boolean }): Promise<void> {
   }
   kubectl(env, ["wait", "--for=condition=Established", "crd", "--all", "--timeout=60s"]);
   removeEarlierRuns(env);
-  kubectl(env, ["create", "namespace", namespace]);
   kubectl(
     env,
     ["apply", "-n", namespace, "-f", "-"],

@@ -201,6 +201,92 @@ describe("the backup controller as a pod from the operator's image", { skip }, (
     }
   });
 
+  test("two replicas: the leader's pod force-deleted mid-backup, the other pod takes over and the backup is exact", async () => {
+    kubectl(["scale", "deployment", "kafka-backup-controller", "-n", operatorNamespace, "--replicas=2"]);
+    try {
+      await waitFor(
+        "two available replicas",
+        () => {
+          const d = getObject<{ status?: { availableReplicas?: number } }>(
+            "deployment",
+            operatorNamespace,
+            "kafka-backup-controller",
+          );
+          return (d.status?.availableReplicas ?? 0) >= 2 || undefined;
+        },
+        180_000,
+      );
+      const partitions = 4;
+      const perPartition = 5_000;
+      const total = partitions * perPartition;
+      const topic = await topicWith(kafka, partitions, perPartition);
+      const prefix = `e2e-pod-failover-${namespace}`;
+      apply(namespace, {
+        apiVersion: "kafka.oso.sh/v1alpha1",
+        kind: "KafkaBackup",
+        metadata: { name: "failover" },
+        spec: {
+          kafkaCluster: { bootstrapServers: String(env.KAFKA_POD_BOOTSTRAP_SERVERS).split(",") },
+          topics: [topic],
+          storage: podStorage(prefix),
+          // ~20 s of work, so that the kill lands in the middle of it.
+          rateLimiting: { recordsPerSec: 1_000 },
+          segmentMaxRecords: 500,
+        },
+      });
+      const midway = await waitFor(
+        "the backup to be part way",
+        () => {
+          const s = getObject<{ status?: Status }>("kafkabackup", namespace, "failover").status ?? {};
+          if (s.phase === "Completed" || s.phase === "Failed") throw new Error(`the backup ended before the kill: ${s.phase}`);
+          return (s.recordsProcessed ?? 0) > 0 ? s : undefined;
+        },
+        120_000,
+      );
+      type Lease = { spec: { holderIdentity?: string; leaseDurationSeconds?: number } };
+      const lease = getObject<Lease>("lease", operatorNamespace, "kafka-backup-controller-leader");
+      const leader = lease.spec.holderIdentity ?? "";
+      const leaseSeconds = lease.spec.leaseDurationSeconds ?? 15;
+      const killedAt = Date.now();
+      kubectl(["delete", "pod", "-n", operatorNamespace, leader, "--force", "--grace-period=0"]);
+      const successor = await waitFor(
+        "another pod to hold the lease",
+        () => {
+          const holder = getObject<Lease>("lease", operatorNamespace, "kafka-backup-controller-leader").spec.holderIdentity;
+          return holder && holder !== leader ? holder : undefined;
+        },
+        120_000,
+      );
+      const takeoverSeconds = (Date.now() - killedAt) / 1000;
+      const done = await waitFor(
+        "the backup to finish after the takeover",
+        () => {
+          const s = getObject<{ status?: Status }>("kafkabackup", namespace, "failover").status ?? {};
+          return s.phase === "Completed" || s.phase === "Failed" ? s : undefined;
+        },
+        240_000,
+      );
+      console.log(
+        `pod failover: ${leader} force-deleted with ${midway.recordsProcessed} of ${total} records backed up; ${successor} led ${takeoverSeconds.toFixed(1)} s later (lease ${leaseSeconds} s)`,
+      );
+      assert.ok((midway.recordsProcessed ?? 0) < total, "the kill landed before the end");
+      // A standby takes the lease once it has not seen it renewed for a lease duration: at most a
+      // lease plus a renew period (a third of it) after the kill, with the API server's latency.
+      assert.ok(takeoverSeconds <= leaseSeconds * (4 / 3) + 5, `takeover after ${takeoverSeconds} s`);
+      assert.equal(done.phase, "Completed", done.message);
+      assert.equal(done.recordsProcessed, total);
+      const { records } = await readBackup(await minioStore(prefix), done.backupId as string);
+      const stored = records.get(topic) ?? [];
+      const seen = new Set(stored.map((r) => `${r.partition}:${r.offset}`));
+      assert.equal(stored.length, total, "records stored");
+      assert.equal(seen.size, total, "every offset exactly once");
+      for (let p = 0; p < partitions; p++)
+        for (let o = 0; o < perPartition; o++) assert.ok(seen.has(`${p}:${o}`), `${topic}/${p} offset ${o} stored`);
+    } finally {
+      kubectl(["scale", "deployment", "kafka-backup-controller", "-n", operatorNamespace, "--replicas=1"]);
+    }
+  });
+
   test("execution.mode job: the real Job controller runs the Indexed Job's pods from the image; deleting the KafkaBackup collects its Job", async () => {
     const topic = await topicWith(kafka, 4, 150);
     const prefix = `e2e-pod-job-${namespace}`;
