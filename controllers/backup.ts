@@ -612,15 +612,20 @@ async function finish(
     topics: number;
     partitions: number;
     durationMs: number;
+    /** What the set holds, earlier runs of it included (an in-process run that resumed it). */
+    held?: { records: number; segments: number };
     extra?: Partial<KafkaBackupStatus>;
   },
 ): Promise<void> {
+  const held = result.held ?? { records: result.records, segments: result.segments };
   const labels = { resource_namespace: o.metadata.namespace, name: o.metadata.name };
   ctx.metrics.backups.inc({ outcome: "success", ...labels });
   ctx.metrics.backupSize.set(labels, result.storedBytes);
   ctx.metrics.backupRecords.set(labels, result.records);
   const retention = await retain(ctx, o, store, backupId);
-  const message = `backed up ${result.records} records (${result.bytes} bytes, ${result.segments} segments) of ${result.topics} topics${result.gaps ? `; ${result.gaps} retention gaps recorded` : ""}`;
+  // A resumed set (after a failover or a restart) is reported whole, with this run's share.
+  const resumed = held.records !== result.records;
+  const message = `backed up ${held.records} records (${held.segments} segments) of ${result.topics} topics${resumed ? `, ${result.records} of them (${result.bytes} bytes) in this run after resuming the set` : ` (${result.bytes} bytes)`}${result.gaps ? `; ${result.gaps} retention gaps recorded` : ""}`;
   await writeFinalStatus(
     ctx,
     o,
@@ -636,9 +641,9 @@ async function finish(
       // A one-shot run ends when every partition reached the end captured at its start.
       partitionsCompleted: result.partitions,
       lagRecords: 0,
-      recordsProcessed: result.records,
+      recordsProcessed: held.records,
       bytesProcessed: result.bytes,
-      segmentsCompleted: result.segments,
+      segmentsCompleted: held.segments,
       progressPercent: 100,
       etaSeconds: 0,
       gapsRecorded: result.gaps,

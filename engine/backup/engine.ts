@@ -149,6 +149,21 @@ export interface BackupResult {
   recreatedTopics?: RecreatedTopic[];
   /** Continuous mode: topics of the set deleted under it, whose partitions ended with what was stored. */
   deletedTopics?: DeletedTopic[];
+  /**
+   * What the set holds of this run's partitions, earlier runs of it included: a resumed run's own
+   * `records` count only what it stored itself (after a failover, often almost nothing).
+   */
+  held: { records: number; segments: number };
+}
+
+function heldBy(checkpoints: Checkpoint[]): BackupResult["held"] {
+  let records = 0;
+  let segments = 0;
+  for (const c of checkpoints) {
+    segments += c.segments.length;
+    for (const s of c.segments) records += s.recordCount;
+  }
+  return { records, segments };
 }
 
 export const backupDefaults = {
@@ -295,6 +310,7 @@ export async function runBackup(kafka: KafkaClient, store: ObjectStore, options:
         manifestKey: manifestKey(o.backupId),
         cancelled: false,
         recreatedTopics: stale,
+        held: { records: 0, segments: 0 },
       };
     }
 
@@ -671,6 +687,7 @@ export async function runBackup(kafka: KafkaClient, store: ObjectStore, options:
       durationMs: Date.now() - started,
       manifestKey: manifestKey(o.backupId),
       cancelled: Boolean(o.signal?.aborted),
+      held: heldBy(tasks.map((t) => t.checkpoint)),
       ...(merged !== undefined ? { merged } : {}),
       ...(recreated.length ? { recreatedTopics: recreated } : {}),
       ...(deleted.size ? { deletedTopics: [...deleted.values()] } : {}),

@@ -269,6 +269,7 @@ describe("the backup controller as a pod from the operator's image", { skip }, (
       console.log(
         `pod failover: ${leader} force-deleted with ${midway.recordsProcessed} of ${total} records backed up; ${successor} led ${takeoverSeconds.toFixed(1)} s later (lease ${leaseSeconds} s)`,
       );
+      console.log(`status after the takeover: ${JSON.stringify(done)}`);
       assert.ok((midway.recordsProcessed ?? 0) < total, "the kill landed before the end");
       // A standby takes the lease once it has not seen it renewed for a lease duration: at most a
       // lease plus a renew period (a third of it) after the kill, with the API server's latency.
