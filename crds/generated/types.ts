@@ -487,11 +487,11 @@ export interface KafkaBackupStatus {
   lastScheduleTime?: string;
   /** The next schedule tick. */
   nextScheduledBackup?: string;
-  /** Records backed up by the current or last run. */
+  /** Records backed up by the current or last run (a finished run that resumed its set counts the whole set). */
   recordsProcessed?: number;
   /** Bytes backed up by the current or last run. */
   bytesProcessed?: number;
-  /** Segments durably written by the current or last run. */
+  /** Segments durably written by the current or last run (a finished run that resumed its set counts the whole set). */
   segmentsCompleted?: number;
   /** Addition: progress of a run towards the high-watermarks captured at its start (0-100). */
   progressPercent?: number;
