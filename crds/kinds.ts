@@ -333,9 +333,13 @@ const backupStatus = status("KafkaBackupStatus", "Observed state of the KafkaBac
   lastBackupTime: dateTime("When the last backup completed."),
   lastScheduleTime: dateTime("The schedule tick the last run was started for (written before the run starts)."),
   nextScheduledBackup: dateTime("The next schedule tick."),
-  recordsProcessed: count("Records backed up by the current or last run (a finished run that resumed its set counts the whole set)."),
+  recordsProcessed: count(
+    "Records backed up by the current or last run (a finished run that resumed its set counts the whole set).",
+  ),
   bytesProcessed: count("Bytes backed up by the current or last run."),
-  segmentsCompleted: count("Segments durably written by the current or last run (a finished run that resumed its set counts the whole set)."),
+  segmentsCompleted: count(
+    "Segments durably written by the current or last run (a finished run that resumed its set counts the whole set).",
+  ),
   progressPercent: percent("Addition: progress of a run towards the high-watermarks captured at its start (0-100)."),
   etaSeconds: count("Addition: estimated seconds to completion of a one-shot run."),
   throughputRecordsPerSec: rate("Records per second over the last measurement window."),
