@@ -11,7 +11,6 @@ import {
   batchCodec,
   batchEnd,
   batchRecordsRegion,
-  batchRecordsRegionNow,
   isControl,
   isTransactional,
   scanRecords,
@@ -213,8 +212,7 @@ export class PartitionWriter {
     verifyBatchCrc(b, this.where);
     const sourceCodec = batchCodec(b);
     let view = b;
-    // At once for uncompressed and LZ4 batches; other codecs decompress on the thread pool.
-    let region = batchRecordsRegionNow(b, this.where) ?? (await batchRecordsRegion(b, this.where));
+    let region = await batchRecordsRegion(b, this.where);
     let stored: Buffer;
     if (b.baseOffset < from || batchEnd(b) > hi) {
       const [decoded] = await decodeRecordSet(b.bytes, this.where);

@@ -8,7 +8,6 @@
 import { crc32c } from "@node-rs/crc32";
 import { decompressKafka } from "./codecs.ts";
 import { KafkaDecodeError } from "./errors.ts";
-import { decompressLz4Frame } from "./lz4-frame.ts";
 
 export const BATCH_HEADER_BYTES = 61;
 const CRC_START = 21;
@@ -96,25 +95,6 @@ export async function batchRecordsRegion(b: BatchView, where: string): Promise<B
   const body = b.bytes.subarray(BATCH_HEADER_BYTES);
   const codec = batchCodec(b);
   return codec === 0 ? body : await decompressKafka(codec, body, `${where} batch at offset ${b.baseOffset}`);
-}
-
-/**
- * The batch's records region when it can be had at once, with no trip through the event loop:
- * the body itself, or an LZ4 body decompressed here. Other codecs: undefined (use
- * `batchRecordsRegion`).
- */
-export function batchRecordsRegionNow(b: BatchView, where: string): Buffer | undefined {
-  const body = b.bytes.subarray(BATCH_HEADER_BYTES);
-  const codec = batchCodec(b);
-  if (codec === 0) return body;
-  if (codec !== 3) return undefined;
-  try {
-    return decompressLz4Frame(body);
-  } catch (err) {
-    throw new KafkaDecodeError(
-      `${where} batch at offset ${b.baseOffset}: cannot decompress (codec 3): ${(err as Error).message}`,
-    );
-  }
 }
 
 /** What walking a batch's records tells, with no object made per record. */

@@ -11,7 +11,7 @@ import { readSetManifest } from "../../engine/backupset/catalog.ts";
 import { KafkaClient } from "../../engine/kafka/client.ts";
 import { fetchTopicIds } from "../../engine/kafka/topic-ids.ts";
 import { minioStore, readBackup } from "../support/backup.ts";
-import { apply, events, minioSecret, s3Storage, topicWith } from "../support/e2e.ts";
+import { apply, events, minioSecret, produce, s3Storage, topicWith } from "../support/e2e.ts";
 import { applyCrds, controllersForThisFile, createNamespace, getObject, kubectl, waitFor } from "../support/kube.ts";
 import { stackEnv } from "../support/stack-env.ts";
 
@@ -59,17 +59,11 @@ async function recreate(topic: string, n: number): Promise<void> {
       await sleep(250);
     }
   }
-  const producer = kafka.kafka.producer({ idempotent: true });
-  await producer.connect();
-  try {
-    await producer.send({
-      topic,
-      acks: -1,
-      messages: Array.from({ length: n }, (_, i) => ({ key: `k${i}`, value: `new-${i}` })),
-    });
-  } finally {
-    await producer.disconnect();
-  }
+  await produce(
+    kafka,
+    topic,
+    Array.from({ length: n }, (_, i) => ({ key: `k${i}`, value: `new-${i}` })),
+  );
 }
 
 const recordsOf = (m: Awaited<ReturnType<typeof readSetManifest>>, topic: string) =>
@@ -235,20 +229,13 @@ describe("a topic recreated under a KafkaBackup", () => {
       topics: Object.values(names).map((topic) => ({ topic, numPartitions: 2 })),
       waitForLeaders: true,
     });
-    const produce = async (topic: string, n: number, prefix: string) => {
-      const producer = kafka.kafka.producer({ idempotent: true });
-      await producer.connect();
-      try {
-        await producer.send({
-          topic,
-          acks: -1,
-          messages: Array.from({ length: n }, (_, i) => ({ partition: i % 2, key: `${prefix}-${i}`, value: `${prefix}-${i}` })),
-        });
-      } finally {
-        await producer.disconnect();
-      }
-    };
-    for (const t of Object.values(names)) await produce(t, 20, "old");
+    const send = (topic: string, n: number, prefix: string) =>
+      produce(
+        kafka,
+        topic,
+        Array.from({ length: n }, (_, i) => ({ partition: i % 2, key: `${prefix}-${i}`, value: `${prefix}-${i}` })),
+      );
+    for (const t of Object.values(names)) await send(t, 20, "old");
     const prefix = `e2e-deleted-${tag}`;
     const backups = {
       named: { topics: [names.namedGone, names.namedKept], gone: names.namedGone, kept: names.namedKept },
@@ -308,13 +295,13 @@ describe("a topic recreated under a KafkaBackup", () => {
       assert.equal(cond?.message, event.message);
     }
     // The backup goes on in the same set with the other topic, and a restarted controller resumes it.
-    for (const t of [names.namedKept, names.patKept]) await produce(t, 10, "late");
+    for (const t of [names.namedKept, names.patKept]) await send(t, 10, "late");
     for (const [name, b] of Object.entries(backups) as Array<[keyof typeof backups, (typeof backups)["named"]]>) {
       await waitFor(`${name}: the late records`, async () => ((await stored(name, b.kept)) === 30 ? true : undefined), 90_000);
     }
     await controllerNow.stop();
     controllerNow = await controller(namespace);
-    for (const t of [names.namedKept, names.patKept]) await produce(t, 10, "resumed");
+    for (const t of [names.namedKept, names.patKept]) await send(t, 10, "resumed");
     for (const [name, b] of Object.entries(backups) as Array<[keyof typeof backups, (typeof backups)["named"]]>) {
       await waitFor(
         `${name}: the records after the restart`,

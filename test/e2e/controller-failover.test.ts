@@ -9,14 +9,12 @@
 import assert from "node:assert/strict";
 import { randomUUID } from "node:crypto";
 import { after, before, describe, test } from "node:test";
-import { parseCheckpoint } from "../../engine/backup/checkpoint.ts";
 import { runBackup } from "../../engine/backup/engine.ts";
-import { checkpointKey } from "../../engine/backup/layout.ts";
 import { runtimeOptionsFromEnv } from "../../engine/k8s/controller.ts";
 import { leaderTimings } from "../../engine/k8s/leader.ts";
 import { KafkaClient } from "../../engine/kafka/client.ts";
 import type { StorageBackend } from "../../engine/storage/backend.ts";
-import { type JavaRecord, javaDump, minioStore, readBackup } from "../support/backup.ts";
+import { durableOffsets, type JavaRecord, javaDump, minioStore, readBackup } from "../support/backup.ts";
 import { apply, events, minioSecret, s3Storage, topicWith } from "../support/e2e.ts";
 import {
   applyCrds,
@@ -161,20 +159,7 @@ describe("failover mid-run: two replicas, the leader SIGKILLed", () => {
     const prefix = `e2e-failover-${namespace}`;
     const store = await minioStore(prefix);
     const backupId = () => phase("kafkabackup", namespace, "ha").backupId;
-    // Durable progress: the offsets the partitions' checkpoints (one per segment) cover.
-    const durable = async () => {
-      const id = backupId();
-      let sum = 0;
-      for (let p = 0; id && p < partitions; p++) {
-        const key = checkpointKey(id, topic, p);
-        const cp = await store
-          .getBuffer(key)
-          .then((b) => parseCheckpoint(b.body.toString("utf8"), key))
-          .catch(() => undefined);
-        sum += cp?.nextOffset ?? 0;
-      }
-      return sum;
-    };
+    const durable = () => durableOffsets(store, backupId(), topic, partitions);
     let killedSet: string | undefined;
     const result = await failover(
       "controllers/backup.ts",

@@ -4,10 +4,8 @@
 import assert from "node:assert/strict";
 import { after, before, test } from "node:test";
 import { setTimeout as sleep } from "node:timers/promises";
-import { parseCheckpoint } from "../../engine/backup/checkpoint.ts";
-import { checkpointKey } from "../../engine/backup/layout.ts";
 import { KafkaClient } from "../../engine/kafka/client.ts";
-import { type JavaRecord, javaDump, minioStore, readBackup } from "../support/backup.ts";
+import { durableOffsets, type JavaRecord, javaDump, minioStore, readBackup } from "../support/backup.ts";
 import { apply, minioSecret, s3Storage, topicWith } from "../support/e2e.ts";
 import { applyCrds, createNamespace, getObject, type RunningController, startController, waitFor } from "../support/kube.ts";
 import { stackEnv } from "../support/stack-env.ts";
@@ -94,19 +92,13 @@ test("backup and restore controllers SIGKILLed 10 times each at random moments: 
   });
   // Durable backup progress: the offsets the partitions' checkpoints (one per segment) cover.
   const store = await minioStore(prefix);
-  const backedUp = async () => {
-    const id = getObject<{ status?: { backupId?: string } }>("kafkabackup", namespace, "killed").status?.backupId;
-    let sum = 0;
-    for (let p = 0; id && p < 4; p++) {
-      const key = checkpointKey(id, topic, p);
-      const cp = await store
-        .getBuffer(key)
-        .then((b) => parseCheckpoint(b.body.toString("utf8"), key))
-        .catch(() => undefined);
-      sum += cp?.nextOffset ?? 0;
-    }
-    return sum;
-  };
+  const backedUp = () =>
+    durableOffsets(
+      store,
+      getObject<{ status?: { backupId?: string } }>("kafkabackup", namespace, "killed").status?.backupId,
+      topic,
+      4,
+    );
   const backup = await killRepeatedly("controllers/backup.ts", namespace, "kafkabackup", "killed", backedUp, 100_000);
   assert.equal(backup.phase, "Completed", backup.message);
   const backupId = getObject<{ status?: { backupId?: string } }>("kafkabackup", namespace, "killed").status?.backupId as string;

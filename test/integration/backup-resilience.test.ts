@@ -17,7 +17,7 @@ import { KafkaClient } from "../../engine/kafka/client.ts";
 import { silentLogger } from "../../engine/log.ts";
 import type { StorageBackend } from "../../engine/storage/backend.ts";
 import { repoRoot } from "../stack/config.ts";
-import { minioStorageSpec, minioStore, readBackup } from "../support/backup.ts";
+import { durableOffsets, minioStorageSpec, minioStore, readBackup } from "../support/backup.ts";
 import { stackEnv } from "../support/stack-env.ts";
 
 let kafka: KafkaClient;
@@ -121,19 +121,7 @@ describe("backup: crash safety", () => {
       );
     const exited = (child: ChildProcess) => new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)));
     const store = await minioStore(prefix);
-    // Durable progress: the offsets the partitions' checkpoints (written after each segment) cover.
-    const durable = async () => {
-      let sum = 0;
-      for (let p = 0; p < partitions; p++) {
-        const key = checkpointKey("crashy", topic, p);
-        const cp = await store
-          .getBuffer(key)
-          .then((b) => parseCheckpoint(b.body.toString("utf8"), key))
-          .catch(() => undefined);
-        sum += cp?.nextOffset ?? 0;
-      }
-      return sum;
-    };
+    const durable = () => durableOffsets(store, "crashy", topic, partitions);
     const total = partitions * perPartition;
     let kills = 0;
     const progress: number[] = [];

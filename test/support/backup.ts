@@ -3,6 +3,8 @@
 import { execFileSync } from "node:child_process";
 import { randomUUID } from "node:crypto";
 import { join } from "node:path";
+import { parseCheckpoint } from "../../engine/backup/checkpoint.ts";
+import { checkpointKey } from "../../engine/backup/layout.ts";
 import { readManifest, readSegment } from "../../engine/backupset/catalog.ts";
 import type { Manifest } from "../../engine/format/manifest.ts";
 import type { BackupRecord } from "../../engine/format/record.ts";
@@ -108,4 +110,26 @@ export async function readBackup(
     records.set(topic.name, all);
   }
   return { manifest, records };
+}
+
+/**
+ * A backup's durable progress: the offsets its partitions' checkpoints (written after each stored
+ * segment) cover, summed over partitions 0 … partitions − 1 (none yet: 0).
+ */
+export async function durableOffsets(
+  store: StorageBackend,
+  backupId: string | undefined,
+  topic: string,
+  partitions: number,
+): Promise<number> {
+  let sum = 0;
+  for (let p = 0; backupId && p < partitions; p++) {
+    const key = checkpointKey(backupId, topic, p);
+    const cp = await store
+      .getBuffer(key)
+      .then((b) => parseCheckpoint(b.body.toString("utf8"), key))
+      .catch(() => undefined);
+    sum += cp?.nextOffset ?? 0;
+  }
+  return sum;
 }

@@ -1,10 +1,21 @@
 // What the controllers' end-to-end tests share: a topic filled with records, the MinIO Secret
 // and storage block their resources name, applying an object, and reading its Events.
 import { randomUUID } from "node:crypto";
-import type { ITopicConfig } from "kafkajs";
+import type { ITopicConfig, Message } from "kafkajs";
 import type { KafkaClient } from "../../engine/kafka/client.ts";
 import { kubectl } from "./kube.ts";
 import { stackEnv } from "./stack-env.ts";
+
+/** Sends `messages` to `topic` in one request of an idempotent producer (acks all). */
+export async function produce(kafka: KafkaClient, topic: string, messages: Message[]): Promise<void> {
+  const producer = kafka.kafka.producer({ idempotent: true });
+  await producer.connect();
+  try {
+    await producer.send({ topic, acks: -1, messages });
+  } finally {
+    await producer.disconnect();
+  }
+}
 
 /**
  * A new topic with `perPartition` records in each partition (keys p<partition>-<i>); `create` adds
