@@ -264,7 +264,13 @@ async function execute(ctx: Ctx, o: KafkaBackupValidation, r: Resolved, signal: 
       signal,
       log: ctx.log.child({ backupId: r.backupId }),
     });
-    const stored = await storeEvidence(r.evidenceStore, report, { at, ...(r.signingKey ? { signingKey: r.signingKey } : {}) });
+    // Named by the claimed tick (lastScheduleTime, set by every claim), not the clock: one folder a tick.
+    const claimedAt = o.status?.lastScheduleTime ? new Date(o.status.lastScheduleTime) : at;
+    const stored = await storeEvidence(r.evidenceStore, report, {
+      at,
+      folderTime: claimedAt,
+      ...(r.signingKey ? { signingKey: r.signingKey } : {}),
+    });
     evidencePath = stored.path;
     signed = stored.signed;
     const removed = await applyEvidenceRetention(

@@ -53,7 +53,7 @@ export function registerConsoleCommand(program: Command): void {
         const spec = await loadSpec<BackupSpec>(opts.config);
         if (!spec.storage) throw new CliUsageError(`${opts.config}: no storage block`);
         const read = folderSecretReader(opts.secretsDir);
-        const log = createLogger("kafka-backup-console", opts.logLevel);
+        const log = createLogger("kafka-backup-console", opts.logLevel, "stderr");
         const store = await openStorage(spec.storage, read, { logger: log, pvcMountRoot: opts.pvcRoot });
         const location: ConsoleLocation = {
           name: opts.name ?? basename(opts.config, extname(opts.config)),

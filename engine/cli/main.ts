@@ -72,7 +72,7 @@ program
     }) => {
       const spec = await loadSpec<BackupSpec>(opts.config);
       const read = folderSecretReader(opts.secretsDir);
-      const log = createLogger("kafka-backup", opts.logLevel);
+      const log = createLogger("kafka-backup", opts.logLevel, "stderr");
       const store = await openStorage(spec.storage, read, { logger: log, pvcMountRoot: opts.pvcRoot });
       const kafka = new KafkaClient(await resolveKafkaCluster(spec.kafkaCluster, read, "kafka-backup-cli"), log);
       const encryptionKey = spec.encryption
@@ -153,7 +153,7 @@ program
       const dryRun = opts.dryRun || spec.dryRun;
       if (!dryRun && !opts.restoreId) throw new CliUsageError("--restore-id is required (unless --dry-run)");
       const read = folderSecretReader(opts.secretsDir);
-      const log = createLogger("kafka-backup", opts.logLevel);
+      const log = createLogger("kafka-backup", opts.logLevel, "stderr");
       const store = await openStorage(spec.backupRef.storage, read, { logger: log, pvcMountRoot: opts.pvcRoot });
       const { backupId, warning } = chooseSet(opts.backupId ?? spec.backupRef.backupId, await readSets(store));
       if (!backupId) throw new CliUsageError(`no complete backup set in ${store.location()}`);

@@ -48,7 +48,10 @@ interface Common {
 async function connect(cluster: KafkaClusterSpec | undefined, o: Common): Promise<KafkaClient> {
   if (!cluster?.bootstrapServers?.length) throw new CliUsageError(`${o.config}: kafkaCluster.bootstrapServers is required`);
   const read = folderSecretReader(o.secretsDir);
-  return new KafkaClient(await resolveKafkaCluster(cluster, read, "kafka-backup-cli"), createLogger("kafka-backup", o.logLevel));
+  return new KafkaClient(
+    await resolveKafkaCluster(cluster, read, "kafka-backup-cli"),
+    createLogger("kafka-backup", o.logLevel, "stderr"),
+  );
 }
 
 function printOutcomes(outcomes: GroupOutcome[]): void {

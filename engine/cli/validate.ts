@@ -60,7 +60,7 @@ export function registerValidationCommands(program: Command): void {
           throw err;
         }
         const read = folderSecretReader(opts.secretsDir);
-        const log = createLogger("kafka-backup", opts.logLevel);
+        const log = createLogger("kafka-backup", opts.logLevel, "stderr");
         const store = await openStorage(spec.backupRef.storage, read, { logger: log, pvcMountRoot: opts.pvcRoot });
         const { backupId, warning } = chooseSet(opts.backupId ?? spec.backupRef.backupId, await readSets(store));
         if (!backupId) throw new CliUsageError(`no complete backup set in ${store.location()}`);

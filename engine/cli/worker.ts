@@ -218,7 +218,7 @@ async function runShard(
   run: (r: ShardRun) => Promise<{ cancelled?: boolean }>,
 ): Promise<void> {
   const read = folderSecretReader(opts.secretsDir);
-  const log = createLogger("kafka-backup-worker", opts.logLevel).child({ shard: shard.index });
+  const log = createLogger("kafka-backup-worker", opts.logLevel, "stderr").child({ shard: shard.index });
   const store = await openStorage(storage, read, { logger: log, pvcMountRoot: opts.pvcRoot });
   opened(store);
   const encryptionKey = await readKey(read, opts.encryptionKeySecret, keyField);

@@ -384,9 +384,16 @@ export interface StoredEvidence {
 export async function storeEvidence(
   store: StorageBackend,
   report: EvidenceReport,
-  opts: { at: Date; signingKey?: KeyObject },
+  opts: {
+    at: Date;
+    /** The time the folder is named by (default `at`): a scheduled run's tick, so that two ticks
+     * run in one second (a catch-up after a takeover) keep two reports, and a rerun of a tick
+     * replaces its own. */
+    folderTime?: Date;
+    signingKey?: KeyObject;
+  },
 ): Promise<StoredEvidence> {
-  const folder = evidenceFolder(report.backup.backupId, report.validation.name, opts.at);
+  const folder = evidenceFolder(report.backup.backupId, report.validation.name, opts.folderTime ?? opts.at);
   const bytes = Buffer.from(canonicalJson(report), "utf8");
   const key = evidenceKey(folder);
   await store.put(key, bytes, { contentType: "application/json" });
