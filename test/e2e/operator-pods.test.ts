@@ -15,7 +15,7 @@ import { createTopic, deleteTopic, fill } from "../bench/kafka-tools.ts";
 import { stackConfig } from "../stack/config.ts";
 import { readStackEnv } from "../stack/stack.ts";
 import { minioStore, readBackup } from "../support/backup.ts";
-import { apply, minioSecret, topicWith } from "../support/e2e.ts";
+import { apply, minioSecret, podS3Storage, topicWith } from "../support/e2e.ts";
 import { applyCrds, createNamespace, deleteNamespace, getObject, kubectl, kubectlTry, waitFor } from "../support/kube.ts";
 
 const env = { ...readStackEnv(stackConfig()), ...process.env };
@@ -122,7 +122,7 @@ describe("the backup controller as a pod from the operator's image", { skip }, (
         // The addresses a pod uses: Kafka's listener for pods and MinIO at the host's bridge address.
         kafkaCluster: { bootstrapServers: String(env.KAFKA_POD_BOOTSTRAP_SERVERS).split(",") },
         topics: [topic],
-        storage: podStorage(prefix),
+        storage: podS3Storage(prefix),
       },
     });
     const done = await waitFor(
@@ -160,7 +160,7 @@ describe("the backup controller as a pod from the operator's image", { skip }, (
         spec: {
           kafkaCluster: { bootstrapServers: String(env.KAFKA_POD_BOOTSTRAP_SERVERS).split(",") },
           topics: [topic],
-          storage: podStorage(prefix),
+          storage: podS3Storage(prefix),
         },
       });
       const done = await waitFor(
@@ -228,7 +228,7 @@ describe("the backup controller as a pod from the operator's image", { skip }, (
         spec: {
           kafkaCluster: { bootstrapServers: String(env.KAFKA_POD_BOOTSTRAP_SERVERS).split(",") },
           topics: [topic],
-          storage: podStorage(prefix),
+          storage: podS3Storage(prefix),
           // ~20 s of work, so that the kill lands in the middle of it.
           rateLimiting: { recordsPerSec: 1_000 },
           segmentMaxRecords: 500,
@@ -299,7 +299,7 @@ describe("the backup controller as a pod from the operator's image", { skip }, (
       spec: {
         kafkaCluster: { bootstrapServers: String(env.KAFKA_POD_BOOTSTRAP_SERVERS).split(",") },
         topics: [topic],
-        storage: podStorage(prefix),
+        storage: podS3Storage(prefix),
         segmentMaxRecords: 100,
         execution: {
           mode: "job",
@@ -363,19 +363,3 @@ describe("the backup controller as a pod from the operator's image", { skip }, (
     );
   });
 });
-
-/** MinIO as pods reach it: the host's bridge address. */
-function podStorage(prefix: string) {
-  return {
-    storageType: "s3",
-    s3: {
-      bucket: env.S3_BUCKET,
-      region: env.S3_REGION,
-      endpoint: env.KBO_NODE_S3_ENDPOINT,
-      pathStyle: true,
-      allowHttp: true,
-      prefix,
-      credentialsSecret: { name: "minio-credentials" },
-    },
-  };
-}

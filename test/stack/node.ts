@@ -214,8 +214,13 @@ function exposeToPods(urls: Env): Env {
   const { bridge, host } = nodeNetwork;
   writeFileSync(`/proc/sys/net/ipv4/conf/${bridge}/route_localnet`, "1");
   if (spawnSync("iptables", ["-t", "nat", "-N", hostChain]).status !== 0) run("iptables", ["-t", "nat", "-F", hostChain]);
-  const jump = ["PREROUTING", "-i", bridge, "-d", host, "-p", "tcp", "-j", hostChain];
-  if (spawnSync("iptables", ["-t", "nat", "-C", ...jump]).status !== 0) run("iptables", ["-t", "nat", "-A", ...jump]);
+  // From pods (PREROUTING), and from the machine itself (OUTPUT): a spec naming these addresses
+  // works for a controller running as a local process and for the worker pods it starts alike.
+  for (const jump of [
+    ["PREROUTING", "-i", bridge, "-d", host, "-p", "tcp", "-j", hostChain],
+    ["OUTPUT", "-d", host, "-p", "tcp", "-j", hostChain],
+  ])
+    if (spawnSync("iptables", ["-t", "nat", "-C", ...jump]).status !== 0) run("iptables", ["-t", "nat", "-A", ...jump]);
   const forPods: Env = {};
   for (const [name, value] of Object.entries(urls)) {
     const url = new URL(value);
@@ -244,6 +249,7 @@ function exposeToPods(urls: Env): Env {
 function removeNetwork(ipForward: string | undefined): void {
   const { bridge, host, podSubnet } = nodeNetwork;
   spawnSync("iptables", ["-t", "nat", "-D", "PREROUTING", "-i", bridge, "-d", host, "-p", "tcp", "-j", hostChain]);
+  spawnSync("iptables", ["-t", "nat", "-D", "OUTPUT", "-d", host, "-p", "tcp", "-j", hostChain]);
   spawnSync("iptables", ["-t", "nat", "-F", hostChain]);
   spawnSync("iptables", ["-t", "nat", "-X", hostChain]);
   spawnSync("iptables", ["-D", "FORWARD", "-s", podSubnet, "!", "-d", podSubnet, "-j", "DROP"]);

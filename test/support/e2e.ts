@@ -78,6 +78,25 @@ export const s3Storage = (prefix: string) => ({
   },
 });
 
+/** Why a test of the operator's image on the local node cannot run here, or false when it can. */
+export function operatorImageSkip(): string | false {
+  try {
+    for (const name of ["KBO_NODE_IMAGE", "KAFKA_POD_BOOTSTRAP_SERVERS", "KBO_NODE_S3_ENDPOINT"]) stackEnv(name);
+    return false;
+  } catch {
+    return "no operator image on a local node (npm run stack -- up --operator-image)";
+  }
+}
+
+/** The local Kafka as pods reach it (the host's bridge address; the host reaches it there too). */
+export const podKafkaCluster = () => ({ bootstrapServers: stackEnv("KAFKA_POD_BOOTSTRAP_SERVERS").split(",") });
+
+/** s3Storage, with MinIO as pods reach it. */
+export const podS3Storage = (prefix: string) => {
+  const { s3 } = s3Storage(prefix);
+  return { storageType: "s3", s3: { ...s3, endpoint: stackEnv("KBO_NODE_S3_ENDPOINT") } };
+};
+
 export function apply(namespace: string, manifest: Record<string, unknown>): void {
   kubectl(["apply", "-n", namespace, "-f", "-"], JSON.stringify(manifest));
 }

@@ -1,6 +1,6 @@
 // End-to-end helpers: kubectl against the stack's API server, the CRDs applied, a namespace per
-// test file, and controllers started as local processes (no kubelet runs here), as they would
-// run in their pods.
+// test file, and controllers started as local processes (faster than pods, and each can be
+// SIGKILLed or given its own identity), as they would run in their pods.
 import { type ChildProcess, execFileSync, spawn } from "node:child_process";
 import { randomUUID } from "node:crypto";
 import { join } from "node:path";
