@@ -38,6 +38,7 @@ const operator = new KafkaBackupOperator("kafka-backup-operator", {
   podDisruptionBudget: config.getObject("podDisruptionBudget"),
   grafanaDashboard: config.getObject("grafanaDashboard"),
   console: config.getObject("console"),
+  pvcClaims: config.getObject<string[]>("pvcClaims"),
   env: config.getObject("env"),
   labels: config.getObject("labels"),
   keepCrds: config.getBoolean("keepCrds"),

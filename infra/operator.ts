@@ -81,6 +81,13 @@ export interface KafkaBackupOperatorArgs {
     /** Default requests 50m / 96Mi, limits 500m / 512Mi. */
     resources?: k8s.types.input.core.v1.ResourceRequirements;
   };
+  /**
+   * PersistentVolumeClaims of the operator's namespace mounted in every controller and the console
+   * at `$PVC_MOUNT_ROOT/<claim>` (default `/data/<claim>`, as the existing operator expects), for
+   * `storageType: pvc` storage and files named with `pvcName`. A claim that several pods mount
+   * (controllers, replicas) must allow it: ReadWriteMany, or ReadWriteOnce on a single node.
+   */
+  pvcClaims?: string[];
   /** Extra environment for every controller (e.g. PVC_MOUNT_ROOT). */
   env?: Record<string, string>;
   /** Labels added to every object. */
@@ -124,6 +131,17 @@ const defaultResources = (c: ControllerSpec) => {
 };
 
 const dnsLabel = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
+const dnsSubdomain = /^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/;
+
+/** The volumes and mounts of args.pvcClaims: claim c at $PVC_MOUNT_ROOT/c. */
+function claimMounts(args: KafkaBackupOperatorArgs) {
+  const root = (args.env?.PVC_MOUNT_ROOT ?? "/data").replace(/\/+$/, "");
+  const claims = args.pvcClaims ?? [];
+  return {
+    volumes: claims.map((claimName, i) => ({ name: `pvc-${i}`, persistentVolumeClaim: { claimName } })),
+    mounts: claims.map((claimName, i) => ({ name: `pvc-${i}`, mountPath: `${root}/${claimName}` })),
+  };
+}
 
 /** The CRD documents `npm run crds` generated. */
 export function crdDocuments(): Record<string, unknown>[] {
@@ -160,6 +178,10 @@ export function validateArgs(name: string, args: KafkaBackupOperatorArgs): void 
     seen.add(c.name);
     seen.add(c.component);
   }
+  for (const claim of args.pvcClaims ?? []) {
+    if (!dnsSubdomain.test(claim) || claim.length > 253) fail(`args.pvcClaims entry "${claim}" is not a valid claim name`);
+  }
+  if (new Set(args.pvcClaims ?? []).size !== (args.pvcClaims ?? []).length) fail("args.pvcClaims lists a claim twice");
   if (args.replicas !== undefined && (!Number.isInteger(args.replicas) || args.replicas < 1)) {
     fail(`args.replicas must be a whole number of at least 1, not ${args.replicas}`);
   }
@@ -312,10 +334,10 @@ export class KafkaBackupOperator extends pulumi.ComponentResource {
                     resources: args.resources ?? defaultResources(c),
                     securityContext: containerSecurityContext,
                     // TLS material and spill files go to /tmp: the root filesystem is read-only.
-                    volumeMounts: [{ name: "tmp", mountPath: "/tmp" }],
+                    volumeMounts: [{ name: "tmp", mountPath: "/tmp" }, ...claimMounts(args).mounts],
                   },
                 ],
-                volumes: [{ name: "tmp", emptyDir: { sizeLimit: "1Gi" } }],
+                volumes: [{ name: "tmp", emptyDir: { sizeLimit: "1Gi" } }, ...claimMounts(args).volumes],
               },
             },
           },
@@ -503,10 +525,10 @@ export class KafkaBackupOperator extends pulumi.ComponentResource {
                     limits: { cpu: "500m", memory: "512Mi" },
                   },
                   securityContext: containerSecurityContext,
-                  volumeMounts: [{ name: "tmp", mountPath: "/tmp" }],
+                  volumeMounts: [{ name: "tmp", mountPath: "/tmp" }, ...claimMounts(args).mounts],
                 },
               ],
-              volumes: [{ name: "tmp", emptyDir: { sizeLimit: "256Mi" } }],
+              volumes: [{ name: "tmp", emptyDir: { sizeLimit: "256Mi" } }, ...claimMounts(args).volumes],
             },
           },
         },

@@ -6,9 +6,12 @@
 // from the API server through its projected ServiceAccount token; a KafkaBackup of a real topic
 // runs in that pod, to MinIO, and the objects written are read back. Skipped without the node.
 import assert from "node:assert/strict";
-import { readFileSync } from "node:fs";
+import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { KafkaClient } from "../../engine/kafka/client.ts";
+import { openStorage } from "../../engine/storage/open.ts";
 import { operatorControllers } from "../../infra/controllers.ts";
 import { renderOperator } from "../../infra/render.ts";
 import { createTopic, deleteTopic, fill } from "../bench/kafka-tools.ts";
@@ -37,6 +40,8 @@ describe("the backup controller as a pod from the operator's image", { skip }, (
   let namespace = "";
   let objects: Record<string, unknown>[] = [];
   let kafka: KafkaClient;
+  let volumeRoot = "";
+  const claim = "kbo-backups";
 
   before(async () => {
     applyCrds();
@@ -44,6 +49,42 @@ describe("the backup controller as a pod from the operator's image", { skip }, (
     operatorNamespace = createNamespace("kbo-system");
     minioSecret(namespace);
     kafka = new KafkaClient({ bootstrapServers: String(env.KAFKA_BOOTSTRAP_SERVERS).split(",") });
+    // PVC storage as a cluster offers it: a hostPath PersistentVolume (a folder of this machine,
+    // writable by the pods' uid) bound to a claim in the operator's namespace, which the
+    // component mounts in the controller at /data/<claim>.
+    volumeRoot = mkdtempSync(join(tmpdir(), "kbo-pv-"));
+    mkdirSync(join(volumeRoot, claim));
+    chmodSync(join(volumeRoot, claim), 0o777);
+    kubectl(
+      ["apply", "-f", "-"],
+      JSON.stringify({
+        apiVersion: "v1",
+        kind: "PersistentVolume",
+        metadata: { name: `${operatorNamespace}-${claim}` },
+        spec: {
+          capacity: { storage: "1Gi" },
+          accessModes: ["ReadWriteOnce"],
+          persistentVolumeReclaimPolicy: "Retain",
+          storageClassName: "kbo-hostpath",
+          hostPath: { path: join(volumeRoot, claim), type: "Directory" },
+          claimRef: { namespace: operatorNamespace, name: claim },
+        },
+      }),
+    );
+    kubectl(
+      ["apply", "-n", operatorNamespace, "-f", "-"],
+      JSON.stringify({
+        apiVersion: "v1",
+        kind: "PersistentVolumeClaim",
+        metadata: { name: claim },
+        spec: {
+          accessModes: ["ReadWriteOnce"],
+          storageClassName: "kbo-hostpath",
+          volumeName: `${operatorNamespace}-${claim}`,
+          resources: { requests: { storage: "1Gi" } },
+        },
+      }),
+    );
     objects = await renderOperator({
       image: String(env.KBO_NODE_IMAGE),
       namespace: operatorNamespace,
@@ -51,6 +92,7 @@ describe("the backup controller as a pod from the operator's image", { skip }, (
       installCrds: false,
       watchNamespaces: [namespace],
       controllers: operatorControllers.filter((c) => c.name === "backup"),
+      pvcClaims: [claim],
     });
     for (const o of objects) kubectl(["apply", "-f", "-"], JSON.stringify(o));
   });
@@ -61,6 +103,8 @@ describe("the backup controller as a pod from the operator's image", { skip }, (
       kubectlTry(["delete", "--ignore-not-found", "--wait=false", "-f", "-"], JSON.stringify(o));
     deleteNamespace(namespace);
     deleteNamespace(operatorNamespace);
+    kubectlTry(["delete", "pv", "--ignore-not-found", "--wait=false", `${operatorNamespace}-${claim}`]);
+    if (volumeRoot) rmSync(volumeRoot, { recursive: true, force: true });
   });
 
   const controllerPod = () => {
@@ -142,6 +186,39 @@ describe("the backup controller as a pod from the operator's image", { skip }, (
     );
     const logs = kubectl(["logs", "-n", operatorNamespace, controllerPod()?.metadata.name ?? ""]);
     assert.match(logs, /from-a-pod/);
+  });
+
+  test("storageType pvc: a KafkaBackup to the claim mounted in the controller's pod completes; its segments are on the volume", async () => {
+    const topic = await topicWith(kafka, 2, 250);
+    apply(namespace, {
+      apiVersion: "kafka.oso.sh/v1alpha1",
+      kind: "KafkaBackup",
+      metadata: { name: "to-a-claim" },
+      spec: {
+        kafkaCluster: { bootstrapServers: String(env.KAFKA_POD_BOOTSTRAP_SERVERS).split(",") },
+        topics: [topic],
+        storage: { storageType: "pvc", pvc: { claimName: claim } },
+        segmentMaxRecords: 100,
+      },
+    });
+    const done = await waitFor(
+      "the backup to finish",
+      () => {
+        const s = getObject<{ status?: Status }>("kafkabackup", namespace, "to-a-claim").status ?? {};
+        return s.phase === "Completed" || s.phase === "Failed" ? s : undefined;
+      },
+      180_000,
+    );
+    assert.equal(done.phase, "Completed", done.message);
+    assert.equal(done.recordsProcessed, 500);
+    // Read from the volume's folder on this machine, as the filesystem backend reads a claim.
+    const onVolume = await openStorage({ storageType: "pvc", pvc: { claimName: claim } }, async () => "", {
+      pvcMountRoot: volumeRoot,
+    });
+    const { records } = await readBackup(onVolume, done.backupId as string);
+    const keys = (records.get(topic) ?? []).map((r) => r.key).sort();
+    assert.equal(keys.length, 500);
+    assert.equal(new Set(keys).size, 500);
   });
 
   test("a default install backs up a 1 GiB topic inside the pod's memory limit (the pod's peak from its memory cgroup)", async () => {

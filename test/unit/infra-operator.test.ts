@@ -239,6 +239,28 @@ describe("KafkaBackupOperator: options", () => {
     assert.equal(byKind(objects, "Service")[0]?.spec.ports[0].port, 9100);
   });
 
+  test("pvcClaims are mounted in every controller and the console at $PVC_MOUNT_ROOT/<claim>", async () => {
+    const objects: Obj[] = await renderOperator({
+      image,
+      pvcClaims: ["backups", "offset-files"],
+      env: { PVC_MOUNT_ROOT: "/mnt/claims/" },
+      console: { enabled: true },
+    });
+    const deployments = byKind(objects, "Deployment");
+    assert.equal(deployments.length, operatorControllers.length + 1);
+    for (const d of deployments) {
+      const pod = d.spec.template.spec;
+      const claims = (pod.volumes as Obj[]).filter((v) => v.persistentVolumeClaim);
+      assert.deepEqual(
+        claims.map((v) => v.persistentVolumeClaim.claimName),
+        ["backups", "offset-files"],
+        d.metadata.name,
+      );
+      const mounts = Object.fromEntries((pod.containers[0].volumeMounts as Obj[]).map((m) => [m.name, m.mountPath]));
+      for (const v of claims) assert.equal(mounts[v.name], `/mnt/claims/${v.persistentVolumeClaim.claimName}`);
+    }
+  });
+
   test("ServiceMonitor and PodDisruptionBudgets when asked; no CRDs or namespace when told so", async () => {
     const objects: Obj[] = await renderOperator({
       image,
@@ -358,6 +380,8 @@ describe("KafkaBackupOperator: argument errors name the argument", () => {
     ["bad namespace", { namespace: "Kafka_Backups" }, /args\.namespace "Kafka_Backups"/],
     ["bad watched namespace", { watchNamespaces: ["ok", "NOT OK"] }, /args\.watchNamespaces entry "NOT OK"/],
     ["duplicate watched namespace", { watchNamespaces: ["a", "a"] }, /args\.watchNamespaces lists a namespace twice/],
+    ["bad claim", { pvcClaims: ["Backups"] }, /args\.pvcClaims entry "Backups"/],
+    ["duplicate claim", { pvcClaims: ["b", "b"] }, /args\.pvcClaims lists a claim twice/],
     ["no controllers", { controllers: [] }, /args\.controllers is empty/],
     ["zero replicas", { replicas: 0 }, /args\.replicas must be a whole number/],
     [
