@@ -17,7 +17,7 @@ import { renderOperator } from "../../infra/render.ts";
 import { createTopic, deleteTopic, fill } from "../bench/kafka-tools.ts";
 import { stackConfig } from "../stack/config.ts";
 import { readStackEnv } from "../stack/stack.ts";
-import { minioStore, readBackup } from "../support/backup.ts";
+import { type JavaRecord, javaDump, minioStore, readBackup } from "../support/backup.ts";
 import { apply, minioSecret, podS3Storage, topicWith } from "../support/e2e.ts";
 import { applyCrds, createNamespace, deleteNamespace, getObject, kubectl, kubectlTry, waitFor } from "../support/kube.ts";
 
@@ -91,7 +91,7 @@ describe("the backup controller as a pod from the operator's image", { skip }, (
       createNamespace: false,
       installCrds: false,
       watchNamespaces: [namespace],
-      controllers: operatorControllers.filter((c) => c.name === "backup"),
+      controllers: operatorControllers.filter((c) => c.name === "backup" || c.name === "restore"),
       pvcClaims: [claim],
     });
     for (const o of objects) kubectl(["apply", "-f", "-"], JSON.stringify(o));
@@ -362,6 +362,95 @@ describe("the backup controller as a pod from the operator's image", { skip }, (
         for (let o = 0; o < perPartition; o++) assert.ok(seen.has(`${p}:${o}`), `${topic}/${p} offset ${o} stored`);
     } finally {
       kubectl(["scale", "deployment", "kafka-backup-controller", "-n", operatorNamespace, "--replicas=1"]);
+    }
+  });
+
+  test("two replicas of the restore controller: the leader's pod force-deleted mid-restore, the other pod takes over and the restore is exact", async () => {
+    // Restores the set the test above wrote: 4 partitions of 5,000 records.
+    const source = getObject<{ status?: Status & { backupId?: string } }>("kafkabackup", namespace, "failover").status;
+    assert.equal(source?.phase, "Completed", "runs after the backup failover test");
+    const manifest = await readBackup(await minioStore(`e2e-pod-failover-${namespace}`), source?.backupId as string);
+    const [topic] = [...manifest.records.keys()];
+    assert.ok(topic);
+    const total = 20_000;
+    kubectl(["scale", "deployment", "kafka-restore-controller", "-n", operatorNamespace, "--replicas=2"]);
+    try {
+      await waitFor(
+        "two available restore replicas",
+        () => {
+          const d = getObject<{ status?: { availableReplicas?: number } }>(
+            "deployment",
+            operatorNamespace,
+            "kafka-restore-controller",
+          );
+          return (d.status?.availableReplicas ?? 0) >= 2 || undefined;
+        },
+        180_000,
+      );
+      const target = `${topic}-restored`;
+      apply(namespace, {
+        apiVersion: "kafka.oso.sh/v1alpha1",
+        kind: "KafkaRestore",
+        metadata: { name: "failover" },
+        spec: {
+          backupRef: { name: "failover" },
+          kafkaCluster: { bootstrapServers: String(env.KAFKA_POD_BOOTSTRAP_SERVERS).split(",") },
+          topics: [topic],
+          topicMapping: { [topic]: target },
+          createTopics: true,
+          // ~20 s of work, so that the kill lands in the middle of it.
+          rateLimiting: { recordsPerSec: 1_000 },
+        },
+      });
+      type RestoreStatus = { phase?: string; message?: string; recordsRestored?: number };
+      const restoreStatus = () => getObject<{ status?: RestoreStatus }>("kafkarestore", namespace, "failover").status ?? {};
+      const midway = await waitFor(
+        "the restore to be part way",
+        () => {
+          const s = restoreStatus();
+          if (s.phase === "Completed" || s.phase === "Failed") throw new Error(`the restore ended before the kill: ${s.phase}`);
+          return (s.recordsRestored ?? 0) > 0 ? s : undefined;
+        },
+        120_000,
+      );
+      type Lease = { spec: { holderIdentity?: string; leaseDurationSeconds?: number } };
+      const leaseName = "kafka-restore-controller-leader";
+      const lease = getObject<Lease>("lease", operatorNamespace, leaseName);
+      const leader = lease.spec.holderIdentity ?? "";
+      const leaseSeconds = lease.spec.leaseDurationSeconds ?? 15;
+      const killedAt = Date.now();
+      kubectl(["delete", "pod", "-n", operatorNamespace, leader, "--force", "--grace-period=0"]);
+      const successor = await waitFor(
+        "another restore pod to hold the lease",
+        () => {
+          const holder = getObject<Lease>("lease", operatorNamespace, leaseName).spec.holderIdentity;
+          return holder && holder !== leader ? holder : undefined;
+        },
+        120_000,
+      );
+      const takeoverSeconds = (Date.now() - killedAt) / 1000;
+      const done = await waitFor(
+        "the restore to finish after the takeover",
+        () => {
+          const s = restoreStatus();
+          return s.phase === "Completed" || s.phase === "Failed" ? s : undefined;
+        },
+        240_000,
+      );
+      console.log(
+        `restore pod failover: ${leader} force-deleted with ${midway.recordsRestored} of ${total} records restored; ${successor} led ${takeoverSeconds.toFixed(1)} s later (lease ${leaseSeconds} s)`,
+      );
+      assert.ok((midway.recordsRestored ?? 0) < total, "the kill landed before the end");
+      assert.ok(takeoverSeconds <= leaseSeconds * (4 / 3) + 5, `takeover after ${takeoverSeconds} s`);
+      assert.equal(done.phase, "Completed", done.message);
+      // Exact, read by Kafka's own Java consumer: every source record once, in order, per partition.
+      const identity = (r: JavaRecord) => `${r.partition}/${r.offset}/${r.key}/${r.value}`;
+      const byOffset = (a: JavaRecord, b: JavaRecord) => a.partition - b.partition || a.offset - b.offset;
+      const restored = javaDump(target).sort(byOffset);
+      assert.equal(restored.length, total, "records in the target");
+      assert.deepEqual(restored.map(identity), javaDump(topic).sort(byOffset).map(identity));
+    } finally {
+      kubectl(["scale", "deployment", "kafka-restore-controller", "-n", operatorNamespace, "--replicas=1"]);
     }
   });
 
