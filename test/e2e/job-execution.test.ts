@@ -267,6 +267,16 @@ describe("execution.mode job on the local node", { skip }, () => {
     assert.match(restore.message ?? "", /failed permanently \(CorruptSegment\).*rolled back to snapshot .* \(verified\)/);
     assert.equal(restore.conditions?.find((c) => c.type === "Ready")?.reason, "CorruptSegment");
     assert.ok(events(namespace, "damaged-rollback").some((e) => e.reason === "RolledBack"));
+    // The snapshot ConfigMap is the KafkaRestore's: deleting the restore, the garbage collector
+    // (kube-controller-manager's, on the node's stack) deletes it.
+    const snapshot = (taken.rollback?.snapshotPath ?? "").slice("configmap/".length);
+    assert.equal(kubectlTry(["get", "configmap", "-n", namespace, snapshot]).code, 0, `ConfigMap ${snapshot}`);
+    kubectl(["delete", "kafkarestore", "-n", namespace, "damaged-rollback", "--wait=true", "--timeout=60s"]);
+    await waitFor(
+      "the garbage collector to delete the snapshot ConfigMap",
+      () => (kubectlTry(["get", "configmap", "-n", namespace, snapshot]).code !== 0 ? true : undefined),
+      60_000,
+    );
   });
 
   test("a Job whose pods never start passes activeDeadlineSeconds: the backup fails with DeadlineExceeded and the Job is deleted", async () => {
