@@ -5,6 +5,7 @@
 // its storage (engine/console/); it also lists the KafkaRestores and KafkaBackupValidations, whose
 // status the restores and validations page shows. Its ServiceAccount reads the five kinds and Secrets by name,
 // nothing else (infra/controllers.ts, consoleRules).
+import type { KeyObject } from "node:crypto";
 import type { KafkaBackupSpec, KafkaBackupStatus } from "../crds/generated/types.ts";
 import { ownedBy } from "../engine/backup/retention.ts";
 import { setsOf } from "../engine/backupset/sets.ts";
@@ -21,6 +22,7 @@ import { resolveKafkaCluster } from "../engine/kafka/spec.ts";
 import { createLogger } from "../engine/log.ts";
 import type { StorageBackend } from "../engine/storage/backend.ts";
 import { openStorage } from "../engine/storage/open.ts";
+import { type EvidenceReport, parsePublicKey } from "../engine/validation/evidence.ts";
 
 type KafkaBackup = CustomResource<KafkaBackupSpec, KafkaBackupStatus>;
 
@@ -80,6 +82,37 @@ function storeOf(kb: KafkaBackup): Promise<StorageBackend> {
   return store;
 }
 
+/**
+ * The public key that verifies a report: the public half in the Secret its KafkaBackupValidation
+ * names (spec.evidence.signing.keySecret, publicKeyKey), never the private key. Kept a minute.
+ */
+const publicKeys = new Map<string, { at: number; key: Promise<KeyObject> }>();
+
+function publicKeyFor(report: EvidenceReport): Promise<KeyObject> {
+  const { namespace, name } = report.validation ?? {};
+  if (!namespace || !name) return Promise.reject(new Error("the report names no KafkaBackupValidation"));
+  const id = `${namespace}/${name}`;
+  const hit = publicKeys.get(id);
+  if (hit && Date.now() - hit.at < 60_000) return hit.key;
+  const key = (async () => {
+    const kbv = (await kube.objects
+      .getNamespacedCustomObject({ ...ref, plural: "kafkabackupvalidations", namespace, name })
+      .catch((err: unknown) => {
+        throw new Error(`KafkaBackupValidation ${id}: ${apiErrorMessage(err)}`);
+      })) as { spec?: { evidence?: { signing?: { keySecret?: { name?: string; publicKeyKey?: string } } } } };
+    const secret = kbv.spec?.evidence?.signing?.keySecret;
+    if (!secret?.name) throw new Error(`KafkaBackupValidation ${id} names no signing key`);
+    const field = "spec.evidence.signing.keySecret.publicKeyKey";
+    const pem = await secretReader(
+      kube,
+      namespace,
+    )({ field, secretName: secret.name, key: secret.publicKeyKey ?? "signing-key-pub.pem" });
+    return parsePublicKey(pem, `KafkaBackupValidation ${id} ${field} (Secret ${namespace}/${secret.name})`);
+  })();
+  publicKeys.set(id, { at: Date.now(), key });
+  return key;
+}
+
 // ── What it shows ──────────────────────────────────────────────────────────────────────────────
 
 async function locationOf(kb: KafkaBackup): Promise<ConsoleLocation> {
@@ -102,6 +135,7 @@ async function locationOf(kb: KafkaBackup): Promise<ConsoleLocation> {
     // A KafkaRestore names the KafkaBackup: the restore controller reads its storage, Secrets and key.
     backupRef: (backupId) => ({ name, namespace, backupId }),
     kafkaCluster: kb.spec.kafkaCluster,
+    publicKeyFor,
     openDryRun: async () => {
       const kafka = new KafkaClient(await resolveKafkaCluster(kb.spec.kafkaCluster, secrets, "kafka-backup-console"), log);
       const keyRef = kb.spec.encryption?.keySecret;

@@ -2,6 +2,7 @@
 // storage (the same KafkaBackup spec `list` and `describe` read), no Kubernetes needed. The
 // picker's dry runs go to the config's Kafka cluster; an encrypted backup's key comes from the
 // config's encryption.keySecret in the Secrets folder and never reaches a page.
+import { readFile } from "node:fs/promises";
 import { basename, extname } from "node:path";
 import { type Command, Option } from "commander";
 import type { ConsoleLocation } from "../console/location.ts";
@@ -10,6 +11,7 @@ import { KafkaClient } from "../kafka/client.ts";
 import { resolveKafkaCluster } from "../kafka/spec.ts";
 import { createLogger } from "../log.ts";
 import { openStorage } from "../storage/open.ts";
+import { parsePublicKey } from "../validation/evidence.ts";
 import {
   type BackupSpec,
   CliUsageError,
@@ -37,6 +39,7 @@ export function registerConsoleCommand(program: Command): void {
     .option("--port <port>", "TCP port to listen on", "8090")
     .option("--host <address>", "address to listen on; the console has no login, so keep it on loopback", "127.0.0.1")
     .option("--name <name>", "the location's name on the pages (default: the config file's name)")
+    .option("--public-key <file>", "a PEM public key (ECDSA P-256) that verifies the evidence reports' signatures")
     .option("--log-level <level>", "log level on stderr", "warn")
     .action(
       async (opts: {
@@ -46,6 +49,7 @@ export function registerConsoleCommand(program: Command): void {
         port: string;
         host: string;
         name?: string;
+        publicKey?: string;
         logLevel: string;
       }) => {
         const port = Number(opts.port);
@@ -55,6 +59,14 @@ export function registerConsoleCommand(program: Command): void {
         const read = folderSecretReader(opts.secretsDir);
         const log = createLogger("kafka-backup-console", opts.logLevel, "stderr");
         const store = await openStorage(spec.storage, read, { logger: log, pvcMountRoot: opts.pvcRoot });
+        const publicKey = opts.publicKey
+          ? parsePublicKey(
+              await readFile(opts.publicKey, "utf8").catch((err: Error) => {
+                throw new CliUsageError(`--public-key ${opts.publicKey}: ${err.message}`);
+              }),
+              `--public-key ${opts.publicKey}`,
+            )
+          : undefined;
         const location: ConsoleLocation = {
           name: opts.name ?? basename(opts.config, extname(opts.config)),
           store,
@@ -71,6 +83,7 @@ export function registerConsoleCommand(program: Command): void {
               : undefined;
             return { kafka, ...(encryptionKey ? { encryptionKey } : {}) };
           },
+          ...(publicKey ? { publicKeyFor: async () => publicKey } : {}),
           encryptedNote:
             "This set is encrypted: a KafkaRestore that names the storage directly has no key. Name the KafkaBackup in backupRef (its key Secret is used), or give the CLI --encryption-key-file.",
         };

@@ -1,6 +1,8 @@
 // A storage location the console shows, and what it reads there. Locally (`kafka-backup console`)
 // it is the one storage block of the config; in a cluster, one per KafkaBackup. The console only
 // ever reads: manifests through the catalog, segments through the restore's dry run.
+
+import type { KeyObject } from "node:crypto";
 import {
   BackupNotFoundError,
   type BackupSetSummary,
@@ -16,7 +18,7 @@ import type { Manifest } from "../format/manifest.ts";
 import type { KafkaClient } from "../kafka/client.ts";
 import type { KafkaClusterSpec } from "../kafka/spec.ts";
 import type { StorageBackend } from "../storage/backend.ts";
-import { type EvidenceReport, evidenceFolderTime, evidenceKey, signatureKey } from "../validation/evidence.ts";
+import { type EvidenceReport, evidenceFolderTime, evidenceKey, signatureKey, verifyEvidence } from "../validation/evidence.ts";
 import { type AchievedRpo, achievedRpo, coverageTimeline, type PartitionTimeline } from "./coverage.ts";
 
 /** What the KafkaBackup's status says, when the location is one (in a cluster). */
@@ -46,6 +48,12 @@ export interface ConsoleLocation {
   openDryRun: () => Promise<{ kafka: KafkaClient; encryptionKey?: Buffer }>;
   /** A note for the picker when restoring from here needs more than the manifest (an encrypted set read by storage). */
   encryptedNote?: string;
+  /**
+   * The public key that verifies a signed evidence report (in a cluster: the public half named by
+   * the report's KafkaBackupValidation; locally: `--public-key`). Undefined: no key known, the
+   * signature is shown as not verified; a throw says why not.
+   */
+  publicKeyFor?: (report: EvidenceReport) => Promise<KeyObject | undefined>;
 }
 
 /** A location that could not be opened (a KafkaBackup whose Secret is missing): the catalog says why. */
@@ -62,8 +70,13 @@ export interface ValidationVerdict {
   result: string;
   name?: string;
   completedAt?: string;
-  /** A detached signature is stored beside it (not verified here: the console has no public key). */
-  signed: boolean;
+  /**
+   * Its detached signature: none stored; verified with the public key; invalid (altered, or
+   * another key); or stored but not verified (no public key known, with why).
+   */
+  signature: "none" | "verified" | "invalid" | "unverified";
+  /** What the verification found, or why it could not run. */
+  signatureMessage?: string;
 }
 
 export interface SetRow extends BackupSetSummary {
@@ -145,7 +158,7 @@ export async function readLocation(
     all.push({ backupId, manifest, usable: isUsable(manifest), createdAt: s.createdAt, storedBytes: s.storedBytes });
   });
   const sets = location.own ? location.own(all) : all;
-  const verdicts = await eachAtMost(readConcurrency, sets, (set) => latestVerdict(store, set.backupId));
+  const verdicts = await eachAtMost(readConcurrency, sets, (set) => latestVerdict(store, set.backupId, location.publicKeyFor));
   return {
     location,
     where: store.location(),
@@ -176,26 +189,43 @@ export function chainGroups(sets: readonly SetRow[]): Array<{ chainId?: string; 
     .sort((a, b) => newest(b.sets) - newest(a.sets));
 }
 
-/** The newest evidence report under `{backupId}/validations/`, by its folder's time. */
-export async function latestVerdict(store: StorageBackend, backupId: string): Promise<ValidationVerdict | undefined> {
+/** The newest evidence report under `{backupId}/validations/`, by its folder's time, its signature checked when a key is known. */
+export async function latestVerdict(
+  store: StorageBackend,
+  backupId: string,
+  publicKeyFor?: ConsoleLocation["publicKeyFor"],
+): Promise<ValidationVerdict | undefined> {
   const folders: string[] = [];
   try {
     for await (const e of store.list(`${backupId}/validations/`, { delimiter: "/" }))
       if (e.type === "prefix") folders.push(e.prefix.replace(/\/$/, ""));
   } catch (err) {
-    return { result: `unreadable: ${(err as Error).message}`, signed: false };
+    return { result: `unreadable: ${(err as Error).message}`, signature: "none" };
   }
   const time = (f: string) => evidenceFolderTime(f.split("/").at(-1) ?? "")?.getTime() ?? 0;
   const newest = folders.sort((a, b) => time(a) - time(b) || (a < b ? -1 : 1)).at(-1);
   if (!newest) return undefined;
+  let bytes: Buffer;
+  let report: EvidenceReport;
   try {
-    const report = JSON.parse((await store.getBuffer(evidenceKey(newest))).body.toString("utf8")) as EvidenceReport;
-    const signed = await store.stat(signatureKey(newest)).then(
-      () => true,
-      () => false,
-    );
-    return { result: String(report.result), name: report.validation?.name, completedAt: report.completedAt, signed };
+    bytes = (await store.getBuffer(evidenceKey(newest))).body;
+    report = JSON.parse(bytes.toString("utf8")) as EvidenceReport;
   } catch (err) {
-    return { result: `unreadable: ${(err as Error).message}`, signed: false };
+    return { result: `unreadable: ${(err as Error).message}`, signature: "none" };
   }
+  const verdict = { result: String(report.result), name: report.validation?.name, completedAt: report.completedAt };
+  const signatureText = await store.getBuffer(signatureKey(newest)).then(
+    (r) => r.body.toString("utf8"),
+    () => undefined,
+  );
+  if (signatureText === undefined) return { ...verdict, signature: "none" };
+  let key: KeyObject | undefined;
+  try {
+    key = await publicKeyFor?.(report);
+  } catch (err) {
+    return { ...verdict, signature: "unverified", signatureMessage: (err as Error).message };
+  }
+  if (!key) return { ...verdict, signature: "unverified", signatureMessage: "no public key to verify it with" };
+  const checked = verifyEvidence(bytes, signatureText, key);
+  return { ...verdict, signature: checked.valid ? "verified" : "invalid", signatureMessage: checked.message };
 }

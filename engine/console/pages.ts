@@ -76,6 +76,21 @@ function statusLine(view: LocationView): Html | undefined {
   }${s.lastSuccessfulBackupId ? html`, last successful set ${s.lastSuccessfulBackupId}` : ""}.</p>`;
 }
 
+/** The evidence signature beside a verdict: verified, invalid (red), stored but not verified, or nothing. */
+function signatureNote(v: NonNullable<SetRow["validation"]>): Html | string {
+  const title = v.signatureMessage ?? "";
+  switch (v.signature) {
+    case "verified":
+      return html` <span class="signature signature-verified" title="${title}">(signature verified)</span>`;
+    case "invalid":
+      return html` <span class="signature signature-invalid error" title="${title}">(signature INVALID: ${title})</span>`;
+    case "unverified":
+      return html` <span class="signature signature-unverified muted" title="${title}">(signed, not verified: ${title})</span>`;
+    default:
+      return "";
+  }
+}
+
 function setRowHtml(s: SetRow): Html {
   const link = s.chain ? (s.chain.base ? `+${s.chain.sequence} on ${s.chain.base}` : "full") : "";
   return html`<tr data-backup-id="${s.backupId}" data-state="${s.state}">
@@ -93,9 +108,9 @@ function setRowHtml(s: SetRow): Html {
 <td class="n">${s.gaps ? html`<span class="warning">${s.gaps}</span>` : "0"}</td>
 <td class="validation">${
     s.validation
-      ? html`<span class="verdict verdict-${s.validation.result.split(":")[0]?.toLowerCase()}">${s.validation.result}</span>${
-          s.validation.signed ? " (signed)" : ""
-        }${s.validation.completedAt ? html` <span class="muted">${s.validation.completedAt}</span>` : ""}`
+      ? html`<span class="verdict verdict-${s.validation.result.split(":")[0]?.toLowerCase()}">${s.validation.result}</span>${signatureNote(
+          s.validation,
+        )}${s.validation.completedAt ? html` <span class="muted">${s.validation.completedAt}</span>` : ""}`
       : html`<span class="muted">not validated</span>`
   }</td>
 <td>${s.owner ? `${s.owner.namespace}/${s.owner.name}` : ""}${s.writer === "kafka-backup-rs" ? " (Rust engine)" : ""}</td>

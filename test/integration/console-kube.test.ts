@@ -3,13 +3,15 @@
 // KafkaBackup's Secret, shows only the sets that KafkaBackup owns, gives a KafkaRestore that names
 // the KafkaBackup, and says which Secret is missing when a KafkaBackup's storage cannot be opened;
 // its restores and validations page shows each KafkaRestore's and KafkaBackupValidation's status
-// (written here through the status subresource, as a controller would). No Secret value reaches a page.
+// (written here through the status subresource, as a controller would); evidence signatures are
+// verified with the public key of the KafkaBackupValidation's Secret. No Secret value reaches a page.
 import assert from "node:assert/strict";
-import { randomUUID } from "node:crypto";
+import { generateKeyPairSync, randomUUID } from "node:crypto";
 import { after, before, describe, test } from "node:test";
 import { parse as parseYaml } from "yaml";
 import { runBackup } from "../../engine/backup/engine.ts";
 import { KafkaClient } from "../../engine/kafka/client.ts";
+import { runValidation, storeEvidence } from "../../engine/validation/run.ts";
 import { minioStorageSpec, minioStore } from "../support/backup.ts";
 import { LeakSearch } from "../support/canaries.ts";
 import {
@@ -81,6 +83,39 @@ before(async () => {
     assert.equal(result.records, 50);
   }
 
+  // Evidence of each set, signed with the key pair of a KafkaBackupValidation's Secret (no
+  // controller: the reports are stored as that validation stores them). orders' report is signed
+  // with that key, payments' with another: the console verifies with the public half it reads.
+  const pair = generateKeyPairSync("ec", { namedCurve: "P-256" });
+  secret("evidence-signing", {
+    "signing-key.pem": pair.privateKey.export({ type: "pkcs8", format: "pem" }) as string,
+    "signing-key-pub.pem": pair.publicKey.export({ type: "spki", format: "pem" }) as string,
+  });
+  kubectl(
+    ["apply", "-f", "-"],
+    JSON.stringify({
+      apiVersion: "kafka.oso.sh/v1alpha1",
+      kind: "KafkaBackupValidation",
+      metadata: { name: "signed-checks", namespace },
+      spec: {
+        backupRef: { name: "orders" },
+        checks: { messageCount: {} },
+        evidence: { signing: { enabled: true, keySecret: { name: "evidence-signing" } } },
+      },
+    }),
+  );
+  for (const [name, key] of [
+    ["orders", pair.privateKey],
+    ["payments", generateKeyPairSync("ec", { namedCurve: "P-256" }).privateKey],
+  ] as const) {
+    const report = await runValidation(store, {
+      backupId: `${namespace}.${name}-20261203-120000`,
+      checks: { messageCount: {} },
+      validation: { name: "signed-checks", namespace, triggeredBy: "test" },
+    });
+    await storeEvidence(store, report, { at: new Date(), signingKey: key });
+  }
+
   consoleProgram = await startController("controllers/console.ts", { WATCH_NAMESPACES: namespace });
   base = `http://127.0.0.1:${consoleProgram.metricsPort}`;
 });
@@ -105,6 +140,9 @@ describe("web console in a cluster", () => {
     assert.match(orders, /<td class="n records">50<\/td>/);
     assert.match(orders, /KafkaBackup phase <strong>unknown<\/strong>/, "no controller ran: the status is empty");
     assert.match(section("payments"), new RegExp(`${namespace}\\.payments-20261203-120000`));
+    // The signatures, checked with the public key in the Secret the KafkaBackupValidation names.
+    assert.match(orders, /Pass<\/span> <span class="signature signature-verified"[^>]*>\(signature verified\)/);
+    assert.match(section("payments"), /\(signature INVALID: signed by key [0-9a-f]{64}, not by the given public key/);
     assert.match(
       text,
       new RegExp(

@@ -162,13 +162,21 @@ before(async () => {
   const fourth = await tick("prod.hourly-4");
   assert.equal(fourth.gaps, 1);
   // hourly-4's chain validated, the evidence signed: Warn, for the retention gap.
+  const signing = generateKeyPairSync("ec", { namedCurve: "P-256" });
   const report = await runValidation(store, {
     backupId: "prod.hourly-4",
     checks: { messageCount: {}, offsetRange: {} },
     validation: { name: "nightly", triggeredBy: "test" },
   });
   assert.equal(report.result, "Warn");
-  await storeEvidence(store, report, {
+  await storeEvidence(store, report, { at: new Date(), signingKey: signing.privateKey });
+  // hourly-2's evidence signed by another key than the one the console is given: invalid.
+  const other = await runValidation(store, {
+    backupId: "prod.hourly-2",
+    checks: { messageCount: {} },
+    validation: { name: "nightly", triggeredBy: "test" },
+  });
+  await storeEvidence(store, other, {
     at: new Date(),
     signingKey: generateKeyPairSync("ec", { namedCurve: "P-256" }).privateKey,
   });
@@ -192,10 +200,24 @@ before(async () => {
     }),
   );
 
+  const publicKeyFile = join(dir, "signing-key-pub.pem");
+  writeFileSync(publicKeyFile, signing.publicKey.export({ type: "spki", format: "pem" }));
+
   // `kafka-backup console` as a user runs it; port 0 picks a free one, the URL is on stderr.
   const child = spawn(
     process.execPath,
-    [join(repoRoot, "engine/cli/main.ts"), "console", "-c", config, "--secrets-dir", join(dir, "secrets"), "--port", "0"],
+    [
+      join(repoRoot, "engine/cli/main.ts"),
+      "console",
+      "-c",
+      config,
+      "--secrets-dir",
+      join(dir, "secrets"),
+      "--port",
+      "0",
+      "--public-key",
+      publicKeyFile,
+    ],
     { stdio: ["ignore", "pipe", "pipe"] },
   );
   consoleProcess = child;
@@ -256,7 +278,16 @@ describe("web console", () => {
     const fourth = row("prod.hourly-4");
     assert.equal(fourth.cells[5], "35");
     assert.equal(fourth.cells[11], "1", "the retention gap is counted");
-    assert.match(fourth.cells[12] ?? "", /^Warn \(signed\) \d{4}-\d{2}-\d{2}T/, "the newest validation's verdict, signed");
+    assert.match(
+      fourth.cells[12] ?? "",
+      /^Warn \(signature verified\) \d{4}-\d{2}-\d{2}T/,
+      "the newest validation's verdict, its signature verified with --public-key",
+    );
+    assert.match(
+      row("prod.hourly-2").cells[12] ?? "",
+      /^Pass \(signature INVALID: signed by key [0-9a-f]{64}, not by the given public key [0-9a-f]{64}\)/,
+      "evidence signed by another key is marked invalid",
+    );
     assert.equal(first.cells[12], "not validated");
     const cancelled = row("prod.hourly-3");
     assert.equal(cancelled.state, "cancelled");
