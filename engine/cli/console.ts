@@ -88,6 +88,8 @@ export function registerConsoleCommand(program: Command): void {
             "This set is encrypted: a KafkaRestore that names the storage directly has no key. Name the KafkaBackup in backupRef (its key Secret is used), or give the CLI --encryption-key-file.",
         };
         const running = await startConsole({ locations: async () => [location], host: opts.host, port, log });
+        // The URL once the catalog has been read: the first page then answers from it.
+        await running.warmed;
         if (!loopback.has(opts.host))
           console.error(`kafka-backup console: warning: listening on ${opts.host}: anyone who can reach it sees the catalog`);
         console.error(`kafka-backup console: ${store.location()} at ${running.url}/ (read-only; Ctrl-C stops it)`);

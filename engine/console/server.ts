@@ -33,11 +33,18 @@ export interface ConsoleOptions {
   log?: Logger;
   /** The KafkaRestores and KafkaBackupValidations to show, asked on every page (only in a cluster). */
   operations?: () => Promise<OperationsView>;
+  /**
+   * Read every location's manifests once at start (default true), and answer /readyz 503 until
+   * done: the first page a person opens then reads only what changed since, not every manifest.
+   */
+  warm?: boolean;
 }
 
 export interface RunningConsole {
   server: Server;
   url: string;
+  /** Settles when the start's read of every location is done (at once without `warm`); never rejects. */
+  warmed: Promise<void>;
   close(): Promise<void>;
 }
 
@@ -60,6 +67,8 @@ export async function startConsole(options: ConsoleOptions): Promise<RunningCons
   // Per store (a KafkaBackup moved to other storage gets a new one): finished sets' manifests.
   const manifestCaches = new WeakMap<ConsoleLocation["store"], ManifestCache>();
   const dryRunTargets = new Map<string, ReturnType<ConsoleLocation["openDryRun"]>>();
+  /** /readyz: after the start's read of the catalog (docs/console.md). */
+  let ready = options.warm === false;
 
   const view = (location: ConsoleLocation): Promise<LocationView> => {
     const hit = cache.get(location.name);
@@ -148,8 +157,12 @@ export async function startConsole(options: ConsoleOptions): Promise<RunningCons
       });
       return;
     }
-    if (url.pathname === "/healthz" || url.pathname === "/readyz") {
+    if (url.pathname === "/healthz" || (url.pathname === "/readyz" && ready)) {
       send(200, "ok\n", "text/plain; charset=utf-8");
+      return;
+    }
+    if (url.pathname === "/readyz") {
+      send(503, "reading the catalog\n", "text/plain; charset=utf-8");
       return;
     }
     const page = pages[url.pathname];
@@ -184,11 +197,25 @@ export async function startConsole(options: ConsoleOptions): Promise<RunningCons
       resolve();
     });
   });
+  const warmStarted = Date.now();
+  const warmed = ready
+    ? Promise.resolve()
+    : options
+        .locations()
+        .then((all) => Promise.all(all.filter(isAvailable).map((l) => view(l).catch(() => undefined))))
+        .then(
+          (views) => log.info({ locations: views.length, ms: Date.now() - warmStarted }, "catalog read"),
+          (err: Error) => log.warn({ err: err.message }, "could not read the catalog at start"),
+        )
+        .finally(() => {
+          ready = true;
+        });
   const address = server.address() as AddressInfo;
   const host = address.family === "IPv6" ? `[${address.address}]` : address.address;
   return {
     server,
     url: `http://${host}:${address.port}`,
+    warmed,
     async close() {
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));

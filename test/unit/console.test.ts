@@ -9,6 +9,7 @@ import type { ConsoleLocation, LocationView } from "../../engine/console/locatio
 import { operationsPage, restoreProgress } from "../../engine/console/operations.ts";
 import { catalogPage, coveragePage, offsetX, pickerPage, timelineLanes } from "../../engine/console/pages.ts";
 import { parseInstant, parsePickerForm, restoreManifestYaml, restoreName, restoreSpecOf } from "../../engine/console/picker.ts";
+import { startConsole } from "../../engine/console/server.ts";
 import type { Manifest, ManifestPartition } from "../../engine/format/manifest.ts";
 import type { StorageBackend } from "../../engine/storage/backend.ts";
 
@@ -271,5 +272,33 @@ describe("restores and validations page", () => {
     assert.doesNotMatch(page, /storageType|s3/);
     assert.match(page, /Could not list KafkaBackupValidations: forbidden &lt;x&gt;/);
     assert.match(operationsPage(undefined), /Only the console in a cluster/);
+  });
+});
+
+describe("console readiness", () => {
+  test("/readyz is 503 until the start's read of the catalog is done, /healthz 200 throughout; then 200", async () => {
+    let release: () => void = () => {};
+    const gate = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    const running = await startConsole({ locations: () => gate.then(() => []), port: 0 });
+    try {
+      assert.equal((await fetch(`${running.url}/readyz`)).status, 503);
+      assert.equal((await fetch(`${running.url}/healthz`)).status, 200);
+      release();
+      await running.warmed;
+      assert.equal((await fetch(`${running.url}/readyz`)).status, 200);
+    } finally {
+      await running.close();
+    }
+  });
+
+  test("without the start's read (warm: false) it is ready at once", async () => {
+    const running = await startConsole({ locations: () => new Promise(() => {}), port: 0, warm: false });
+    try {
+      assert.equal((await fetch(`${running.url}/readyz`)).status, 200);
+    } finally {
+      await running.close();
+    }
   });
 });
