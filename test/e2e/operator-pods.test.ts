@@ -93,6 +93,7 @@ describe("the backup controller as a pod from the operator's image", { skip }, (
       watchNamespaces: [namespace],
       controllers: operatorControllers.filter((c) => c.name === "backup" || c.name === "restore"),
       pvcClaims: [claim],
+      console: { enabled: true },
     });
     for (const o of objects) kubectl(["apply", "-f", "-"], JSON.stringify(o));
   });
@@ -186,6 +187,42 @@ describe("the backup controller as a pod from the operator's image", { skip }, (
     );
     const logs = kubectl(["logs", "-n", operatorNamespace, controllerPod()?.metadata.name ?? ""]);
     assert.match(logs, /from-a-pod/);
+  });
+
+  test("the console's pod from the image serves the catalog: the KafkaBackup's set, read with its Secret", async () => {
+    type Pod = { status?: { podIP?: string; conditions?: Array<{ type: string; status: string }> } };
+    const pod = await waitFor(
+      "the console's pod to be Ready",
+      () => {
+        const pods = JSON.parse(
+          kubectl([
+            "get",
+            "pods",
+            "-n",
+            operatorNamespace,
+            "-l",
+            "app.kubernetes.io/component=kafka-backup-console",
+            "-o",
+            "json",
+          ]),
+        ) as { items: Pod[] };
+        return pods.items.find((p) => p.status?.conditions?.some((c) => c.type === "Ready" && c.status === "True"));
+      },
+      180_000,
+    );
+    // The pod's address on the node's bridge, as a Service would reach it.
+    const backupId = getObject<{ status?: Status }>("kafkabackup", namespace, "from-a-pod").status?.backupId as string;
+    const page = await waitFor(
+      "the catalog to list the set",
+      async () => {
+        const res = await fetch(`http://${pod.status?.podIP}:8080/`);
+        const text = await res.text();
+        return res.status === 200 && text.includes(`data-backup-id="${backupId}"`) ? text : undefined;
+      },
+      60_000,
+    );
+    assert.match(page, new RegExp(`data-location="${namespace}/from-a-pod"`));
+    assert.ok(!page.includes(String(env.S3_SECRET_ACCESS_KEY)), "no Secret value on the page");
   });
 
   test("storageType pvc: a KafkaBackup to the claim mounted in the controller's pod completes; its segments are on the volume", async () => {
