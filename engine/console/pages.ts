@@ -25,6 +25,7 @@ tr.chain th { background: #f6f8fa; font-weight: 600; }
 .phase { font-weight: 600; } .phase-Completed { color: var(--ok); } .phase-Failed, .phase-RolledBack, .outcome-failed { color: var(--bad); } .phase-Running { color: #0550ae; } .outcome-warning { color: var(--warn); }
 .state-cancelled { color: var(--muted); border: 1px solid var(--muted); } .state-running { color: #0550ae; }
 .problems li, .error, .verdict-fail, .verdict-unreadable { color: var(--bad); } .verdict-pass { color: var(--ok); } .verdict-warn { color: var(--warn); } .warning { color: var(--warn); }
+td.validation .why { display: block; white-space: normal; max-width: 26rem; overflow-wrap: anywhere; font-size: .85em; }
 svg.timeline { display: block; max-width: 100%; height: auto; }
 svg .span-usable { fill: #2da44e; } svg .span-usable.alt { fill: #4ac26b; }
 svg .span-incomplete { fill: #afb8c1; } svg .span-failed { fill: #ff8182; }
@@ -83,9 +84,9 @@ function signatureNote(v: NonNullable<SetRow["validation"]>): Html | string {
     case "verified":
       return html` <span class="signature signature-verified" title="${title}">(signature verified)</span>`;
     case "invalid":
-      return html` <span class="signature signature-invalid error" title="${title}">(signature INVALID: ${title})</span>`;
+      return html` <span class="signature signature-invalid error">(signature INVALID)</span><span class="why error">${title}</span>`;
     case "unverified":
-      return html` <span class="signature signature-unverified muted" title="${title}">(signed, not verified: ${title})</span>`;
+      return html` <span class="signature signature-unverified muted">(signed, not verified)</span><span class="why muted">${title}</span>`;
     default:
       return "";
   }

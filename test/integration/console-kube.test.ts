@@ -142,7 +142,10 @@ describe("web console in a cluster", () => {
     assert.match(section("payments"), new RegExp(`${namespace}\\.payments-20261203-120000`));
     // The signatures, checked with the public key in the Secret the KafkaBackupValidation names.
     assert.match(orders, /Pass<\/span> <span class="signature signature-verified"[^>]*>\(signature verified\)/);
-    assert.match(section("payments"), /\(signature INVALID: signed by key [0-9a-f]{64}, not by the given public key/);
+    assert.match(
+      section("payments"),
+      /\(signature INVALID\)<\/span><span class="why error">signed by key [0-9a-f]{64}, not by the given public key/,
+    );
     assert.match(
       text,
       new RegExp(
