@@ -167,6 +167,8 @@ async function demo(options: { local?: boolean }): Promise<void> {
       // only, so they never act on anything else on the stack (the tests' own resources).
       watchNamespaces: [namespace],
       skipAwait: true,
+      // The read-only web console beside the controllers (a pod of its own; with --local, not run).
+      ...(pods ? { console: { enabled: true } } : {}),
     });
     const out = await pulumi.ok(["up", "--stack", "demo", "--yes", "--skip-preview"], program);
     const summary = /Resources:\s*\n([\s\S]*?)\n\s*\n/.exec(out)?.[1]?.trim().replace(/\s+/g, " ");
@@ -330,6 +332,31 @@ spec:
     done();
     if (problems.length) throw new Error(`the demo's checks failed:\n  ${problems.join("\n  ")}`);
 
+    let consoleLine = "not run (--local)";
+    if (pods) {
+      done = step("console: its pod (deployed by the same pulumi up) lists the backup set");
+      kubectl(env, ["rollout", "status", "deployment/kafka-backup-console", "-n", operatorNamespace, "--timeout=300s"]);
+      const podIp = kubectl(env, [
+        "get",
+        "pods",
+        "-n",
+        operatorNamespace,
+        "-l",
+        "app.kubernetes.io/component=kafka-backup-console",
+        "-o",
+        "jsonpath={.items[0].status.podIP}",
+      ]).trim();
+      await waitFor("the console's catalog", async () => {
+        const page = await fetch(`http://${podIp}:8080/`).then(
+          (r) => r.text(),
+          () => "",
+        );
+        return page.includes(`data-backup-id="${backup.backupId}"`) ? true : undefined;
+      });
+      consoleLine = `${env.KUBECTL} -n ${operatorNamespace} port-forward svc/kafka-backup-console 8090:80, then http://127.0.0.1:8090/ (or http://${podIp}:8080/ from this machine)`;
+      done();
+    }
+
     const total = (Date.now() - started) / 1000;
     console.log(`
 kafka-backup-operator demo — all checks passed in ${total.toFixed(0)}s
@@ -347,6 +374,7 @@ kafka-backup-operator demo — all checks passed in ${total.toFixed(0)}s
       ? `pods of the Deployments in ${operatorNamespace} (image ${env.KBO_NODE_IMAGE}); logs: ${env.KUBECTL} logs -n ${operatorNamespace} deployment/kafka-backup-controller`
       : `local processes; logs ${logDir}/backup.log, ${logDir}/restore.log`
   }
+  console          ${consoleLine}
   timings          ${timings.map(([w, s]) => `${w.split(" ")[0]} ${s.toFixed(1)}s`).join(", ")}
 Look around: KUBECONFIG=${env.KUBECONFIG} ${env.KUBECTL} get kafkabackups,kafkarestores -n ${namespace}
 Clean up:    npm run demo -- down`);
