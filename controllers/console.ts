@@ -10,8 +10,13 @@ import type { KafkaBackupSpec, KafkaBackupStatus } from "../crds/generated/types
 import { ownedBy } from "../engine/backup/retention.ts";
 import { setsOf } from "../engine/backupset/sets.ts";
 import { parseEncryptionKey } from "../engine/cli/spec.ts";
-import type { ConsoleLocation, UnavailableLocation } from "../engine/console/location.ts";
-import type { ListedRestore, ListedValidation, OperationsView } from "../engine/console/operations.ts";
+import { type ConsoleLocation, isAvailable, type UnavailableLocation } from "../engine/console/location.ts";
+import {
+  type ListedRestore,
+  type ListedValidation,
+  type OperationsView,
+  offsetMappingRef,
+} from "../engine/console/operations.ts";
 import { startConsole } from "../engine/console/server.ts";
 import { setOwnerOf } from "../engine/k8s/backup-source.ts";
 import { apiErrorMessage, connectKube } from "../engine/k8s/client.ts";
@@ -20,6 +25,7 @@ import { secretReader } from "../engine/k8s/secrets.ts";
 import { KafkaClient } from "../engine/kafka/client.ts";
 import { resolveKafkaCluster } from "../engine/kafka/spec.ts";
 import { createLogger } from "../engine/log.ts";
+import { type OffsetMappingReport, offsetMappingKey, readOffsetMapping } from "../engine/restore/offset-mapping.ts";
 import type { StorageBackend } from "../engine/storage/backend.ts";
 import { openStorage } from "../engine/storage/open.ts";
 import { type EvidenceReport, parsePublicKey } from "../engine/validation/evidence.ts";
@@ -65,7 +71,45 @@ async function operations(): Promise<OperationsView> {
     listed<ListedRestore>("kafkarestores"),
     listed<ListedValidation>("kafkabackupvalidations"),
   ]);
-  return { restores, validations };
+  return { restores, validations, mappings: Array.isArray(restores) ? await offsetMappings(restores) : new Map() };
+}
+
+/** Completed restores' reports never change: each is read once (the newest 200 kept). */
+const mappingCache = new Map<string, OffsetMappingReport>();
+
+/**
+ * The offset mapping report of each completed KafkaRestore that names a KafkaBackup, read from
+ * that KafkaBackup's storage (with its Secrets, as the catalog reads it); or why it could not be.
+ */
+async function offsetMappings(restores: ListedRestore[]): Promise<NonNullable<OperationsView["mappings"]>> {
+  const out: NonNullable<OperationsView["mappings"]> = new Map();
+  const wanted = restores.filter((r) => r.status?.phase === "Completed" && r.status.offsetMappingPath && r.spec?.backupRef?.name);
+  if (!wanted.length) return out;
+  const all = await locations().catch(() => []);
+  await Promise.all(
+    wanted.map(async (r) => {
+      const id = `${r.metadata.namespace}/${r.metadata.name}`;
+      const path = r.status?.offsetMappingPath as string;
+      const cached = mappingCache.get(path);
+      if (cached) return void out.set(id, cached);
+      const ref = offsetMappingRef(path);
+      const backupRef = r.spec?.backupRef;
+      const location = all.find((l) => l.name === `${backupRef?.namespace ?? r.metadata.namespace}/${backupRef?.name}`);
+      if (!ref || !location || !isAvailable(location)) {
+        out.set(id, { error: `${path} is not in the storage of a KafkaBackup this console reads` });
+        return;
+      }
+      try {
+        const report = await readOffsetMapping(location.store, offsetMappingKey(ref.backupId, ref.restoreId));
+        mappingCache.set(path, report);
+        if (mappingCache.size > 200) mappingCache.delete(mappingCache.keys().next().value as string);
+        out.set(id, report);
+      } catch (err) {
+        out.set(id, { error: (err as Error).message });
+      }
+    }),
+  );
+  return out;
 }
 
 /** A store per KafkaBackup, opened again only when its storage block changes. */

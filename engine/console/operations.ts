@@ -9,6 +9,7 @@ import type {
   KafkaRestoreSpec,
   KafkaRestoreStatus,
 } from "../../crds/generated/types.ts";
+import type { OffsetMappingReport } from "../restore/offset-mapping.ts";
 import { formatBytes, formatCount, type Html, html } from "./html.ts";
 import { layout } from "./pages.ts";
 
@@ -24,6 +25,48 @@ export type ListedValidation = Listed<Pick<KafkaBackupValidationSpec, "backupRef
 export interface OperationsView {
   restores: ListedRestore[] | { error: string };
   validations: ListedValidation[] | { error: string };
+  /** Completed restores' offset mapping reports, read from the backup's storage, by "namespace/name". */
+  mappings?: Map<string, OffsetMappingReport | { error: string }>;
+}
+
+/** The backup set and restore a status.offsetMappingPath names (`…/{backupId}/restores/{restoreId}/offset-mapping.json`). */
+export function offsetMappingRef(path: string): { backupId: string; restoreId: string } | undefined {
+  const m = /([^/]+)\/restores\/([^/]+)\/offset-mapping\.json$/.exec(path);
+  return m ? { backupId: m[1] as string, restoreId: m[2] as string } : undefined;
+}
+
+/** Rows past this are summarised: a restore of thousands of partitions stays a page. */
+const mappingRows = 100;
+
+function mappingHtml(report: OffsetMappingReport | { error: string } | undefined): Html | string {
+  if (!report) return "";
+  if ("error" in report) return html`<p class="error">Offset mapping report: ${report.error}</p>`;
+  const partitions = [...report.partitions].sort(
+    (a, b) => a.sourceTopic.localeCompare(b.sourceTopic) || a.sourcePartition - b.sourcePartition,
+  );
+  const translations = report.consumerGroups.flatMap((g) => g.source.map((src, i) => ({ group: g, src, target: g.target[i] })));
+  const more = (n: number, what: string) =>
+    n > mappingRows ? html`<p class="muted">and ${formatCount(n - mappingRows)} more ${what} in the report</p>` : "";
+  return html`<table class="mapping"><thead><tr><th>Source partition</th><th>Target partition</th><th class="n">Records</th><th>Source offsets</th><th>Target offsets</th><th class="n">Runs</th></tr></thead><tbody>
+${partitions
+  .slice(0, mappingRows)
+  .map(
+    (p) =>
+      html`<tr data-source="${p.sourceTopic}/${p.sourcePartition}"><td>${p.sourceTopic}/${p.sourcePartition}</td><td>${p.targetTopic}/${p.targetPartition}</td><td class="n">${formatCount(p.records)}</td><td>${p.records ? `${p.sourceFirstOffset}–${p.sourceLastOffset}` : "—"}</td><td>${p.records ? `${p.targetFirstOffset}–${p.targetLastOffset}` : "—"}</td><td class="n">${p.runsTruncated ? html`<span class="warning">truncated</span>` : p.runs.length}</td></tr>`,
+  )}
+</tbody></table>${more(partitions.length, "partitions")}
+${
+  translations.length
+    ? html`<table class="translations"><thead><tr><th>Consumer group</th><th>Source</th><th>Committed offset</th><th>Becomes</th></tr></thead><tbody>
+${translations
+  .slice(0, mappingRows)
+  .map(
+    (t) =>
+      html`<tr data-group="${t.group.groupId}" data-source="${t.src.sourceTopic}/${t.src.sourcePartition}"><td>${t.group.groupId}</td><td>${t.src.sourceTopic}/${t.src.sourcePartition}</td><td class="n">${t.src.sourceOffset}</td><td>${t.target ? `${t.target.topic}/${t.target.partition} @ ${t.target.offset}` : html`<span class="muted">not translated</span>`}</td></tr>`,
+  )}
+</tbody></table>${more(translations.length, "translations")}`
+    : ""
+}`;
 }
 
 const objectName = (o: Listed<unknown, unknown>) => `${o.metadata.namespace ?? ""}/${o.metadata.name ?? ""}`;
@@ -58,7 +101,7 @@ export function restoreProgress(s: KafkaRestoreStatus | undefined): string {
   return `${formatCount(s.recordsRestored ?? 0)}${of} records${percent}`;
 }
 
-function restoreHtml(r: ListedRestore): Html {
+function restoreHtml(r: ListedRestore, mappings?: OperationsView["mappings"]): Html {
   const s = r.status;
   const groups = s?.consumerGroups ?? [];
   const carried = groups.filter((g) => g.committed).length;
@@ -83,6 +126,7 @@ ${groups.map(
 </tbody></table>`
     : ""
 }
+${mappingHtml(mappings?.get(objectName(r)))}
 ${conditionsHtml(s?.conditions, s?.message)}
 </section>`;
 }
@@ -128,7 +172,7 @@ export function operationsPage(view: OperationsView | undefined): string {
   const body = view
     ? html`<h1>Restores and validations</h1>
 <h2>KafkaRestores</h2>
-${listHtml("KafkaRestores", view.restores, restoreHtml)}
+${listHtml("KafkaRestores", view.restores, (r) => restoreHtml(r, view.mappings))}
 <h2>KafkaBackupValidations</h2>
 ${listHtml("KafkaBackupValidations", view.validations, validationHtml)}`
     : html`<h1>Restores and validations</h1><p class="muted">Only the console in a cluster lists KafkaRestores and KafkaBackupValidations.</p>`;

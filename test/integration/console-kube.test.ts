@@ -11,6 +11,8 @@ import { after, before, describe, test } from "node:test";
 import { parse as parseYaml } from "yaml";
 import { runBackup } from "../../engine/backup/engine.ts";
 import { KafkaClient } from "../../engine/kafka/client.ts";
+import { runRestore } from "../../engine/restore/restore.ts";
+import type { StorageBackend } from "../../engine/storage/backend.ts";
 import { runValidation, storeEvidence } from "../../engine/validation/run.ts";
 import { minioStorageSpec, minioStore } from "../support/backup.ts";
 import { LeakSearch } from "../support/canaries.ts";
@@ -31,6 +33,7 @@ const prefix = `console-kube-${run}`;
 let namespace: string;
 let kafka: KafkaClient;
 let consoleProgram: RunningController;
+let store: StorageBackend;
 let base: string;
 const pages: Record<string, string> = {};
 
@@ -69,7 +72,7 @@ before(async () => {
   kafkaBackup("orders", spec);
   kafkaBackup("payments", spec);
   kafkaBackup("broken", { ...spec, s3: { ...spec.s3, credentialsSecret: { name: "no-such-secret" } } });
-  const store = await minioStore(prefix);
+  store = await minioStore(prefix);
   for (const name of ["orders", "payments"]) {
     const uid = getObject<{ metadata: { uid: string } }>("kafkabackup", namespace, name).metadata.uid;
     const result = await runBackup(kafka, store, {
@@ -202,6 +205,15 @@ describe("web console in a cluster", () => {
         JSON.stringify({ status }),
       ]);
     };
+    // The completed restore's offset mapping report is a real one: the engine's restore of the set.
+    const restored = await runRestore(kafka, store, {
+      backupId: backupRef.backupId,
+      restoreId: "orders-restored",
+      selection: { topicMapping: { [topic]: `${topic}-r` } },
+      createTopics: true,
+    });
+    assert.ok(restored.offsetMappingKey);
+    const mappingPath = store.location(restored.offsetMappingKey);
     object(
       "KafkaRestore",
       "orders-restored",
@@ -213,7 +225,7 @@ describe("web console in a cluster", () => {
         recordsRestored: 50,
         recordsTotal: 50,
         bytesRestored: 4096,
-        offsetMappingPath: `s3://kbo-test/${prefix}/restores/orders-restored/offset-mapping.json`,
+        offsetMappingPath: mappingPath,
         consumerGroups: [
           { groupId: "billing", committed: true, partitions: 1 },
           { groupId: "audit", committed: false, error: "the group has <live> members" },
@@ -260,7 +272,14 @@ describe("web console in a cluster", () => {
     const done = section("restore", "orders-restored");
     assert.match(done, /class="phase phase-Completed">Completed</);
     assert.match(done, /data-records-restored="50" data-records-total="50">50 of 50 records \(100%\)/);
-    assert.match(done, new RegExp(`<code>s3://kbo-test/${prefix}/restores/orders-restored/offset-mapping\\.json</code>`));
+    assert.ok(done.includes(`<code>${mappingPath}</code>`), "the report's location");
+    // Its contents, read from the KafkaBackup's storage: where each source partition landed.
+    assert.match(
+      done,
+      new RegExp(
+        `<tr data-source="${topic}/0"><td>${topic}/0</td><td>${topic}-r/0</td><td class="n">50</td><td>0–49</td><td>0–49</td><td class="n">1</td></tr>`,
+      ),
+    );
     assert.match(done, /1 of 2 carried over/);
     assert.match(done, /<tr data-group="billing" data-committed="true"><td>billing<\/td><td>yes<\/td><td class="n">1<\/td>/);
     assert.match(done, /<tr data-group="audit" data-committed="false">.*the group has &lt;live&gt; members/, "escaped");

@@ -6,7 +6,7 @@ import { parse as parseYaml } from "yaml";
 import { achievedRpo, coverageTimeline } from "../../engine/console/coverage.ts";
 import { html } from "../../engine/console/html.ts";
 import type { ConsoleLocation, LocationView } from "../../engine/console/location.ts";
-import { operationsPage, restoreProgress } from "../../engine/console/operations.ts";
+import { offsetMappingRef, operationsPage, restoreProgress } from "../../engine/console/operations.ts";
 import { catalogPage, coveragePage, offsetX, pickerPage, timelineLanes } from "../../engine/console/pages.ts";
 import { parseInstant, parsePickerForm, restoreManifestYaml, restoreName, restoreSpecOf } from "../../engine/console/picker.ts";
 import { startConsole } from "../../engine/console/server.ts";
@@ -300,5 +300,65 @@ describe("console readiness", () => {
     } finally {
       await running.close();
     }
+  });
+});
+
+describe("the offset mapping report on the restores page", () => {
+  const restore = {
+    metadata: { namespace: "team", name: "r1" },
+    spec: { backupRef: { name: "orders" } },
+    status: { phase: "Completed" as const, offsetMappingPath: "s3://b/p/team.orders-1/restores/r1/offset-mapping.json" },
+  };
+  test("the path names its set and restore", () => {
+    assert.deepEqual(offsetMappingRef(restore.status.offsetMappingPath), { backupId: "team.orders-1", restoreId: "r1" });
+    assert.equal(offsetMappingRef("s3://b/p/other.json"), undefined);
+  });
+
+  test("each partition's ranges and each group's translation, escaped; a report that would not read says why", () => {
+    const partition = (p: number) => ({
+      sourceTopic: "orders",
+      sourcePartition: p,
+      targetTopic: "orders-r",
+      targetPartition: p,
+      records: 10,
+      sourceFirstOffset: 100,
+      sourceLastOffset: 109,
+      targetFirstOffset: 0,
+      targetLastOffset: 9,
+      firstTimestamp: 0,
+      lastTimestamp: 0,
+      runs: [[100, 0, 10]] as Array<[number, number, number]>,
+      ...(p === 1 ? { runsTruncated: true } : {}),
+    });
+    const report = {
+      format: "kafka-backup-operator/offset-mapping" as const,
+      version: 1 as const,
+      backupId: "team.orders-1",
+      restoreId: "r1",
+      createdAt: "2026-12-03T00:00:00Z",
+      partitions: [partition(1), partition(0)],
+      targetEnds: {},
+      consumerGroups: [
+        {
+          groupId: "<billing>",
+          source: [{ sourceTopic: "orders", sourcePartition: 0, sourceOffset: 105 }],
+          target: [{ topic: "orders-r", partition: 0, offset: 5 }],
+          committed: true,
+        },
+      ],
+    };
+    const page = operationsPage({ restores: [restore], validations: [], mappings: new Map([["team/r1", report]]) });
+    assert.match(
+      page,
+      /<tr data-source="orders\/0"><td>orders\/0<\/td><td>orders-r\/0<\/td><td class="n">10<\/td><td>100–109<\/td><td>0–9<\/td><td class="n">1<\/td><\/tr>\s*<tr data-source="orders\/1">.*truncated/s,
+      "partitions in order, a truncated one marked",
+    );
+    assert.match(page, /<td>&lt;billing&gt;<\/td><td>orders\/0<\/td><td class="n">105<\/td><td>orders-r\/0 @ 5<\/td>/);
+    const failed = operationsPage({
+      restores: [restore],
+      validations: [],
+      mappings: new Map([["team/r1", { error: "s3://b/p/x: not JSON" }]]),
+    });
+    assert.match(failed, /<p class="error">Offset mapping report: s3:\/\/b\/p\/x: not JSON<\/p>/);
   });
 });
