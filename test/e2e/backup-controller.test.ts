@@ -209,6 +209,16 @@ describe("KafkaBackup controller", () => {
     const store = await minioStore(`e2e-ha-${namespace}`);
     const { listBackupSets } = await import("../../engine/backupset/catalog.ts");
     assert.deepEqual((await listBackupSets(store)).sort(), [...distinct].sort());
+    // Metric series stay bounded (#18): each controller exports the series of its KafkaBackup's
+    // latest run only, not one set per run ever made (before: a backup_id per run, never removed).
+    const exported = [];
+    for (const c of [a, b]) {
+      const metrics = await (await fetch(`http://127.0.0.1:${c.metricsPort}/metrics`)).text();
+      const ids = new Set([...metrics.matchAll(/backup_id="([^"]+)"/g)].map((m) => m[1]));
+      assert.ok(ids.size <= 1, `series of ${ids.size} runs after ${distinct.size}: ${[...ids].join(", ")}`);
+      exported.push(...ids);
+    }
+    assert.ok(exported.length >= 1, "the leader exports its latest run's series");
     await a.stop();
     await b.stop();
   });
