@@ -100,8 +100,9 @@ export async function fetchPartitions(writers: PartitionWriter[], o: FetcherOpti
       for (const raw of response) {
         const w = current.parts.find((p) => p.topic === raw.topic && p.partition === raw.partition);
         if (!w || !active.has(w)) continue;
-        if (raw.errorCode === ErrorCode.NONE) taken.push([w, w.take(raw)]);
-        else handling.push(partitionError(w, raw));
+        if (raw.errorCode !== ErrorCode.NONE) handling.push(partitionError(w, raw));
+        else if (raw.highWatermark < w.end && o.topicCheck) handling.push(endWentBack(w, raw));
+        else taken.push([w, w.take(raw)]);
       }
       const next = failure || o.signal.aborted ? undefined : await request(nodeId);
       try {
@@ -158,6 +159,26 @@ export async function fetchPartitions(writers: PartitionWriter[], o: FetcherOpti
             `fetch of ${w.topic}/${w.partition} at offset ${w.fetchOffset} failed with Kafka error code ${raw.errorCode}`,
           );
         }
+      });
+    } finally {
+      w.blocked = false;
+      wake();
+    }
+  };
+
+  /**
+   * A partition whose end is below one seen before: its log was truncated, or its topic was
+   * deleted and created again. Fetched by name, the new topic's records would be read as the old
+   * one's without any error (a partition still below the new end), so nothing of the response is
+   * taken before the topic check; a partition whose topic is the same is fetched again from where
+   * it was, its end taken as it is now.
+   */
+  const endWentBack = async (w: PartitionWriter, raw: RawPartition) => {
+    w.blocked = true;
+    try {
+      await w.run(async () => {
+        await o.topicCheck?.([w.topic]);
+        w.end = raw.highWatermark;
       });
     } finally {
       w.blocked = false;

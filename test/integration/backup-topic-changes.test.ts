@@ -639,4 +639,59 @@ describe("topics that change under a backup", () => {
       await client.close();
     }
   });
+
+  test("a snapshot run whose partition is first fetched after its topic was recreated fails with TopicRecreated; nothing of the new topic is stored", async () => {
+    // Partitions fetched one at a time, each whole in one response (small records): the first is
+    // stored at 100 records/s while the topic is deleted and created again; the second is then
+    // fetched for the first time, by name, from offset 0 — of the new topic, and without any error.
+    // Only its end, below the one the run began with, tells.
+    const t = `tc-${run}-first-fetch`;
+    await createTopic(t, 2);
+    await produce(t, [0, 1], 1000, "old");
+    const client = new KafkaClient({ bootstrapServers: bootstrap() });
+    // Bounded: before, the run read the new topic's records and waited for the old end for ever.
+    const stop = new AbortController();
+    const timer = setTimeout(() => stop.abort(new Error("the test's deadline")), 60_000);
+    let records = 0;
+    const backup = runBackup(client, store, {
+      backupId: "first-fetch",
+      selection: { topics: [t] },
+      mode: "snapshot",
+      codec: "zstd",
+      segmentMaxRecords: 100,
+      recordsPerSec: 100,
+      maxConcurrentPartitions: 1,
+      leaseHolder: "t",
+      progressIntervalMs: 100,
+      onProgress: (p) => {
+        records = p.records;
+      },
+      signal: stop.signal,
+    });
+    backup.catch(() => {});
+    try {
+      await waitFor("the first partition being stored", async () => (records > 0 ? true : undefined));
+      const oldId = await topicId(t);
+      await deleteTopic(t);
+      await createTopic(t, 2);
+      await produce(t, [0, 1], 80, "new");
+      const newId = await topicId(t);
+      assert.ok(records < 1000, `the first partition still being stored at the recreation (${records} records)`);
+      await assert.rejects(backup, (err: Error & { reason?: string }) => {
+        assert.equal(err.reason, "TopicRecreated", err.message);
+        assert.match(err.message, new RegExp(`${t} \\(topic ID ${oldId} → ${newId}\\) deleted and created again`));
+        return true;
+      });
+      const stored = (await readBackup(store, "first-fetch")).records.get(t) ?? [];
+      const values = stored.map((r) => Buffer.from(r.value ?? "", "base64").toString());
+      assert.deepEqual(
+        values.filter((v) => v.startsWith("new-")),
+        [],
+        "no record of the new topic in the set",
+      );
+    } finally {
+      clearTimeout(timer);
+      await client.close();
+    }
+  });
 });
