@@ -321,8 +321,16 @@ export async function runBackup(kafka: KafkaClient, store: ObjectStore, options:
       }
     }
     // A sharded run backs up to the ends the first worker saw, whichever worker starts (or restarts) when.
-    const assignment = shard ? await shardAssignment(store, o.backupId, partitions, shard.count) : undefined;
+    const assignment = shard ? await shardAssignment(store, o.backupId, partitions, shard.count, metadata) : undefined;
     if (shard && assignment) {
+      // A shard writes no manifest until the merge: the assignment holds the topic IDs the set began
+      // with, so a worker started again after a recreation fails as an in-process run would, instead
+      // of reading the new topic from the old topic's checkpoints.
+      const stale = recreatedTopics(
+        Object.entries(assignment.topicIds ?? {}).map(([name, topicId]) => ({ name, topicId })),
+        topicIdsOf(metadata),
+      );
+      if (stale.length) throw new TopicRecreatedError(o.backupId, stale);
       // The ends are the assignment's; the starts are today's (retention may have moved them since).
       const lows = new Map(partitions.map((p) => [`${p.topic}/${p.partition}`, p.low]));
       partitions = assignment.partitions
@@ -731,6 +739,8 @@ interface ShardAssignment {
   createdAt: number;
   /** Every partition of the set with its owner and the end the run stops at. */
   partitions: Array<PartitionRange & { shard: number }>;
+  /** Topic name → the topic ID the set began with (Metadata v10), where the cluster gave one. */
+  topicIds?: Record<string, string>;
 }
 
 /**
@@ -744,6 +754,7 @@ async function shardAssignment(
   backupId: string,
   partitions: PartitionRange[],
   shards: number,
+  metadata: readonly TopicMetadata[],
 ): Promise<ShardAssignment> {
   const key = shardAssignmentKey(backupId);
   const read = async () => JSON.parse((await store.getBuffer(key)).body.toString("utf8")) as ShardAssignment;
@@ -762,6 +773,7 @@ async function shardAssignment(
       shards,
       createdAt: Date.now(),
       partitions: owners,
+      topicIds: Object.fromEntries(topicIdsOf(metadata)),
     };
     try {
       await store.put(key, Buffer.from(JSON.stringify(fresh)), { ifNoneMatch: true });

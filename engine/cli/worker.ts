@@ -45,6 +45,9 @@ const permanentReasons = new Set([
   "TargetTopicTooSmall",
   "EncryptionKeyMismatch",
   "DecryptionFailed",
+  // The topic the set began with is gone (or another under its name): its ends cannot be reached.
+  "TopicRecreated",
+  "TopicDeleted",
 ]);
 
 export const isPermanent = (err: unknown, usage: boolean): boolean =>

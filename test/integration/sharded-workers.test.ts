@@ -13,13 +13,14 @@ import { after, before, test } from "node:test";
 import { setTimeout as sleep } from "node:timers/promises";
 import { readManifest } from "../../engine/backupset/catalog.ts";
 import { KafkaClient } from "../../engine/kafka/client.ts";
+import { fetchTopicIds } from "../../engine/kafka/topic-ids.ts";
 import { readOffsetMapping } from "../../engine/restore/offset-mapping.ts";
 import { restoreDir } from "../../engine/restore/restore.ts";
 import { readShardReports } from "../../engine/shards/report.ts";
 import type { StorageBackend } from "../../engine/storage/backend.ts";
 import { repoRoot } from "../stack/config.ts";
 import { type JavaRecord, javaDump, minioStorageSpec, minioStore, readBackup } from "../support/backup.ts";
-import { topicWith } from "../support/e2e.ts";
+import { produceInBatches, recreateTopic, topicWith } from "../support/e2e.ts";
 import { stackEnv } from "../support/stack-env.ts";
 
 const workers = 3;
@@ -186,4 +187,59 @@ test(`${workers} worker processes back up and restore one 24-partition topic tog
   console.log(
     `restore: worker 2 killed at ${restore.killedAtPercent.toFixed(1)}% of its share; ${restored.length} records exact`,
   );
+});
+
+test(`a topic deleted and created again under a sharded backup: the running workers and one started again fail for good with TopicRecreated, as an in-process run does`, async () => {
+  // 6 partitions of 3,000 records of 1 KiB in batches of 100: a worker's share (6 MiB) is three
+  // times what it fetches ahead under the 16 MiB budget, and at 300 records/s it takes 20 s, so
+  // the running workers fetch again after the recreation.
+  const recreated = await topicWith(kafka, 6, 0);
+  await produceInBatches(kafka, recreated, { partitions: 6, perPartition: 3000, valueBytes: 1024, batch: 100, tag: "old" });
+  const oldId = (await fetchTopicIds(kafka, [recreated])).ids.get(recreated) as string;
+  const backupId = `sharded-recreated-${randomUUID().slice(0, 8)}`;
+  const spec = {
+    kafkaCluster: kafkaCluster(),
+    topics: [recreated],
+    storage,
+    segmentMaxRecords: 100,
+    memoryBudgetMiB: 16,
+    rateLimiting: { recordsPerSec: 300 },
+  };
+  const args = ["--backup-id", backupId];
+  const running = Array.from({ length: workers }, (_, i) => startWorker("backup", i, spec, args));
+  const reports = () => readShardReports(store, backupId, workers);
+  const victim = 1;
+  for (let waited = 0; ; waited += 100) {
+    const r = await reports();
+    if (r.every((x) => x?.state === "Running" && x.records > 0)) break;
+    assert.ok(waited < 60_000, `workers under way: ${JSON.stringify(r)}`);
+    await sleep(100);
+  }
+  // Worker 1 dies before the recreation and is started again after it (a replaced pod).
+  const killed = running[victim] as Worker;
+  killed.child.kill("SIGKILL");
+  assert.equal((await killed.exited).code, null, "the victim was killed, not finished");
+  const atRecreation = await reports();
+  for (const [i, r] of atRecreation.entries())
+    assert.ok(r?.state === "Running" && r.records < 6000, `worker ${i} mid-run at the recreation: ${JSON.stringify(r)}`);
+  await recreateTopic(kafka, recreated, 6);
+  await produceInBatches(kafka, recreated, { partitions: 6, perPartition: 80, valueBytes: 1, batch: 80, tag: "new" });
+  const newId = (await fetchTopicIds(kafka, [recreated])).ids.get(recreated) as string;
+  assert.notEqual(newId, oldId);
+  running[victim] = startWorker("backup", victim, spec, args);
+  // Bounded: before the fix a restarted worker could wait for the old topic's ends forever.
+  const ended = await Promise.race([Promise.all(running.map((w) => w.exited)), sleep(180_000).then(() => undefined)]);
+  assert.ok(ended, `every worker ended within 3 minutes of the recreation: ${JSON.stringify(await reports())}`);
+  const final = await reports();
+  for (const [i, r] of ended.entries()) {
+    // Exit code 2: the Job's pod failure policy fails the index at once, as for corrupt data.
+    assert.equal(r.code, 2, `worker ${i} failed for good: ${r.stderr.slice(-1500)}`);
+    const report = final[i];
+    assert.equal(report?.state, "Failed", `worker ${i}'s report`);
+    assert.equal(report?.reason, "TopicRecreated", `worker ${i}: ${report?.message}`);
+    assert.equal(report?.permanent, true);
+    assert.match(report?.message ?? "", new RegExp(`${recreated} \\(topic ID ${oldId} → ${newId}\\) deleted and created again`));
+  }
+  // No worker merged a manifest: nothing lists the set as a backup.
+  await assert.rejects(readManifest(store, backupId));
 });

@@ -1,6 +1,7 @@
 // What the controllers' end-to-end tests share: a topic filled with records, the MinIO Secret
 // and storage block their resources name, applying an object, and reading its Events.
 import { randomUUID } from "node:crypto";
+import { setTimeout as sleep } from "node:timers/promises";
 import type { ITopicConfig, Message } from "kafkajs";
 import type { KafkaClient } from "../../engine/kafka/client.ts";
 import { kubectl } from "./kube.ts";
@@ -49,6 +50,54 @@ export async function topicWith(
     await producer.disconnect();
   }
   return topic;
+}
+
+/**
+ * `perPartition` records of `valueBytes` bytes in each of `partitions` partitions, `batch` records
+ * per partition in each request (so the log holds batches of that size), keys `<tag>-<i>`.
+ */
+export async function produceInBatches(
+  kafka: KafkaClient,
+  topic: string,
+  o: { partitions: number; perPartition: number; valueBytes: number; batch: number; tag: string },
+): Promise<void> {
+  const producer = kafka.kafka.producer({ idempotent: true });
+  await producer.connect();
+  try {
+    for (let i = 0; i < o.perPartition; i += o.batch) {
+      const n = Math.min(o.batch, o.perPartition - i);
+      await producer.send({
+        topic,
+        acks: -1,
+        messages: Array.from({ length: n * o.partitions }, (_, j) => ({
+          partition: j % o.partitions,
+          key: `${o.tag}-${i + Math.floor(j / o.partitions)}`,
+          value: o.tag[0]?.repeat(o.valueBytes) ?? "",
+        })),
+      });
+    }
+  } finally {
+    await producer.disconnect();
+  }
+}
+
+/**
+ * Deletes `topic` and creates it again with `partitions` partitions (a new topic ID), empty; waits
+ * until the name is gone before creating it (right after a deletion it can be taken for a moment).
+ */
+export async function recreateTopic(kafka: KafkaClient, topic: string, partitions: number): Promise<void> {
+  const admin = await kafka.admin();
+  await admin.deleteTopics({ topics: [topic] });
+  for (let i = 0; i < 100 && (await admin.listTopics()).includes(topic); i++) await sleep(100);
+  for (let attempt = 1; ; attempt++) {
+    try {
+      await admin.createTopics({ topics: [{ topic, numPartitions: partitions }], waitForLeaders: true });
+      return;
+    } catch (err) {
+      if (attempt >= 20) throw err;
+      await sleep(250);
+    }
+  }
 }
 
 /** The Secret `minio-credentials` with the local MinIO's keys. */
