@@ -217,6 +217,14 @@ describe("backup chains", () => {
     // keepLast 3: the newest restore points are hourly-6, -5 and -4; -4 needs -2 and -1, so chain 1 stays whole.
     const keep3 = await applyRetention(store, owner, { keepLast: 3, dryRun: true }, undefined);
     assert.deepEqual(keep3.delete, []);
+    // keepLast and maxAge together: either rule deletes a chain — maxAge one that keepLast would
+    // keep, keepLast one that maxAge would keep — and the newest chain stays.
+    const threeDaysOn = Date.now() + 3 * 86_400_000;
+    const mixAged = await applyRetention(store, owner, { keepLast: 6, maxAgeDays: 1, dryRun: true }, undefined, threeDaysOn);
+    assert.deepEqual(mixAged.chainsDeleted, ["prod.hourly-1"]);
+    const mixKept = await applyRetention(store, owner, { keepLast: 2, maxAgeDays: 10, dryRun: true }, undefined);
+    assert.deepEqual(mixKept.chainsDeleted, ["prod.hourly-1"]);
+    assert.equal((await listBackupSets(store)).length, 6, "a dry run deletes nothing");
     // keepLast 2: chain 1 goes whole (the cancelled set with it), newest first; chain 2 stays.
     const keep2 = await applyRetention(store, owner, { keepLast: 2 }, undefined);
     assert.deepEqual(keep2.chainsDeleted, ["prod.hourly-1"]);
