@@ -8,7 +8,8 @@ import assert from "node:assert/strict";
 import { randomUUID } from "node:crypto";
 import { after, before, describe, test } from "node:test";
 import { setTimeout as sleep } from "node:timers/promises";
-import { listBackupSets } from "../../engine/backupset/catalog.ts";
+import { runBackup } from "../../engine/backup/engine.ts";
+import { listBackupSets, readSetManifest } from "../../engine/backupset/catalog.ts";
 import { readSets } from "../../engine/backupset/sets.ts";
 import { KafkaClient } from "../../engine/kafka/client.ts";
 import { minioStore } from "../support/backup.ts";
@@ -238,5 +239,67 @@ describe("backup chains and owners through the controllers", () => {
       90_000,
     );
     assert.equal(restored.phase, "Completed", restored.message);
+  });
+
+  test("a restore that names an incomplete set explicitly restores what it holds, with BackupSetComplete=False and a Warning Event", async () => {
+    const namespace = createNamespace("kb-explicit");
+    minioSecret(namespace);
+    const prefix = `e2e-explicit-${randomUUID().slice(0, 8)}`;
+    const topic = await topicWith(kafka, 1, 0);
+    await produce(topic, 400);
+    await controller("controllers/restore.ts", [namespace]);
+    // A run cancelled midway: its manifest says so and lists what it stored.
+    const store = await minioStore(prefix);
+    const stop = new AbortController();
+    let records = 0;
+    const run = runBackup(kafka, store, {
+      backupId: "explicit-1",
+      selection: { topics: [topic] },
+      mode: "snapshot",
+      codec: "zstd",
+      segmentMaxRecords: 50,
+      recordsPerSec: 100,
+      leaseHolder: "e2e",
+      progressIntervalMs: 100,
+      onProgress: (p) => {
+        records = p.records;
+      },
+      signal: stop.signal,
+    });
+    await waitFor("100 records stored", () => (records >= 100 ? true : undefined));
+    stop.abort(new Error("cancelled by the test"));
+    assert.equal((await run).cancelled, true);
+    const manifest = await readSetManifest(store, "explicit-1");
+    assert.equal(manifest.run?.state, "cancelled");
+    const held = manifest.topics[0]?.partitions[0]?.segments.reduce((n, seg) => n + seg.recordCount, 0) ?? 0;
+    assert.ok(held > 0, "the cancelled set holds records");
+    apply(namespace, {
+      apiVersion: "kafka.oso.sh/v1alpha1",
+      kind: "KafkaRestore",
+      metadata: { name: "named" },
+      spec: {
+        backupRef: { storage: s3Storage(prefix), backupId: "explicit-1" },
+        kafkaCluster: { bootstrapServers: bootstrap() },
+        topics: [topic],
+        topicMapping: { [topic]: `${topic}-copy` },
+        createTopics: true,
+      },
+    });
+    const done = await waitFor(
+      "the restore to finish",
+      () => {
+        const s = status("kafkarestore", namespace, "named");
+        return s.phase === "Completed" || s.phase === "Failed" ? s : undefined;
+      },
+      90_000,
+    );
+    assert.equal(done.phase, "Completed", done.message);
+    assert.equal(done.recordsRestored, held);
+    const warned = done.conditions?.find((c) => c.type === "BackupSetComplete");
+    assert.equal(warned?.status, "False");
+    assert.equal(warned?.reason, "IncompleteBackupSet");
+    assert.match(warned?.message ?? "", /explicit-1.*cancelled/);
+    const event = events(namespace, "named").find((e) => e.reason === "IncompleteBackupSet");
+    assert.equal(event?.type, "Warning");
   });
 });
