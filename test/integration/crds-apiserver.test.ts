@@ -173,6 +173,21 @@ describe("crds on the real kube-apiserver", () => {
     );
   });
 
+  test("a manifest with a status: block (docs/migration.md): known fields are ignored by apply, an unknown one is refused by strict field validation", async () => {
+    await installCrds();
+    const base = fixtures.find((m) => m.kind === "KafkaBackup") as Manifest;
+    const withStatus = (name: string, status: Json): Manifest =>
+      ({ ...structuredClone(base), metadata: { name }, status }) as Manifest;
+    const known = apply(withStatus("exported", { phase: "Completed", backupId: "exported-20250101-020000" }));
+    assert.equal(known.code, 0, known.stderr);
+    const stored = JSON.parse(ok(["get", "kafkabackup", "exported", "-n", namespace, "-o", "json"])) as { status?: Json };
+    assert.equal(stored.status?.phase, undefined, "a status in a manifest takes no effect");
+    assert.equal(stored.status?.backupId, undefined);
+    const unknown = apply(withStatus("exported-rust", { phase: "Completed", rustOnlyField: 1 }));
+    assert.notEqual(unknown.code, 0, "an unknown status field is refused");
+    assert.match(unknown.stderr, /strict decoding error: unknown field "status\.rustOnlyField"/);
+  });
+
   test("every status field the controllers write is kept (nothing pruned), and printer columns show them typed", async () => {
     await installCrds();
     const t = "2026-01-02T03:04:05Z";
