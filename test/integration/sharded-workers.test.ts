@@ -228,7 +228,10 @@ test(`a topic deleted and created again under a sharded backup: the running work
   assert.notEqual(newId, oldId);
   running[victim] = startWorker("backup", victim, spec, args);
   // Bounded: before the fix a restarted worker could wait for the old topic's ends forever.
-  const ended = await Promise.race([Promise.all(running.map((w) => w.exited)), sleep(180_000).then(() => undefined)]);
+  const ended = await Promise.race([
+    Promise.all(running.map((w) => w.exited)),
+    sleep(180_000, undefined, { ref: false }).then(() => undefined),
+  ]);
   assert.ok(ended, `every worker ended within 3 minutes of the recreation: ${JSON.stringify(await reports())}`);
   const final = await reports();
   for (const [i, r] of ended.entries()) {
