@@ -14,10 +14,21 @@ import type { V1Job, V1Pod } from "@kubernetes/client-node";
 import { parse as parseYaml } from "yaml";
 import { readManifest } from "../../engine/backupset/catalog.ts";
 import { KafkaClient } from "../../engine/kafka/client.ts";
+import { fetchTopicIds } from "../../engine/kafka/topic-ids.ts";
 import type { StorageBackend } from "../../engine/storage/backend.ts";
 import { repoRoot } from "../stack/config.ts";
 import { type JavaRecord, javaDump, minioStore, readBackup } from "../support/backup.ts";
-import { apply, events, minioSecret, operatorImageSkip, podKafkaCluster, podS3Storage, topicWith } from "../support/e2e.ts";
+import {
+  apply,
+  events,
+  minioSecret,
+  operatorImageSkip,
+  podKafkaCluster,
+  podS3Storage,
+  produceInBatches,
+  recreateTopic,
+  topicWith,
+} from "../support/e2e.ts";
 import {
   applyCrds,
   createNamespace,
@@ -322,6 +333,61 @@ describe("execution.mode job on the local node", { skip }, () => {
     assert.equal(backup.phase, "Failed");
     assert.equal(backup.conditions?.find((c) => c.type === "Ready")?.reason, "JobRejected");
     assert.match(backup.message ?? "", /the API server rejected Job .*HTTP 422/);
+  });
+
+  test("a topic recreated mid-run fails the Job's workers for good (exit 2): the backup fails with TopicRecreated, its condition and Event, as an in-process run", async () => {
+    // 4 partitions of 3,000 records of 1 KiB at 300 records/s per worker: the run takes 20 s, and
+    // holds little fetched ahead under the 16 MiB budget, so it fetches again after the recreation.
+    const recreated = await topicWith(kafka, 4, 0);
+    await produceInBatches(kafka, recreated, { partitions: 4, perPartition: 3000, valueBytes: 1024, batch: 100, tag: "old" });
+    apply(namespace, {
+      apiVersion: "kafka.oso.sh/v1alpha1",
+      kind: "KafkaBackup",
+      metadata: { name: "recreated" },
+      spec: {
+        kafkaCluster: podKafkaCluster(),
+        topics: [recreated],
+        storage: podS3Storage(`${prefix}-recreated`),
+        segmentMaxRecords: 100,
+        memoryBudgetMiB: 16,
+        rateLimiting: { recordsPerSec: 300 },
+        execution: { mode: "job", workers: 2, resources: smallPods },
+      },
+    });
+    const jobName = await jobOf("kafkabackup", "recreated");
+    await waitFor(
+      "both workers' pods running",
+      () => (jobPods(jobName).filter((p) => p.status?.phase === "Running").length === 2 ? true : undefined),
+      120_000,
+    );
+    // Segments stored: the workers are under way.
+    const recreatedStore = await minioStore(`${prefix}-recreated`);
+    await waitFor(
+      "the first segments",
+      async () => {
+        for await (const e of recreatedStore.list("")) if (e.type === "object" && e.key.includes("/segment-")) return true;
+        return undefined;
+      },
+      120_000,
+    );
+    const ids = async () => (await fetchTopicIds(kafka, [recreated])).ids.get(recreated) as string;
+    const oldId = await ids();
+    await recreateTopic(kafka, recreated, 4);
+    await produceInBatches(kafka, recreated, { partitions: 4, perPartition: 80, valueBytes: 1, batch: 80, tag: "new" });
+    const newId = await ids();
+    assert.notEqual(newId, oldId);
+    const backup = await finished("kafkabackup", "recreated");
+    assert.equal(backup.phase, "Failed", backup.message);
+    assert.ok((backup.recordsProcessed ?? 0) < 12_000, `the recreation landed mid-run (${backup.recordsProcessed} records)`);
+    assert.equal(backup.job?.failureReason, "TopicRecreated", backup.message);
+    const named = new RegExp(`topic ${recreated} \\(topic ID ${oldId} → ${newId}\\) deleted and created again`);
+    const ready = backup.conditions?.find((c) => c.type === "Ready");
+    assert.equal(ready?.reason, "TopicRecreated", ready?.message);
+    assert.match(ready?.message ?? "", named);
+    const warning = events(namespace, "recreated").find((e) => e.type === "Warning" && e.reason === "TopicRecreated");
+    assert.match(warning?.message ?? "", named);
+    // Failed for good at once, not retried: no index ran a second pod (the pod failure policy's exit code 2).
+    assert.ok((backup.job?.failed ?? 0) <= 2, `${backup.job?.failed} failed pods`);
   });
 
   test("a worker OOM-killed every time exhausts its index's retries; the Job controller's verdict fails the backup naming the index", async () => {
