@@ -2,7 +2,8 @@ import assert from "node:assert/strict";
 import { test } from "node:test";
 import { setTimeout as sleep } from "node:timers/promises";
 import { setCondition } from "../../engine/k8s/conditions.ts";
-import { idleCollector } from "../../engine/k8s/idle-gc.ts";
+import { WorkRegistry } from "../../engine/k8s/controller.ts";
+import { idleCollector, savingMemory } from "../../engine/k8s/idle-gc.ts";
 import { slim } from "../../engine/k8s/informer.ts";
 import { Backoff, WorkQueue } from "../../engine/k8s/queue.ts";
 
@@ -90,6 +91,12 @@ test("the queue reports idle once the last reconcile ends; the collector runs gc
     collect();
     await sleep(20);
     assert.deepEqual(calls, [{ type: "major", execution: "async" }]);
+    assert.ok(savingMemory(), "an idle collection puts V8 in its memory-saving mode");
+    const work = new WorkRegistry();
+    let finish = () => {};
+    work.start("k", () => new Promise<void>((resolve) => (finish = resolve)), new AbortController().signal);
+    assert.ok(!savingMemory(), "long work runs at full speed");
+    finish();
     collect();
     await sleep(20);
     assert.equal(calls.length, 1, "not again within the interval");
