@@ -173,6 +173,8 @@ export async function controllersBench(o: {
   settleMs: number;
   /** Namespaces the resources are spread over, round robin (default 1). */
   namespaces?: number;
+  /** Which of the four run-once kinds' controllers to measure besides the backup controller's (default all). */
+  controllers?: ReadonlySet<string>;
 }): Promise<ControllerBench> {
   applyCrds();
   const kube = connectKube(stackEnv("KUBECONFIG"));
@@ -300,7 +302,7 @@ export async function controllersBench(o: {
 
     // ── The four run-once kinds: N finished objects each (status written before the controller
     // starts), reconciled once and left alone. Each controller runs alone, as in its Deployment.
-    for (const k of finishedKinds) {
+    for (const k of finishedKinds.filter((k) => !o.controllers || o.controllers.has(k.controller))) {
       await inParallel(objects, 16, async ({ name, namespace }) => {
         const body = {
           apiVersion: `${group}/${version}`,
