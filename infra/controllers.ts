@@ -69,14 +69,15 @@ export const workerJobs: PolicyRule = { apiGroups: ["batch"], resources: ["jobs"
 export const runsWorkerJobs = (c: ControllerSpec) => (c.extraRules ?? []).includes(workerJobs);
 
 export const operatorControllers: readonly ControllerSpec[] = [
-  // Idles at 159–165 MiB with 1,000 scheduled KafkaBackups; a backup runs in its process (+~90–120 MiB at the default budget).
+  // Idles at ~108 MiB with 1,000 scheduled KafkaBackups and ~127 MiB with 5,000 (~157 while settling
+  // them); a backup runs in its process (+~110–140 MiB at the default budget). docs/performance.md.
   {
     name: "backup",
     kind: "KafkaBackup",
     component: "kafka-backup-controller",
     reads: [],
     extraRules: [workerJobs],
-    memory: { request: "192Mi", limit: "512Mi" },
+    memory: { request: "160Mi", limit: "512Mi" },
   },
   // A restore names its backup by reference, in any namespace it watches; with rollback it
   // snapshots the groups' offsets into a ConfigMap it owns.

@@ -154,7 +154,7 @@ describe("KafkaBackupOperator: the default, cluster-wide installation", async ()
       // Memory from the measured figures (docs/performance.md, "Memory limits").
       assert.deepEqual(container.resources, {
         limits: { cpu: "500m", memory: "512Mi" },
-        requests: { cpu: "100m", memory: c.name === "backup" ? "192Mi" : "128Mi" },
+        requests: { cpu: "100m", memory: c.name === "backup" ? "160Mi" : "128Mi" },
       });
       const env = Object.fromEntries((container.env as Obj[]).map((e) => [e.name, e.value ?? e.valueFrom.fieldRef.fieldPath]));
       assert.deepEqual(env, {
