@@ -140,7 +140,13 @@ describe("KafkaBackupOperator: the default, cluster-wide installation", async ()
       assert.equal(pod.containers.length, 1);
       const [container] = pod.containers;
       assert.equal(container.image, image);
-      assert.deepEqual(container.command, ["node", "--max-semi-space-size=2", "--v8-pool-size=1", "--expose-gc", `dist/controllers/${c.name}.js`]);
+      assert.deepEqual(container.command, [
+        "node",
+        "--max-semi-space-size=2",
+        "--v8-pool-size=1",
+        "--expose-gc",
+        `dist/controllers/${c.name}.js`,
+      ]);
       assert.deepEqual(container.securityContext, {
         allowPrivilegeEscalation: false,
         capabilities: { drop: ["ALL"] },
@@ -421,7 +427,13 @@ describe("KafkaBackupOperator: the web console when asked (console.enabled)", as
     assert.equal(pod.serviceAccountName, "kafka-backup-console");
     assert.equal(pod.securityContext.runAsNonRoot, true);
     const [container] = pod.containers;
-    assert.deepEqual(container.command, ["node", "--max-semi-space-size=2", "--v8-pool-size=1", "--expose-gc", "dist/controllers/console.js"]);
+    assert.deepEqual(container.command, [
+      "node",
+      "--max-semi-space-size=2",
+      "--v8-pool-size=1",
+      "--expose-gc",
+      "dist/controllers/console.js",
+    ]);
     assert.deepEqual(container.securityContext, {
       allowPrivilegeEscalation: false,
       capabilities: { drop: ["ALL"] },
