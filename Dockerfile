@@ -35,4 +35,4 @@ COPY --from=build /src/dist ./dist
 # The base image's `node` user (uid/gid 1000), matching the Deployments' runAsUser.
 USER 1000:1000
 EXPOSE 8080
-CMD ["node", "--max-semi-space-size=2", "--expose-gc", "dist/controllers/backup.js"]
+CMD ["node", "--max-semi-space-size=2", "--v8-pool-size=1", "--expose-gc", "dist/controllers/backup.js"]

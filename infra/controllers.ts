@@ -69,14 +69,15 @@ export const workerJobs: PolicyRule = { apiGroups: ["batch"], resources: ["jobs"
 export const runsWorkerJobs = (c: ControllerSpec) => (c.extraRules ?? []).includes(workerJobs);
 
 export const operatorControllers: readonly ControllerSpec[] = [
-  // Idles at 159–165 MiB with 1,000 scheduled KafkaBackups; a backup runs in its process (+~90–120 MiB at the default budget).
+  // Idles at ~108 MiB with 1,000 scheduled KafkaBackups and ~127 MiB with 5,000 (~157 while settling
+  // them); a backup runs in its process (+~110–140 MiB at the default budget). docs/performance.md.
   {
     name: "backup",
     kind: "KafkaBackup",
     component: "kafka-backup-controller",
     reads: [],
     extraRules: [workerJobs],
-    memory: { request: "192Mi", limit: "512Mi" },
+    memory: { request: "160Mi", limit: "512Mi" },
   },
   // A restore names its backup by reference, in any namespace it watches; with rollback it
   // snapshots the groups' offsets into a ConfigMap it owns.
@@ -111,10 +112,12 @@ export const operatorControllers: readonly ControllerSpec[] = [
 
 /**
  * V8 flags of every container: young-generation semi-spaces of 2 MiB instead of V8's 16–32 MiB
- * (a backup's peak RSS down by a quarter, at no CPU cost we could measure), and `gc()` for the
- * runtime's collection when its work queue empties (engine/k8s/idle-gc.ts). docs/performance.md.
+ * (a backup's peak RSS down by a quarter, at no CPU cost we could measure); one V8 helper thread
+ * instead of four (each keeps a malloc arena: −6 to −10 MiB idle, no CPU cost measured, a run's
+ * peak +20 MiB); and `gc()` for the runtime's collection when its work queue empties
+ * (engine/k8s/idle-gc.ts). docs/performance.md.
  */
-export const nodeFlags = ["--max-semi-space-size=2", "--expose-gc"];
+export const nodeFlags = ["--max-semi-space-size=2", "--v8-pool-size=1", "--expose-gc"];
 
 /** The bundle a controller's container runs (`npm run build` writes it). */
 export const entryFile = (c: ControllerSpec) => `dist/controllers/${c.name}.js`;

@@ -8,7 +8,7 @@ import { createLogger, type Logger } from "../log.ts";
 import type { SecretReader } from "../storage/config.ts";
 import { apiErrorMessage, connectKube, httpCode, type Kube } from "./client.ts";
 import { EventRecorder } from "./events.ts";
-import { idleCollector } from "./idle-gc.ts";
+import { idleCollector, saveMemory } from "./idle-gc.ts";
 import { Informer } from "./informer.ts";
 import { LeaderElector, leaderTimings } from "./leader.ts";
 import { OperatorMetrics } from "./metrics.ts";
@@ -117,6 +117,8 @@ export class WorkRegistry {
 
   start(key: string, fn: (signal: AbortSignal) => Promise<void>, shutdown: AbortSignal): void {
     if (this.jobs.has(key) || shutdown.aborted) return;
+    // Long work runs at V8's full speed; the idle collection turns memory saving on again.
+    saveMemory(false);
     const controller = new AbortController();
     const onShutdown = () => controller.abort(shutdown.reason);
     shutdown.addEventListener("abort", onShutdown, { once: true });

@@ -8,12 +8,28 @@
 //   keys that changed.
 // - A periodic resync wakes every cached key, so decisions are re-made even if an event was lost
 //   (level-triggered).
+// - What no controller reads is dropped before an object is cached: its managedFields (about half
+//   of a KafkaBackup's JSON) and kubectl's last-applied annotation (a copy of the whole spec).
+//   Custom resources are only ever patched, never written back whole, so nothing is lost.
 
 import { setTimeout as sleep } from "node:timers/promises";
 import type { Logger } from "../log.ts";
 import type { Kube } from "./client.ts";
 import { apiErrorMessage, httpCode } from "./client.ts";
 import { type CustomResource, type Kind, keyOf } from "./resource.ts";
+
+const lastApplied = "kubectl.kubernetes.io/last-applied-configuration";
+
+/** The object as the cache keeps it: without the fields only the API server's bookkeeping uses. */
+export function slim<T extends CustomResource>(object: T): T {
+  const meta = object.metadata as T["metadata"] & { managedFields?: unknown };
+  delete meta.managedFields;
+  if (meta.annotations && lastApplied in meta.annotations) {
+    const { [lastApplied]: _, ...rest } = meta.annotations;
+    meta.annotations = rest;
+  }
+  return object;
+}
 
 export interface InformerOptions {
   /** Namespaces to watch; empty = all. */
@@ -95,6 +111,7 @@ export class Informer {
       // A list response names apiVersion and kind once, not per item; watch events carry both.
       item.apiVersion ??= `${group}/${version}`;
       item.kind ??= this.kind.kind;
+      slim(item);
       const key = keyOf(item);
       seen.add(key);
       const cached = this.cache.get(key);
@@ -182,7 +199,7 @@ export class Informer {
           this.cache.delete(key);
           this.o.onChange(key, undefined);
         } else {
-          this.cache.set(key, object);
+          this.cache.set(key, slim(object));
           this.o.onChange(key, object);
         }
       },

@@ -27,7 +27,39 @@ function checkTimeZone(timeZone: string | undefined): void {
   }
 }
 
+/** Parsed schedules by time zone and expression: thousands of objects often share a handful. */
+const parsed = new Map<string, Schedule>();
+
+/**
+ * A schedule that remembers the last span between two ticks it computed: every instant in
+ * [from, to) has `from` as its latest tick and `to` as its next. A reconcile of a scheduled object
+ * asks both for "now", which is in the span it asked about last time until the next tick: cron's
+ * search is skipped (3.3 ms for a 29 February schedule, ~0.4 ms for a daily one).
+ */
+function remembering(s: Schedule): Schedule {
+  let span: { from: number; to: number } | undefined;
+  const around = (t: Date): { from?: Date; to?: Date } => {
+    const ms = t.getTime();
+    if (span && span.from <= ms && ms < span.to) return { from: new Date(span.from), to: new Date(span.to) };
+    const from = s.latest(t);
+    const to = s.next(t);
+    if (from && to) span = { from: from.getTime(), to: to.getTime() };
+    return { ...(from ? { from } : {}), ...(to ? { to } : {}) };
+  };
+  return { next: (after) => around(after).to, latest: (at) => around(at).from };
+}
+
 export function parseSchedule(expression: string, timeZone?: string, where = "spec.schedule"): Schedule {
+  const key = `${timeZone ?? ""} ${expression}`;
+  const known = parsed.get(key);
+  if (known) return known;
+  const schedule = remembering(parseOnce(expression, timeZone, where));
+  if (parsed.size >= 10_000) parsed.clear();
+  parsed.set(key, schedule);
+  return schedule;
+}
+
+function parseOnce(expression: string, timeZone: string | undefined, where: string): Schedule {
   const fields = expression.trim().split(/\s+/);
   let cron: string;
   if (fields.length === 1 && fields[0]?.startsWith("@")) cron = fields[0];

@@ -1,5 +1,5 @@
-// The bundled controllers (dist/, as in their images) with many custom resources present: idle
-// RSS once they have settled, and for KafkaBackup the latency from creating a one-shot backup to
+// The five bundled controllers (dist/, as in their images), each with many custom resources of its
+// kind present: idle RSS once they have settled, and for KafkaBackup the latency from creating a one-shot backup to
 // the controller writing phase Running (timestamps from a watch on the objects, in this process).
 import { readFileSync } from "node:fs";
 import { connectKube } from "../../engine/k8s/client.ts";
@@ -117,6 +117,55 @@ async function until(what: string, fn: () => Promise<boolean>, timeoutMs: number
   }
 }
 
+type KafkaCluster = { bootstrapServers: string[] };
+
+/** The run-once kinds, each with a valid spec; their objects are created already finished. */
+const finishedKinds: Array<{
+  controller: string;
+  kind: string;
+  plural: string;
+  spec: (name: string, kafkaCluster: KafkaCluster) => Record<string, unknown>;
+}> = [
+  {
+    controller: "restore",
+    kind: "KafkaRestore",
+    plural: "kafkarestores",
+    spec: (name, kafkaCluster) => ({
+      kafkaCluster,
+      backupRef: { name, backupId: `${name}-20260101-000000` },
+      topics: ["bench-idle"],
+      topicMapping: { "bench-idle": "bench-idle-restored" },
+    }),
+  },
+  {
+    controller: "validation",
+    kind: "KafkaBackupValidation",
+    plural: "kafkabackupvalidations",
+    spec: (name, kafkaCluster) => ({ kafkaCluster, backupRef: { name }, checks: { messageCount: { enabled: true } } }),
+  },
+  {
+    controller: "offset-reset",
+    kind: "KafkaOffsetReset",
+    plural: "kafkaoffsetresets",
+    spec: (_name, kafkaCluster) => ({
+      kafkaCluster,
+      consumerGroups: ["bench-idle"],
+      topics: ["bench-idle"],
+      resetStrategy: "to-earliest",
+    }),
+  },
+  {
+    controller: "offset-rollback",
+    kind: "KafkaOffsetRollback",
+    plural: "kafkaoffsetrollbacks",
+    spec: (name, kafkaCluster) => ({
+      kafkaCluster,
+      snapshotRef: { name: "", offsetResetRef: name },
+      consumerGroups: ["bench-idle"],
+    }),
+  },
+];
+
 export async function controllersBench(o: {
   resources: number;
   latencySamples: number;
@@ -124,6 +173,8 @@ export async function controllersBench(o: {
   settleMs: number;
   /** Namespaces the resources are spread over, round robin (default 1). */
   namespaces?: number;
+  /** Which of the four run-once kinds' controllers to measure besides the backup controller's (default all). */
+  controllers?: ReadonlySet<string>;
 }): Promise<ControllerBench> {
   applyCrds();
   const kube = connectKube(stackEnv("KUBECONFIG"));
@@ -137,13 +188,10 @@ export async function controllersBench(o: {
     namespace: spaces[i % spaces.length] as string,
   }));
   const running: RunningController[] = [];
-  // The V8 flags the Deployments give their containers.
-  const env = {
-    WATCH_NAMESPACES: spaces.join(","),
-    LEADER_ELECTION_NAMESPACE: namespace,
-    LOG_LEVEL: "warn",
-    NODE_OPTIONS: nodeFlags.join(" "),
-  };
+  const env = { WATCH_NAMESPACES: spaces.join(","), LEADER_ELECTION_NAMESPACE: namespace, LOG_LEVEL: "warn" };
+  // Started as the Deployments start them: `node <nodeFlags> <bundle>` (some of the flags are not
+  // allowed in NODE_OPTIONS).
+  const start = (bundle: string) => startController(bundle, env, stackEnv("KUBECONFIG"), nodeFlags);
   const list = async (plural: string) =>
     (
       await Promise.all(
@@ -175,7 +223,7 @@ export async function controllersBench(o: {
     );
     const idle: ControllerIdle[] = [];
     let started = performance.now();
-    const backupController = await startController("dist/bench/controllers/backup.js", env);
+    const backupController = await start("dist/bench/controllers/backup.js");
     running.push(backupController);
     const pid = backupController.child.pid as number;
     await until(
@@ -252,51 +300,49 @@ export async function controllersBench(o: {
     const neverRunning = o.latencySamples - latencies.length;
     await backupController.stop();
 
-    // ── KafkaRestore: 1,000 finished restores present (status written before the controller starts) ──
-    await inParallel(objects, 16, async ({ name, namespace }) => {
-      const body = {
-        apiVersion: `${group}/${version}`,
-        kind: "KafkaRestore",
-        metadata: { name, labels: { bench: "idle" } },
-        spec: {
-          kafkaCluster,
-          backupRef: { name, backupId: `${name}-20260101-000000` },
-          topics: ["bench-idle"],
-          topicMapping: { "bench-idle": "bench-idle-restored" },
-        },
-      };
-      await kube.objects.createNamespacedCustomObject({ group, version, namespace, plural: "kafkarestores", body });
-      await kube.objects.patchNamespacedCustomObjectStatus({
-        group,
-        version,
-        namespace,
-        plural: "kafkarestores",
-        name,
-        body: {
-          status: { phase: "Completed", observedGeneration: 1, message: "bench: finished before the controller started" },
-        },
+    // ── The four run-once kinds: N finished objects each (status written before the controller
+    // starts), reconciled once and left alone. Each controller runs alone, as in its Deployment.
+    for (const k of finishedKinds.filter((k) => !o.controllers || o.controllers.has(k.controller))) {
+      await inParallel(objects, 16, async ({ name, namespace }) => {
+        const body = {
+          apiVersion: `${group}/${version}`,
+          kind: k.kind,
+          metadata: { name, labels: { bench: "idle" } },
+          spec: k.spec(name, kafkaCluster),
+        };
+        await kube.objects.createNamespacedCustomObject({ group, version, namespace, plural: k.plural, body });
+        await kube.objects.patchNamespacedCustomObjectStatus({
+          group,
+          version,
+          namespace,
+          plural: k.plural,
+          name,
+          body: {
+            status: { phase: "Completed", observedGeneration: 1, message: "bench: finished before the controller started" },
+          },
+        });
       });
-    });
-    started = performance.now();
-    const restoreController = await startController("dist/bench/controllers/restore.js", env);
-    running.push(restoreController);
-    // A finished restore is never touched again: settled once each has been reconciled once.
-    await until(
-      `${o.resources} KafkaRestores to be reconciled`,
-      async () => (await reconciliations(restoreController.metricsPort)) >= o.resources,
-      600_000,
-    );
-    const restoreSettle = (performance.now() - started) / 1000;
-    idle.push({
-      controller: "restore",
-      bundle: "dist/bench/controllers/restore.js",
-      resources: o.resources,
-      resourceKind: "KafkaRestore (phase Completed) + the KafkaBackups above",
-      namespaces: spaces.length,
-      settleSeconds: restoreSettle,
-      ...(await settle(restoreController.child.pid as number, restoreController.metricsPort, o.settleMs)),
-    });
-    await restoreController.stop();
+      started = performance.now();
+      const controller = await start(`dist/bench/controllers/${k.controller}.js`);
+      running.push(controller);
+      // A finished object is never touched again: settled once each has been reconciled once.
+      await until(
+        `${o.resources} ${k.plural} to be reconciled`,
+        async () => (await reconciliations(controller.metricsPort)) >= o.resources,
+        600_000,
+      );
+      const settleSeconds = (performance.now() - started) / 1000;
+      idle.push({
+        controller: k.controller,
+        bundle: `dist/bench/controllers/${k.controller}.js`,
+        resources: o.resources,
+        resourceKind: `${k.kind} (phase Completed)${k.kind === "KafkaRestore" ? " + the KafkaBackups above" : ""}`,
+        namespaces: spaces.length,
+        settleSeconds,
+        ...(await settle(controller.child.pid as number, controller.metricsPort, o.settleMs)),
+      });
+      await controller.stop();
+    }
     return {
       idle,
       latency: {
@@ -322,7 +368,8 @@ export async function controllersBench(o: {
  */
 export async function releaseNamespace(namespace: string): Promise<void> {
   const kube = connectKube(stackEnv("KUBECONFIG"));
-  for (const plural of ["kafkabackups", "kafkarestores"]) {
+  const plurals = ["kafkabackups", ...finishedKinds.map((k) => k.plural)];
+  for (const plural of plurals) {
     const { items } = (await kube.objects.listNamespacedCustomObject({ group, version, namespace, plural })) as {
       items: Array<{ metadata: { name: string; finalizers?: string[] } }>;
     };
@@ -341,6 +388,6 @@ export async function releaseNamespace(namespace: string): Promise<void> {
     );
   }
   // The stack runs no namespace controller: the objects are deleted here, not by the namespace.
-  kubectlTry(["delete", "kafkabackups,kafkarestores", "--all", "-n", namespace, "--wait=false"]);
+  kubectlTry(["delete", plurals.join(","), "--all", "-n", namespace, "--wait=false"]);
   kubectlTry(["delete", "namespace", namespace, "--wait=false"]);
 }

@@ -30,6 +30,7 @@ const { values: args } = parseArgs({
     partitions: { type: "string", default: "8" },
     resources: { type: "string" },
     namespaces: { type: "string" },
+    controllers: { type: "string", default: "restore,validation,offset-reset,offset-rollback" },
     "latency-samples": { type: "string" },
     skip: { type: "string", default: "" },
     backups: { type: "string", default: "" },
@@ -47,6 +48,8 @@ if (args.help) {
   --partitions <n>        partitions of the source topic (default 8)
   --resources <n>         custom resources present for the controllers' idle RSS (default 1000)
   --namespaces <n>        namespaces those resources are spread over, one watch each (default 1)
+  --controllers <list>    the controller part measures the backup controller and these (default:
+                          restore,validation,offset-reset,offset-rollback; "none" for the backup controller alone)
   --latency-samples <n>   one-shot KafkaBackups for the apply → Running latency (default 100)
   --skip <list>           comma-separated: backup,scale-out,restore,offsets,controllers
   --backups <list>        only these backups, as target:codec (e.g. minio:zstd-3,minio:none for a 10 GiB run);
@@ -63,6 +66,7 @@ const valueBytes = Number(args["value-bytes"]);
 const partitions = Number(args.partitions);
 const resources = Number(args.resources ?? (quick ? 100 : 1000));
 const namespaces = Number(args.namespaces ?? 1);
+const measuredControllers = new Set(args.controllers.split(",").filter(Boolean));
 const latencySamples = Number(args["latency-samples"] ?? (quick ? 10 : 100));
 const skip = new Set((args.skip ?? "").split(",").filter(Boolean));
 const onlyBackups = new Set((args.backups ?? "").split(",").filter(Boolean));
@@ -271,6 +275,7 @@ try {
     controllers = await controllersBench({
       resources,
       namespaces,
+      controllers: measuredControllers,
       latencySamples,
       latencyTopic,
       settleMs: quick ? 3_000 : 20_000,

@@ -140,7 +140,13 @@ describe("KafkaBackupOperator: the default, cluster-wide installation", async ()
       assert.equal(pod.containers.length, 1);
       const [container] = pod.containers;
       assert.equal(container.image, image);
-      assert.deepEqual(container.command, ["node", "--max-semi-space-size=2", "--expose-gc", `dist/controllers/${c.name}.js`]);
+      assert.deepEqual(container.command, [
+        "node",
+        "--max-semi-space-size=2",
+        "--v8-pool-size=1",
+        "--expose-gc",
+        `dist/controllers/${c.name}.js`,
+      ]);
       assert.deepEqual(container.securityContext, {
         allowPrivilegeEscalation: false,
         capabilities: { drop: ["ALL"] },
@@ -154,7 +160,7 @@ describe("KafkaBackupOperator: the default, cluster-wide installation", async ()
       // Memory from the measured figures (docs/performance.md, "Memory limits").
       assert.deepEqual(container.resources, {
         limits: { cpu: "500m", memory: "512Mi" },
-        requests: { cpu: "100m", memory: c.name === "backup" ? "192Mi" : "128Mi" },
+        requests: { cpu: "100m", memory: c.name === "backup" ? "160Mi" : "128Mi" },
       });
       const env = Object.fromEntries((container.env as Obj[]).map((e) => [e.name, e.value ?? e.valueFrom.fieldRef.fieldPath]));
       assert.deepEqual(env, {
@@ -445,7 +451,13 @@ describe("KafkaBackupOperator: the web console when asked (console.enabled)", as
     assert.equal(pod.serviceAccountName, "kafka-backup-console");
     assert.equal(pod.securityContext.runAsNonRoot, true);
     const [container] = pod.containers;
-    assert.deepEqual(container.command, ["node", "--max-semi-space-size=2", "--expose-gc", "dist/controllers/console.js"]);
+    assert.deepEqual(container.command, [
+      "node",
+      "--max-semi-space-size=2",
+      "--v8-pool-size=1",
+      "--expose-gc",
+      "dist/controllers/console.js",
+    ]);
     assert.deepEqual(container.securityContext, {
       allowPrivilegeEscalation: false,
       capabilities: { drop: ["ALL"] },

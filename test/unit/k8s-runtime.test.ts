@@ -2,7 +2,9 @@ import assert from "node:assert/strict";
 import { test } from "node:test";
 import { setTimeout as sleep } from "node:timers/promises";
 import { setCondition } from "../../engine/k8s/conditions.ts";
-import { idleCollector } from "../../engine/k8s/idle-gc.ts";
+import { WorkRegistry } from "../../engine/k8s/controller.ts";
+import { idleCollector, savingMemory } from "../../engine/k8s/idle-gc.ts";
+import { slim } from "../../engine/k8s/informer.ts";
 import { Backoff, WorkQueue } from "../../engine/k8s/queue.ts";
 
 test("a condition's transition time moves only when its status changes", () => {
@@ -89,6 +91,12 @@ test("the queue reports idle once the last reconcile ends; the collector runs gc
     collect();
     await sleep(20);
     assert.deepEqual(calls, [{ type: "major", execution: "async" }]);
+    assert.ok(savingMemory(), "an idle collection puts V8 in its memory-saving mode");
+    const work = new WorkRegistry();
+    let finish = () => {};
+    work.start("k", () => new Promise<void>((resolve) => (finish = resolve)), new AbortController().signal);
+    assert.ok(!savingMemory(), "long work runs at full speed");
+    finish();
     collect();
     await sleep(20);
     assert.equal(calls.length, 1, "not again within the interval");
@@ -97,4 +105,37 @@ test("the queue reports idle once the last reconcile ends; the collector runs gc
   } finally {
     g.gc = saved;
   }
+});
+
+test("the cache keeps an object without its managedFields and last-applied annotation, the rest as it was", () => {
+  const object = {
+    apiVersion: "kafka.oso.sh/v1alpha1",
+    kind: "KafkaBackup",
+    metadata: {
+      name: "b",
+      namespace: "n",
+      uid: "u",
+      generation: 2,
+      resourceVersion: "7",
+      creationTimestamp: "2026-01-01T00:00:00Z",
+      finalizers: ["kafka.oso.sh/backup"],
+      labels: { team: "a" },
+      annotations: {
+        "kubectl.kubernetes.io/last-applied-configuration": '{"spec":{}}',
+        "kafka.oso.sh/retry": "1",
+      },
+      managedFields: [{ manager: "kubectl", operation: "Apply", fieldsV1: { "f:spec": {} } }],
+    },
+    spec: { topics: ["t"] },
+    status: { phase: "Ready" },
+  };
+  const kept = slim(structuredClone(object));
+  const { managedFields: _, ...metadata } = object.metadata;
+  assert.deepEqual(kept, {
+    ...object,
+    metadata: { ...metadata, annotations: { "kafka.oso.sh/retry": "1" } },
+  });
+  const bare = { ...object, metadata };
+  delete (bare.metadata as { annotations?: unknown }).annotations;
+  assert.deepEqual(slim(structuredClone(bare)), bare);
 });

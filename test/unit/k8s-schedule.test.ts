@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
+import { CronExpressionParser } from "cron-parser";
 import { dueTick, parseSchedule } from "../../engine/k8s/schedule.ts";
 
 const at = (s: string) => new Date(s);
@@ -82,4 +83,28 @@ test("due: the latest tick after the anchor, once; a missed deadline is skipped"
     missed: at("2026-11-25T00:01:10Z"),
     next: at("2026-11-25T00:01:20Z"),
   });
+});
+
+test("a schedule remembers the span between two ticks and answers as cron does, in any order of instants", () => {
+  const s = parseSchedule("0 0 29 2 *");
+  const again = parseSchedule("0 0 29 2 *", undefined, "spec.other");
+  assert.equal(again, s, "one parsed schedule per expression and time zone");
+  const cron = (at: Date) => ({
+    next: CronExpressionParser.parse("0 0 29 2 *", { tz: "UTC", currentDate: at }).next().toDate(),
+    latest: CronExpressionParser.parse("0 0 29 2 *", { tz: "UTC", currentDate: new Date(at.getTime() + 1) })
+      .prev()
+      .toDate(),
+  });
+  const instants = [
+    "2026-12-03T19:00:00Z",
+    "2028-02-29T00:00:00Z",
+    "2026-12-03T19:00:01Z",
+    "2028-02-28T23:59:59.999Z",
+    "2024-02-29T00:00:00Z",
+    "2028-03-01T00:00:00Z",
+    "2027-06-01T00:00:00Z",
+  ].map((t) => new Date(t));
+  for (const at of instants) {
+    assert.deepEqual({ next: s.next(at), latest: s.latest(at) }, cron(at), at.toISOString());
+  }
 });
