@@ -142,7 +142,10 @@ test("a standby whose clock is an hour ahead never takes a live leader's lease",
     await sleep(12_000);
     assert.equal(ahead.leaderships, 0, "the standby never led");
     assert.ok(leader.elector.leading, "the leader kept the lease");
-    assert.equal(leader.leaderships, 1);
+    // Not exactly one leadership: on a loaded machine a renewal past the 4 s lease's renew deadline
+    // makes the leader step down and take its own lease again (seen at load 9). What this test is
+    // about is the standby, which must never lead while the lease is renewed.
+    assert.ok(leader.leaderships >= 1);
     // The leader dies without releasing: the standby takes over within a lease duration or so.
     leader.stop.abort();
     const took = await waitLeading(ahead, 4000 + 4000);
