@@ -232,7 +232,10 @@ spec:
     );
     assert.equal(waiting.reason, "BackupNotFound");
     assert.ok(waiting.message.includes(`${namespace}/later`), waiting.message);
-    assert.ok(events(namespace, "early").some((e) => e.reason === "BackupNotFound"));
+    // The Event follows the status write: waited for, not read in the same instant.
+    await waitFor("the BackupNotFound Event", () =>
+      events(namespace, "early").some((e) => e.reason === "BackupNotFound") ? true : undefined,
+    );
 
     const backups = await controller("controllers/backup.ts", namespace);
     apply(namespace, {
