@@ -2,7 +2,7 @@
 // and storage block their resources name, applying an object, and reading its Events.
 import { randomUUID } from "node:crypto";
 import { setTimeout as sleep } from "node:timers/promises";
-import type { ITopicConfig, Message } from "kafkajs";
+import type { ITopicConfig, Message, Producer, ProducerRecord } from "kafkajs";
 import type { KafkaClient } from "../../engine/kafka/client.ts";
 import { kubectl } from "./kube.ts";
 import { stackEnv } from "./stack-env.ts";
@@ -15,6 +15,22 @@ export async function produce(kafka: KafkaClient, topic: string, messages: Messa
     await producer.send({ topic, acks: -1, messages });
   } finally {
     await producer.disconnect();
+  }
+}
+
+/**
+ * producer.send, again while the broker does not know the topic yet: right after its creation a
+ * broker under load can still answer UNKNOWN_TOPIC_OR_PARTITION (seen in CI), past kafkajs's retries.
+ */
+async function sendToNewTopic(producer: Producer, record: ProducerRecord): Promise<void> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      await producer.send(record);
+      return;
+    } catch (err) {
+      if ((err as { type?: string }).type !== "UNKNOWN_TOPIC_OR_PARTITION" || attempt >= 40) throw err;
+      await sleep(250);
+    }
   }
 }
 
@@ -39,7 +55,7 @@ export async function topicWith(
     for (let p = 0; p < partitions; p++) {
       for (let i = 0; i < perPartition; i += 2000) {
         const n = Math.min(2000, perPartition - i);
-        await producer.send({
+        await sendToNewTopic(producer, {
           topic,
           acks: -1,
           messages: Array.from({ length: n }, (_, j) => ({ partition: p, key: `p${p}-${i + j}`, value: "v".repeat(valueBytes) })),
@@ -66,7 +82,7 @@ export async function produceInBatches(
   try {
     for (let i = 0; i < o.perPartition; i += o.batch) {
       const n = Math.min(o.batch, o.perPartition - i);
-      await producer.send({
+      await sendToNewTopic(producer, {
         topic,
         acks: -1,
         messages: Array.from({ length: n * o.partitions }, (_, j) => ({
