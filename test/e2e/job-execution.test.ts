@@ -240,7 +240,9 @@ describe("execution.mode job on the local node", { skip }, () => {
     assert.equal(restore.job?.failureReason, "CorruptSegment");
     assert.match(restore.message ?? "", new RegExp(`shard ${shard} of 2 failed permanently \\(CorruptSegment\\)`));
     assert.equal(restore.conditions?.find((c) => c.type === "Ready")?.reason, "CorruptSegment");
-    assert.ok(events(namespace, "damaged").some((e) => e.type === "Warning" && e.reason === "CorruptSegment"));
+    await waitFor("the CorruptSegment Event", () =>
+      events(namespace, "damaged").some((e) => e.type === "Warning" && e.reason === "CorruptSegment") ? true : undefined,
+    );
     await waitFor("the failed Job to be deleted", () =>
       kubectlTry(["get", "job", "-n", namespace, jobName]).code !== 0 ? true : undefined,
     );
@@ -277,7 +279,9 @@ describe("execution.mode job on the local node", { skip }, () => {
     assert.equal(restore.phase, "RolledBack", restore.message);
     assert.match(restore.message ?? "", /failed permanently \(CorruptSegment\).*rolled back to snapshot .* \(verified\)/);
     assert.equal(restore.conditions?.find((c) => c.type === "Ready")?.reason, "CorruptSegment");
-    assert.ok(events(namespace, "damaged-rollback").some((e) => e.reason === "RolledBack"));
+    await waitFor("the RolledBack Event", () =>
+      events(namespace, "damaged-rollback").some((e) => e.reason === "RolledBack") ? true : undefined,
+    );
     // The snapshot ConfigMap is the KafkaRestore's: deleting the restore, the garbage collector
     // (kube-controller-manager's, on the node's stack) deletes it.
     const snapshot = (taken.rollback?.snapshotPath ?? "").slice("configmap/".length);
@@ -384,8 +388,11 @@ describe("execution.mode job on the local node", { skip }, () => {
     const ready = backup.conditions?.find((c) => c.type === "Ready");
     assert.equal(ready?.reason, "TopicRecreated", ready?.message);
     assert.match(ready?.message ?? "", named);
-    const warning = events(namespace, "recreated").find((e) => e.type === "Warning" && e.reason === "TopicRecreated");
-    assert.match(warning?.message ?? "", named);
+    // The Event follows the status write: waited for, not read in the same instant.
+    const warning = await waitFor("the TopicRecreated Event", () =>
+      events(namespace, "recreated").find((e) => e.type === "Warning" && e.reason === "TopicRecreated"),
+    );
+    assert.match(warning.message, named);
     // Failed for good at once, not retried: no index ran a second pod (the pod failure policy's exit code 2).
     assert.ok((backup.job?.failed ?? 0) <= 2, `${backup.job?.failed} failed pods`);
   });
