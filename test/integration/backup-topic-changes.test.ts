@@ -20,6 +20,7 @@ import { KafkaClient } from "../../engine/kafka/client.ts";
 import { fetchTopicIds } from "../../engine/kafka/topic-ids.ts";
 import type { StorageBackend } from "../../engine/storage/backend.ts";
 import { minioStore, readBackup } from "../support/backup.ts";
+import { createTopicRetrying, deleteTopicAndWait } from "../support/e2e.ts";
 import { captureLogs } from "../support/logs.ts";
 import { stackEnv } from "../support/stack-env.ts";
 
@@ -36,25 +37,8 @@ after(async () => {
   await kafka.close();
 });
 
-async function createTopic(topic: string, partitions: number): Promise<void> {
-  const admin = await kafka.admin();
-  // Right after a deletion the name can still be taken for a moment.
-  for (let attempt = 1; ; attempt++) {
-    try {
-      await admin.createTopics({ topics: [{ topic, numPartitions: partitions }], waitForLeaders: true });
-      return;
-    } catch (err) {
-      if (attempt >= 20) throw err;
-      await sleep(250);
-    }
-  }
-}
-
-async function deleteTopic(topic: string): Promise<void> {
-  const admin = await kafka.admin();
-  await admin.deleteTopics({ topics: [topic] });
-  for (let i = 0; i < 100 && (await admin.listTopics()).includes(topic); i++) await sleep(100);
-}
+const createTopic = (topic: string, partitions: number) => createTopicRetrying(kafka, topic, partitions);
+const deleteTopic = (topic: string) => deleteTopicAndWait(kafka, topic);
 
 /** `n` records per listed partition, values `${tag}-p${partition}-${i}`; a producer of its own (a recreated topic's metadata is new). */
 async function produce(topic: string, partitions: number[], n: number, tag: string): Promise<void> {

@@ -97,14 +97,16 @@ export async function produceInBatches(
   }
 }
 
-/**
- * Deletes `topic` and creates it again with `partitions` partitions (a new topic ID), empty; waits
- * until the name is gone before creating it (right after a deletion it can be taken for a moment).
- */
-export async function recreateTopic(kafka: KafkaClient, topic: string, partitions: number): Promise<void> {
+/** Deletes `topic` and waits until its name is gone from the cluster's topic list. */
+export async function deleteTopicAndWait(kafka: KafkaClient, topic: string): Promise<void> {
   const admin = await kafka.admin();
   await admin.deleteTopics({ topics: [topic] });
   for (let i = 0; i < 100 && (await admin.listTopics()).includes(topic); i++) await sleep(100);
+}
+
+/** Creates `topic`, again while the name is still taken (right after a deletion it can be, for a moment). */
+export async function createTopicRetrying(kafka: KafkaClient, topic: string, partitions: number): Promise<void> {
+  const admin = await kafka.admin();
   for (let attempt = 1; ; attempt++) {
     try {
       await admin.createTopics({ topics: [{ topic, numPartitions: partitions }], waitForLeaders: true });
@@ -114,6 +116,12 @@ export async function recreateTopic(kafka: KafkaClient, topic: string, partition
       await sleep(250);
     }
   }
+}
+
+/** Deletes `topic` and creates it again with `partitions` partitions (a new topic ID), empty. */
+export async function recreateTopic(kafka: KafkaClient, topic: string, partitions: number): Promise<void> {
+  await deleteTopicAndWait(kafka, topic);
+  await createTopicRetrying(kafka, topic, partitions);
 }
 
 /** The Secret `minio-credentials` with the local MinIO's keys. */
