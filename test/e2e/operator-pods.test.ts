@@ -315,21 +315,41 @@ describe("the backup controller as a pod from the operator's image", { skip }, (
     }
   });
 
+  /** Scales a controller's Deployment and waits until that many replicas are available. */
+  const scaleTo = async (deployment: string, replicas: number) => {
+    kubectl(["scale", "deployment", deployment, "-n", operatorNamespace, `--replicas=${replicas}`]);
+    await waitFor(
+      `${replicas} available replicas of ${deployment}`,
+      () => {
+        const d = getObject<{ status?: { availableReplicas?: number } }>("deployment", operatorNamespace, deployment);
+        return (d.status?.availableReplicas ?? 0) >= replicas || undefined;
+      },
+      180_000,
+    );
+  };
+
+  /** Force-deletes the pod holding `lease` and waits for another to hold it. */
+  const killLeaderPod = async (lease: string) => {
+    type Lease = { spec: { holderIdentity?: string; leaseDurationSeconds?: number } };
+    const held = getObject<Lease>("lease", operatorNamespace, lease);
+    const leader = held.spec.holderIdentity ?? "";
+    const leaseSeconds = held.spec.leaseDurationSeconds ?? 15;
+    const killedAt = Date.now();
+    kubectl(["delete", "pod", "-n", operatorNamespace, leader, "--force", "--grace-period=0"]);
+    const successor = await waitFor(
+      `another pod to hold ${lease}`,
+      () => {
+        const holder = getObject<Lease>("lease", operatorNamespace, lease).spec.holderIdentity;
+        return holder && holder !== leader ? holder : undefined;
+      },
+      120_000,
+    );
+    return { leader, successor, leaseSeconds, takeoverSeconds: (Date.now() - killedAt) / 1000 };
+  };
+
   test("two replicas: the leader's pod force-deleted mid-backup, the other pod takes over and the backup is exact", async () => {
-    kubectl(["scale", "deployment", "kafka-backup-controller", "-n", operatorNamespace, "--replicas=2"]);
     try {
-      await waitFor(
-        "two available replicas",
-        () => {
-          const d = getObject<{ status?: { availableReplicas?: number } }>(
-            "deployment",
-            operatorNamespace,
-            "kafka-backup-controller",
-          );
-          return (d.status?.availableReplicas ?? 0) >= 2 || undefined;
-        },
-        180_000,
-      );
+      await scaleTo("kafka-backup-controller", 2);
       const partitions = 4;
       const perPartition = 5_000;
       const total = partitions * perPartition;
@@ -357,21 +377,7 @@ describe("the backup controller as a pod from the operator's image", { skip }, (
         },
         120_000,
       );
-      type Lease = { spec: { holderIdentity?: string; leaseDurationSeconds?: number } };
-      const lease = getObject<Lease>("lease", operatorNamespace, "kafka-backup-controller-leader");
-      const leader = lease.spec.holderIdentity ?? "";
-      const leaseSeconds = lease.spec.leaseDurationSeconds ?? 15;
-      const killedAt = Date.now();
-      kubectl(["delete", "pod", "-n", operatorNamespace, leader, "--force", "--grace-period=0"]);
-      const successor = await waitFor(
-        "another pod to hold the lease",
-        () => {
-          const holder = getObject<Lease>("lease", operatorNamespace, "kafka-backup-controller-leader").spec.holderIdentity;
-          return holder && holder !== leader ? holder : undefined;
-        },
-        120_000,
-      );
-      const takeoverSeconds = (Date.now() - killedAt) / 1000;
+      const { leader, successor, leaseSeconds, takeoverSeconds } = await killLeaderPod("kafka-backup-controller-leader");
       const done = await waitFor(
         "the backup to finish after the takeover",
         () => {
@@ -410,20 +416,8 @@ describe("the backup controller as a pod from the operator's image", { skip }, (
     const [topic] = [...manifest.records.keys()];
     assert.ok(topic);
     const total = 20_000;
-    kubectl(["scale", "deployment", "kafka-restore-controller", "-n", operatorNamespace, "--replicas=2"]);
     try {
-      await waitFor(
-        "two available restore replicas",
-        () => {
-          const d = getObject<{ status?: { availableReplicas?: number } }>(
-            "deployment",
-            operatorNamespace,
-            "kafka-restore-controller",
-          );
-          return (d.status?.availableReplicas ?? 0) >= 2 || undefined;
-        },
-        180_000,
-      );
+      await scaleTo("kafka-restore-controller", 2);
       const target = `${topic}-restored`;
       apply(namespace, {
         apiVersion: "kafka.oso.sh/v1alpha1",
@@ -450,22 +444,7 @@ describe("the backup controller as a pod from the operator's image", { skip }, (
         },
         120_000,
       );
-      type Lease = { spec: { holderIdentity?: string; leaseDurationSeconds?: number } };
-      const leaseName = "kafka-restore-controller-leader";
-      const lease = getObject<Lease>("lease", operatorNamespace, leaseName);
-      const leader = lease.spec.holderIdentity ?? "";
-      const leaseSeconds = lease.spec.leaseDurationSeconds ?? 15;
-      const killedAt = Date.now();
-      kubectl(["delete", "pod", "-n", operatorNamespace, leader, "--force", "--grace-period=0"]);
-      const successor = await waitFor(
-        "another restore pod to hold the lease",
-        () => {
-          const holder = getObject<Lease>("lease", operatorNamespace, leaseName).spec.holderIdentity;
-          return holder && holder !== leader ? holder : undefined;
-        },
-        120_000,
-      );
-      const takeoverSeconds = (Date.now() - killedAt) / 1000;
+      const { leader, successor, leaseSeconds, takeoverSeconds } = await killLeaderPod("kafka-restore-controller-leader");
       const done = await waitFor(
         "the restore to finish after the takeover",
         () => {
